@@ -1,0 +1,218 @@
+"""One small interface over DuckDB and PostgreSQL, so the same pipeline code and tests run on both.
+
+SQL is written with ``?`` placeholders (values are always bound, never formatted into the text) and
+in the subset both engines share. A :class:`WarehouseSession` is one connection and one transaction:
+temporary tables created in it are private to it, which lets partitions run side by side.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+Dialect = Literal["duckdb", "postgres"]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a table or column name; names that are not plain identifiers are refused outright."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+class WarehouseSession(ABC):
+    """One connection in one transaction."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def fetch_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def append_df(self, table: str, frame: pd.DataFrame) -> int:
+        """Append the frame's rows to an existing table, matching columns by name."""
+
+    @abstractmethod
+    def create_temp_table(self, table: str, frame: pd.DataFrame) -> None:
+        """A session-private table holding the frame (replacing one of that name)."""
+
+    def table_exists(self, table: str) -> bool:
+        rows = self.fetch_all(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", (table,)
+        )
+        return bool(rows[0][0])
+
+
+class Warehouse(ABC):
+    """A warehouse location; sessions are opened per unit of work."""
+
+    url: str
+    dialect: Dialect
+
+    @abstractmethod
+    @contextmanager
+    def session(self) -> Iterator[WarehouseSession]:
+        """Open a connection, begin, commit on success, roll back on error, close."""
+
+
+def _frame_rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows as Python values with missing values as None (what both drivers bind as NULL)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [tuple(row) for row in clean.itertuples(index=False, name=None)]
+
+
+# -- DuckDB ------------------------------------------------------------------------------------
+
+
+class DuckDBSession(WarehouseSession):
+    dialect: Dialect = "duckdb"
+
+    def __init__(self, connection: Any) -> None:
+        self._con = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._con.execute(sql, list(params))
+
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._con.execute(sql, list(params)).fetchall()
+
+    def fetch_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return self._con.execute(sql, list(params)).df()
+
+    def append_df(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        self._con.register("_append_frame", frame)
+        try:
+            columns = ", ".join(quote_identifier(c) for c in frame.columns)
+            self._con.execute(
+                f"INSERT INTO {quote_identifier(table)} ({columns}) SELECT {columns} FROM _append_frame"
+            )
+        finally:
+            self._con.unregister("_append_frame")
+        return len(frame)
+
+    def create_temp_table(self, table: str, frame: pd.DataFrame) -> None:
+        self._con.register("_temp_frame", frame)
+        try:
+            self._con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {quote_identifier(table)} AS SELECT * FROM _temp_frame"
+            )
+        finally:
+            self._con.unregister("_temp_frame")
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB file. DuckDB lets one process write at a time, so sessions hold a file lock."""
+
+    dialect: Dialect = "duckdb"
+
+    def __init__(self, path: str) -> None:
+        from filelock import FileLock
+
+        self.path = Path(path)
+        self.url = f"duckdb:///{self.path}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.path) + ".lock")
+
+    @contextmanager
+    def session(self) -> Iterator[WarehouseSession]:
+        import duckdb
+
+        with self._lock:
+            con = duckdb.connect(str(self.path))
+            try:
+                con.execute("BEGIN TRANSACTION")
+                yield DuckDBSession(con)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.close()
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+def _to_pyformat(sql: str) -> str:
+    """``?`` placeholders to psycopg's ``%s`` (our SQL has no other ``?`` and no literal ``%``)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+_PG_TYPES = {"i": "BIGINT", "u": "BIGINT", "f": "DOUBLE PRECISION", "b": "BOOLEAN", "M": "TIMESTAMP"}
+
+
+class PostgresSession(WarehouseSession):
+    dialect: Dialect = "postgres"
+
+    def __init__(self, connection: Any) -> None:
+        self._con = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._con.execute(_to_pyformat(sql), list(params) or None)
+
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._con.execute(_to_pyformat(sql), list(params) or None).fetchall()
+
+    def fetch_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        cursor = self._con.execute(_to_pyformat(sql), list(params) or None)
+        columns = [d.name for d in cursor.description or []]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    def append_df(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        columns = ", ".join(quote_identifier(c) for c in frame.columns)
+        with self._con.cursor().copy(f"COPY {quote_identifier(table)} ({columns}) FROM STDIN") as copy:
+            for row in _frame_rows(frame):
+                copy.write_row(row)
+        return len(frame)
+
+    def create_temp_table(self, table: str, frame: pd.DataFrame) -> None:
+        name = quote_identifier(table)
+        definitions = ", ".join(
+            f"{quote_identifier(str(c))} {_PG_TYPES.get(frame[c].dtype.kind, 'TEXT')}" for c in frame.columns
+        )
+        self._con.execute(f"DROP TABLE IF EXISTS {name}")
+        self._con.execute(f"CREATE TEMP TABLE {name} ({definitions}) ON COMMIT DROP")
+        self.append_df(table, frame)
+
+
+class PostgresWarehouse(Warehouse):
+    dialect: Dialect = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @contextmanager
+    def session(self) -> Iterator[WarehouseSession]:
+        import psycopg
+
+        with psycopg.connect(self.url) as con:  # commits on success, rolls back on error
+            yield PostgresSession(con)
+
+
+def open_warehouse(url: str) -> Warehouse:
+    """``duckdb:///path/to/file.duckdb`` (or a bare path) or ``postgresql://user@host/db``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresWarehouse(url)
+    if url.startswith("duckdb:///"):
+        return DuckDBWarehouse(url.removeprefix("duckdb:///"))
+    if "://" in url:
+        raise ValueError(f"unsupported warehouse URL scheme: {url.split('://', 1)[0]}")
+    return DuckDBWarehouse(url)
