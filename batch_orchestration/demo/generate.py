@@ -1,0 +1,276 @@
+"""Generate a deterministic legacy CSV export for demos and tests, with known bad records.
+
+Layout and columns: see ``batch_orchestration.demo.layout``; bad kinds: ``summary.BAD_KINDS``.
+Run ``python -m batch_orchestration.demo ROOT`` for a demo-size export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from batch_orchestration.demo import bad
+from batch_orchestration.demo.fake import Faker, money
+from batch_orchestration.demo.layout import Row, write_partition
+from batch_orchestration.demo.summary import BAD_KINDS, ENTITIES, BadRecord, GenerationSummary
+
+FIRST_DAY_SHARE = 0.7  # of customers first exported on day 1; the rest arrive on later days
+REEXPORT_SHARE = 0.01  # of known customers re-sent per later day, both changed and unchanged
+INACTIVE_SHARE = 0.03
+INVOICE_AGE_DAYS = (0, 0, 0, 1, 2)  # INV_DATE is the partition day or a day or two before
+QUANTITIES, QUANTITY_WEIGHTS = (1, 2, 3, 4, 5, 6, 10, 12, 20, 24, 50), (30, 15, 10, 8, 8, 5, 8, 5, 3, 2, 1)
+TAX_CODES, TAX_WEIGHTS = ("SST", "ZR", "ES"), (80, 12, 8)
+CUSTOMER_KINDS = tuple(k for k, e in BAD_KINDS.items() if e == "customers")
+INVOICE_KINDS = ("orphan_invoice", "invalid_invoice_date", "future_invoice_date", "invoice_without_lines")
+
+
+def resolve_days(days: list[date] | None, start: date | None, n_days: int | None) -> list[date]:
+    """The partition days: either ``days`` or ``n_days`` consecutive days from ``start``."""
+    if (days is None) == (start is None or n_days is None):
+        raise ValueError("give either days, or start and n_days")
+    resolved = list(days) if days is not None else [start + timedelta(i) for i in range(n_days or 0)]
+    if not resolved or resolved != sorted(set(resolved)):
+        raise ValueError("days must be non-empty, increasing and distinct")
+    return resolved
+
+
+def split_counts(total: int, n_days: int, first_share: float | None) -> list[int]:
+    """Split ``total`` over days: evenly, or ``first_share`` on day 1 and the rest evenly after it."""
+    if first_share is None or n_days == 1:
+        first, rest_days = total // n_days + (total % n_days > 0), n_days - 1
+    else:
+        first, rest_days = round(total * first_share), n_days - 1
+    rest = total - first
+    return [first] + [rest // rest_days + (i < rest % rest_days) for i in range(rest_days)]
+
+
+def lines_total_cents(lines: list[Row]) -> int:
+    """Sum of QTY * UNIT_PRICE over the lines, in cents."""
+    return int(sum(Decimal(ln["QTY"]) * Decimal(ln["UNIT_PRICE"]) * 100 for ln in lines))
+
+
+class _Export:
+    """The export being built, day by day, before it is written."""
+
+    def __init__(self, days: list[date], customers: int, seed: int) -> None:
+        self.days = days
+        self.labels = [d.isoformat() for d in days]
+        self.rng = random.Random(seed)
+        self.fake = Faker(self.rng)
+        self.catalogue = self.fake.catalogue()
+        self.summary = GenerationSummary(root="", seed=seed, days=self.labels)
+        self.current: dict[str, Row] = {}  # customer key -> latest exported version
+        self.new_by_day: list[list[str]] = [[] for _ in days]
+        self.customer_rows: list[list[Row]] = [[] for _ in days]
+        self.bad_customers: set[str] = set()
+        self.invoices: list[bad.InvoiceDraft] = []
+        self.orphan_lines: list[list[Row]] = [[] for _ in days]
+        self._add_new_customers(customers)
+
+    # customers
+    def _add_new_customers(self, customers: int) -> None:
+        number = 0
+        for index, count in enumerate(split_counts(customers, len(self.days), FIRST_DAY_SHARE)):
+            for _ in range(count):
+                number += 1
+                row = self._customer_row(f"C{number:06d}")
+                self.current[row["CUST_NO"]] = row
+                self.new_by_day[index].append(row["CUST_NO"])
+                self.customer_rows[index].append(row)
+            self.summary.new_customers[self.labels[index]] = count
+
+    def _customer_row(self, key: str) -> Row:
+        fake = self.fake
+        country = fake.country()
+        name = fake.company_name(country)
+        street, city, state, postcode = fake.address(country)
+        return {"CUST_NO": key, "CUST_NAME": name, "EMAIL_ADDR": fake.email(name, country),
+                "PHONE_NO": fake.phone(country), "STREET": street, "CITY": city, "STATE": state,
+                "POSTCODE": postcode, "COUNTRY": country, "CREDIT_LIMIT": fake.credit_limit(),
+                "PAY_TERMS_DAYS": str(fake.pay_terms()), "TAX_REG_NO": fake.tax_number(country),
+                "STATUS": "inactive" if self.rng.random() < INACTIVE_SHARE else "active"}
+
+    def _take_new_customers(self, pools: list[list[str]], n: int) -> tuple[int, list[str]]:
+        """Pop ``n`` first-time customers exported on one (random) day."""
+        candidates = [i for i, pool in enumerate(pools) if len(pool) >= n]
+        if not candidates:
+            raise ValueError("too few customers for the bad records requested; lower bad_fraction")
+        index = self.rng.choices(candidates, weights=[len(pools[i]) for i in candidates])[0]
+        return index, [pools[index].pop() for _ in range(n)]
+
+    def spoil_customers(self, quotas: dict[str, int]) -> None:
+        pools = [self.rng.sample(keys, len(keys)) for keys in self.new_by_day]
+        for kind in CUSTOMER_KINDS:
+            per_take = 2 if kind == "duplicate_email" else 1  # a duplicate email needs a pair
+            for _ in range(-(-quotas[kind] // per_take)):  # ceil: the quota counts records
+                index, keys = self._take_new_customers(pools, per_take)
+                self._record_bad_customers(kind, index, keys)
+        if 2 * len(self.bad_customers) > len(self.current) or not self._invoiceable(0):
+            raise ValueError("no good active customer on the first day; raise customers or lower bad_fraction")
+
+    def _record_bad_customers(self, kind: str, index: int, keys: list[str]) -> None:
+        if kind == "duplicate_email":
+            first, second = (self.current[k] for k in keys)
+            second["EMAIL_ADDR"] = first["EMAIL_ADDR"]
+            details = [f"{first['EMAIL_ADDR']} shared with {k}" for k in reversed(keys)]
+        else:
+            details = [bad.spoil_customer(kind, self.current[keys[0]], self.rng)]
+        self.bad_customers.update(keys)
+        for key, detail in zip(keys, details, strict=True):
+            self.summary.bad_records.append(BadRecord(kind, "customers", key, self.labels[index], detail))
+
+    def _known_good(self, index: int) -> list[str]:
+        """Good customers first exported before day ``index``, in key order."""
+        return [k for keys in self.new_by_day[:index] for k in keys if k not in self.bad_customers]
+
+    def _invoiceable(self, index: int) -> list[str]:
+        """Good, active customers exported on or before day ``index``."""
+        return [k for k in self._known_good(index + 1) if self.current[k]["STATUS"] == "active"]
+
+    def add_reexports(self) -> None:
+        """On each later day re-send a few known customers: some with a changed field, some unchanged."""
+        for index in range(1, len(self.days)):
+            label, known = self.labels[index], self._known_good(index)
+            count = min(len(known) // 2, max(1, round(len(known) * REEXPORT_SHARE)))
+            picked = self.rng.sample(known, 2 * count)
+            updates = self.summary.customer_updates.setdefault(label, {})
+            for key in sorted(picked[:count]):
+                row = dict(self.current[key])
+                column = self.rng.choice(("CREDIT_LIMIT", "PHONE_NO"))
+                row[column] = (self.fake.credit_limit(other_than=row[column]) if column == "CREDIT_LIMIT"
+                               else self._new_phone(row))
+                self.current[key], updates[key] = row, column
+                self.customer_rows[index].append(row)
+            repeats = sorted(picked[count:])
+            self.summary.customer_repeats[label] = repeats
+            self.customer_rows[index].extend(dict(self.current[key]) for key in repeats)
+            self.customer_rows[index].sort(key=lambda r: r["CUST_NO"])
+
+    def _new_phone(self, row: Row) -> str:
+        phone = row["PHONE_NO"]
+        while phone == row["PHONE_NO"]:
+            phone = self.fake.phone(row["COUNTRY"])
+        return phone
+
+    # invoices and lines
+    def add_invoices(self, total: int, lines_per_invoice: tuple[int, int]) -> None:
+        number = 0
+        for index, count in enumerate(split_counts(total, len(self.days), None)):
+            eligible = self._invoiceable(index)
+            for _ in range(count):
+                number += 1
+                self.invoices.append(self._invoice(index, f"INV-{number:06d}", self.rng.choice(eligible),
+                                                   self.rng.randint(*lines_per_invoice)))
+
+    def _invoice(self, index: int, key: str, customer: str, n_lines: int) -> bad.InvoiceDraft:
+        rng, fake = self.rng, self.fake
+        issued = self.days[index] - timedelta(rng.choice(INVOICE_AGE_DAYS))
+        due = issued + timedelta(int(self.current[customer]["PAY_TERMS_DAYS"]))
+        lines, total = [], 0
+        for line_no in range(1, n_lines + 1):
+            item = rng.choice(self.catalogue)
+            qty = rng.choices(QUANTITIES, QUANTITY_WEIGHTS)[0]
+            total += qty * item.price_cents
+            lines.append({"INV_NO": key, "LINE_NO": str(line_no), "ITEM_CODE": item.code,
+                          "DESCRIPTION": item.description, "QTY": str(qty),
+                          "UNIT_PRICE": money(item.price_cents),
+                          "TAX_CODE": rng.choices(TAX_CODES, TAX_WEIGHTS)[0]})
+        row = {"INV_NO": key, "CUST_NO": customer, "INV_DATE": issued.isoformat(), "DUE_DATE": due.isoformat(),
+               "SO_REF": fake.so_ref(), "INV_TOTAL": money(total), "NOTES": fake.notes()}
+        return bad.InvoiceDraft(self.labels[index], row, lines)
+
+    def spoil_invoices_and_lines(self, quotas: dict[str, int]) -> None:
+        kinds = [k for k in (*INVOICE_KINDS, "negative_line_amount") for _ in range(quotas[k])]
+        if len(kinds) > len(self.invoices) // 2:
+            raise ValueError("too few invoices for the bad records requested; lower bad_fraction")
+        drafts = self.rng.sample(self.invoices, len(kinds))
+        orphan_index = 0
+        for kind, draft in zip(kinds, drafts, strict=True):
+            if kind == "negative_line_amount":
+                record = bad.spoil_line(draft, self.rng, lines_total_cents)
+            else:
+                record = bad.spoil_invoice(kind, draft, orphan_index, self.rng)
+                orphan_index += kind == "orphan_invoice"
+            self.summary.bad_records.append(record)
+        for n in range(quotas["orphan_line"]):
+            index = self.rng.randrange(len(self.days))
+            row, record = bad.orphan_line(self.labels[index], n, self.rng.choice(self.catalogue), self.rng)
+            self.orphan_lines[index].append(row)
+            self.summary.bad_records.append(record)
+
+    # output
+    def write(self, root: Path) -> GenerationSummary:
+        by_day: dict[str, list[bad.InvoiceDraft]] = {label: [] for label in self.labels}
+        for draft in self.invoices:
+            by_day[draft.day].append(draft)
+        summary = self.summary
+        summary.root = str(root)
+        for entity in ENTITIES:
+            summary.files[entity], summary.rows[entity] = {}, {}
+        for index, label in enumerate(self.labels):
+            lines = [ln for draft in by_day[label] for ln in draft.lines]
+            for orphan in self.orphan_lines[index]:
+                lines.insert(self.rng.randrange(len(lines) + 1), orphan)
+            outputs = {"customers": self.customer_rows[index],
+                       "invoices": [draft.row for draft in by_day[label]], "invoice_line_items": lines}
+            for entity, rows in outputs.items():
+                summary.files[entity][label] = write_partition(root, entity, label, rows, self.rng)
+                summary.rows[entity][label] = len(rows)
+        return summary
+
+
+def generate_export(
+    root: Path,
+    *,
+    days: list[date] | None = None,
+    start: date | None = None,
+    n_days: int | None = None,
+    customers: int,
+    invoices_per_customer: float,
+    lines_per_invoice: tuple[int, int],
+    bad_fraction: float = 0.03,
+    seed: int = 7,
+) -> GenerationSummary:
+    """Write a legacy export under ``root`` and return what it holds; the same seed gives the same bytes.
+
+    Give either ``days`` or ``start`` and ``n_days``. About ``bad_fraction`` of each entity's records
+    are (or cascade from) deliberately bad ones; see ``bad.bad_quotas``.
+    """
+    day_list = resolve_days(days, start, n_days)
+    low, high = lines_per_invoice
+    if not 1 <= low <= high:
+        raise ValueError("lines_per_invoice must be (min, max) with 1 <= min <= max")
+    if not 0 < customers < bad.MAX_GENERATED_KEYS or not 0 <= bad_fraction < 0.5:
+        raise ValueError("customers must be in 1..899999 and bad_fraction in [0, 0.5)")
+    n_invoices = round(customers * invoices_per_customer)
+    if not 0 < n_invoices < bad.MAX_GENERATED_KEYS:
+        raise ValueError("customers * invoices_per_customer must be in 1..899999")
+    quotas = bad.bad_quotas(bad_fraction, customers, n_invoices)
+    export = _Export(day_list, customers, seed)
+    export.spoil_customers(quotas)
+    export.add_reexports()
+    export.add_invoices(n_invoices, (low, high))
+    export.spoil_invoices_and_lines(quotas)
+    return export.write(Path(root))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: write a demo-size export and print its summary as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 3, 1))
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--customers", type=int, default=3000)
+    parser.add_argument("--invoices-per-customer", type=float, default=6.67)
+    parser.add_argument("--lines", type=int, nargs=2, default=(2, 4), metavar=("MIN", "MAX"))
+    parser.add_argument("--bad-fraction", type=float, default=0.03)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    summary = generate_export(args.root, start=args.start, n_days=args.days, customers=args.customers,
+                              invoices_per_customer=args.invoices_per_customer,
+                              lines_per_invoice=tuple(args.lines), bad_fraction=args.bad_fraction,
+                              seed=args.seed)
+    print(summary.to_json())

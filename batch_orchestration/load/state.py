@@ -1,0 +1,131 @@
+"""The loader's memory in the warehouse: the ID map and the intent log.
+
+The ID map says, per target and entity, which source record became which target record and with
+what content, so a re-run creates, updates or skips. The intent log is written *before* a batch is
+sent and closed *after* its outcome is recorded; an open intent means a run died in between, and the
+next run must find out what the target did before it sends anything again.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from batch_orchestration.warehouse import WarehouseSession
+
+LOAD_STATE_DDL = (
+    """
+    CREATE TABLE IF NOT EXISTS id_map (
+        target TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        payload_hash TEXT NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (target, entity, source_key)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS intent_log (
+        intent_id TEXT PRIMARY KEY,
+        target TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        partition_day TEXT NOT NULL,
+        operations TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened_at TIMESTAMP NOT NULL,
+        closed_at TIMESTAMP,
+        outcome TEXT
+    )
+    """,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class MappedRecord:
+    """``content_hash`` is the source record's own; ``payload_hash`` covers all that was sent for it
+    (an invoice's lines too), and is what decides between update and skip."""
+
+    target_id: str
+    content_hash: str
+    payload_hash: str
+
+
+@dataclass(frozen=True)
+class Intent:
+    intent_id: str
+    entity: str
+    partition_day: str
+    operations: list[dict[str, Any]]
+
+
+def ensure_load_state(session: WarehouseSession) -> None:
+    for ddl in LOAD_STATE_DDL:
+        session.execute(ddl)
+
+
+def read_id_map(session: WarehouseSession, target: str, entity: str) -> dict[str, MappedRecord]:
+    rows = session.fetch_all(
+        "SELECT source_key, target_id, content_hash, payload_hash FROM id_map WHERE target = ? AND entity = ?",
+        (target, entity),
+    )
+    return {key: MappedRecord(target_id, content, payload) for key, target_id, content, payload in rows}
+
+
+def upsert_id_map(session: WarehouseSession, target: str, entity: str,
+                  entries: list[tuple[str, str, str, str]]) -> None:
+    """Record ``(source_key, target_id, content_hash, payload_hash)`` entries, replacing earlier ones."""
+    if not entries:
+        return
+    frame = pd.DataFrame(entries, columns=["source_key", "target_id", "content_hash", "payload_hash"])
+    frame.insert(0, "entity", entity)
+    frame.insert(0, "target", target)
+    frame["updated_at"] = _now()
+    session.create_temp_table("id_map_incoming", frame)
+    session.execute(
+        "DELETE FROM id_map WHERE target = ? AND entity = ? "
+        "AND source_key IN (SELECT source_key FROM id_map_incoming)",
+        (target, entity),
+    )
+    session.execute(
+        "INSERT INTO id_map (target, entity, source_key, target_id, content_hash, payload_hash, updated_at) "
+        "SELECT target, entity, source_key, target_id, content_hash, payload_hash, updated_at FROM id_map_incoming"
+    )
+    session.execute("DROP TABLE id_map_incoming")
+
+
+def open_intent(session: WarehouseSession, target: str, entity: str, partition_day: str,
+                operations: list[dict[str, Any]]) -> str:
+    intent_id = uuid.uuid4().hex
+    session.execute(
+        "INSERT INTO intent_log (intent_id, target, entity, partition_day, operations, status, opened_at) "
+        "VALUES (?, ?, ?, ?, ?, 'open', ?)",
+        (intent_id, target, entity, partition_day, json.dumps(operations), _now()),
+    )
+    return intent_id
+
+
+def close_intent(session: WarehouseSession, intent_id: str, status: str, outcome: dict[str, Any]) -> None:
+    session.execute(
+        "UPDATE intent_log SET status = ?, closed_at = ?, outcome = ? WHERE intent_id = ?",
+        (status, _now(), json.dumps(outcome), intent_id),
+    )
+
+
+def open_intents(session: WarehouseSession, target: str, entity: str) -> list[Intent]:
+    rows = session.fetch_all(
+        "SELECT intent_id, entity, partition_day, operations FROM intent_log "
+        "WHERE target = ? AND entity = ? AND status = 'open' ORDER BY opened_at",
+        (target, entity),
+    )
+    return [Intent(i, e, d, json.loads(ops)) for i, e, d, ops in rows]

@@ -1,0 +1,69 @@
+"""Dagster resources: the warehouse, the landing zone and the target, all configurable per deployment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+from batch_orchestration.ingest.landing import LandingZone, LocalLandingZone, S3LandingZone
+from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
+from batch_orchestration.warehouse import Warehouse, open_warehouse
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Where the pipeline keeps its tables: ``duckdb:///file`` or ``postgresql://...``."""
+
+    url: str = Field(description="duckdb:///path/to/file.duckdb or postgresql://user@host/db")
+
+    def open(self) -> Warehouse:
+        return open_warehouse(self.url)
+
+
+class LandingZoneResource(dg.ConfigurableResource):
+    """The folder or S3 prefix the legacy exports land in, laid out ``<entity>/<YYYY-MM-DD>/*.csv``."""
+
+    kind: str = Field(default="local", description="local or s3")
+    root: str = Field(default="landing", description="Local folder (kind=local)")
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = Field(default=None, description="Only for S3-compatible stores")
+    s3_region: str = "us-east-1"
+
+    def open(self) -> LandingZone:
+        if self.kind == "local":
+            return LocalLandingZone(Path(self.root))
+        if self.kind == "s3":
+            if not self.s3_bucket:
+                raise ValueError("an S3 landing zone needs s3_bucket")
+            # Credentials come from the standard AWS environment variables or instance role.
+            client = S3Resource(endpoint_url=self.s3_endpoint_url, region_name=self.s3_region).get_client()
+            return S3LandingZone(self.s3_bucket, self.s3_prefix, client)
+        raise ValueError(f"unknown landing zone kind {self.kind!r}: use local or s3")
+
+
+class BigLedgerResource(dg.ConfigurableResource):
+    """The BigLedger batch API. The key comes from the environment (``EnvVar``), never from config files."""
+
+    base_url: str
+    company_id: str
+    api_key: str = Field(description="Set with dg.EnvVar('BIGLEDGER_API_KEY')")
+    rate_window_seconds: float = Field(default=60.0, description="The target's rate-limit minute")
+    rate_state_path: str | None = Field(default=None, description="File shared by processes for pacing")
+
+    def connector(self) -> BigLedgerConnector:
+        return BigLedgerConnector(
+            BigLedgerSettings(
+                base_url=self.base_url,
+                company_id=self.company_id,
+                api_key=self.api_key,
+                rate_window_seconds=self.rate_window_seconds,
+                rate_state_path=Path(self.rate_state_path) if self.rate_state_path else None,
+            )
+        )
+
+
+class PipelineSettingsResource(dg.ConfigurableResource):
+    max_reject_rate: float = Field(default=0.10, description="Blocking check: rejects / staged rows per day")

@@ -1,0 +1,51 @@
+"""Deployment settings, read from the environment in one place (secrets are not read here)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_PREFIX = "BATCH_ORCHESTRATION_"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    warehouse_url: str
+    landing_kind: str
+    landing_root: str
+    s3_bucket: str
+    s3_prefix: str
+    s3_endpoint_url: str | None
+    s3_region: str
+    target_base_url: str
+    target_company_id: str
+    rate_window_seconds: float
+    start_date: str
+    timezone: str
+    max_reject_rate: float
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(_env("HOME", ".batch_orchestration")).resolve()
+        return cls(
+            home=home,
+            warehouse_url=_env("WAREHOUSE_URL", f"duckdb:///{home / 'warehouse.duckdb'}"),
+            landing_kind=_env("LANDING_KIND", "local"),
+            landing_root=_env("LANDING_ROOT", str(home / "landing")),
+            s3_bucket=_env("S3_BUCKET", ""),
+            s3_prefix=_env("S3_PREFIX", ""),
+            s3_endpoint_url=_env("S3_ENDPOINT_URL", "") or None,
+            s3_region=_env("S3_REGION", "us-east-1"),
+            target_base_url=_env("TARGET_BASE_URL", "http://127.0.0.1:8765"),
+            target_company_id=_env("TARGET_COMPANY_ID", "demo-company"),
+            rate_window_seconds=float(_env("RATE_WINDOW_SECONDS", "60")),
+            start_date=_env("START_DATE", "2024-01-01"),
+            timezone=_env("TIMEZONE", "UTC"),
+            max_reject_rate=float(_env("MAX_REJECT_RATE", "0.10")),
+        )

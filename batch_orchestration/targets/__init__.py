@@ -1,0 +1,1 @@
+"""Connectors: one per target API family, behind the small interface of base.py."""

@@ -1,0 +1,112 @@
+"""The BigLedger connector: batches to ``/v1/batch/<entity>``, lookups by ``referenceId``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from batch_orchestration.targets.base import RecordOutcome
+from batch_orchestration.targets.bigledger.http import BigLedgerHttp
+from batch_orchestration.targets.bigledger.payloads import customer_data, invoice_data
+from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter, default_state_path
+
+# Seed 000, "Batch Entities": the largest batch each endpoint takes. Line items have no endpoint
+# of their own: they travel in the invoice's ``items``.
+MAX_RECORDS = {"customers": 500, "invoices": 100}
+LARGE_BATCH = 100  # seed 000: batches over 100 records have the stricter limit
+LOOKUP_PAGE = 100  # seed 002 pagination, and the length of one ``referenceId[in]`` list
+
+
+@dataclass(frozen=True)
+class BigLedgerSettings:
+    base_url: str
+    company_id: str
+    api_key: str
+    # The target's rate-limit "minute"; the sandbox can shorten it, the real API does not.
+    rate_window_seconds: float = 60.0
+    rate_state_path: Path | None = None
+    timeout_seconds: float = 30.0
+
+
+def _budgets(window: float) -> list[Budget]:
+    """Seed 000 rate limits and seed 002 request limits, as the client's own budgets."""
+    return [
+        Budget("batches", 10, window),
+        Budget("large_batches", 5, window),
+        Budget("requests_second", 10, 1.0),
+        Budget("requests_hour", 1000, 60 * window),
+    ]
+
+
+class BigLedgerConnector:
+    name = "bigledger"
+
+    def __init__(self, settings: BigLedgerSettings) -> None:
+        state_path = settings.rate_state_path or default_state_path(settings.base_url, settings.company_id)
+        self.http = BigLedgerHttp(
+            base_url=settings.base_url,
+            company_id=settings.company_id,
+            api_key=settings.api_key,
+            limiter=SharedRateLimiter(_budgets(settings.rate_window_seconds), state_path),
+            timeout_seconds=settings.timeout_seconds,
+        )
+
+    def accepts(self, entity: str) -> bool:
+        return entity in MAX_RECORDS
+
+    def max_batch(self, entity: str) -> int:
+        return MAX_RECORDS[entity]
+
+    def record_data(self, entity: str, record: dict[str, Any], parent_ids: dict[str, str],
+                    children: list[dict[str, Any]]) -> dict[str, Any]:
+        if entity == "customers":
+            return customer_data(record)
+        if entity == "invoices":
+            return invoice_data(record, parent_ids, children)
+        raise ValueError(f"BigLedger takes no batches of {entity}")
+
+    def send_batch(self, entity: str, operations: list[dict[str, Any]]) -> list[RecordOutcome]:
+        body = {"operations": operations, "options": {"continueOnError": True, "validateOnly": False}}
+        answer = self.http.post_batch(f"/v1/batch/{entity}", body, large=len(operations) > LARGE_BATCH)
+        outcomes = []
+        for result in answer["data"]["results"]:
+            error = result.get("error") or {}
+            outcomes.append(
+                RecordOutcome(
+                    reference_id=result["referenceId"],
+                    success=bool(result["success"]),
+                    target_id=(result.get("data") or {}).get("id"),
+                    code=error.get("code"),
+                    message=_error_message(error) if error else None,
+                )
+            )
+        return outcomes
+
+    def lookup(self, entity: str, reference_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(reference_ids), LOOKUP_PAGE):
+            chunk = reference_ids[start : start + LOOKUP_PAGE]
+            params = {"referenceId[in]": ",".join(chunk), "limit": str(LOOKUP_PAGE)}
+            for record in self._pages(f"/v1/{entity}", params):
+                found.setdefault(record["referenceId"], record["id"])
+        return found
+
+    def read_all(self, entity: str) -> Iterator[dict[str, Any]]:
+        yield from self._pages(f"/v1/{entity}", {"limit": str(LOOKUP_PAGE)})
+
+    def _pages(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        cursor: str | None = None
+        while True:
+            answer = self.http.get(path, {**params, **({"cursor": cursor} if cursor else {})})
+            yield from answer["data"]
+            pagination = answer.get("pagination") or {}
+            cursor = pagination.get("nextCursor")
+            if not pagination.get("hasMore") or not cursor:
+                return
+
+
+def _error_message(error: dict[str, Any]) -> str:
+    details = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in error.get("details") or [])
+    return f"{error.get('message', '')}{' (' + details + ')' if details else ''}"
