@@ -1,0 +1,49 @@
+"""The ``/_sandbox`` endpoints: counts per entity, reset, fault settings, and their authentication."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import requests
+
+from batch_orchestration.sandbox.server import RunningSandbox
+
+
+def test_counts_per_entity_and_reset(sandbox_factory: Callable[..., RunningSandbox]) -> None:
+    sandbox = sandbox_factory(companies={"a": "k1", "b": "k2"})
+    url = f"{sandbox.url}/v1/import"
+    for key, body in (
+        ("k1", {"type": "Items", "data": [{"id": "I-1", "name": "x"}, {"id": "I-2", "name": "y"}]}),
+        ("k1", {"type": "Suppliers", "data": [{"id": "S-1", "name": "z"}]}),
+        ("k2", {"type": "Items", "data": [{"id": "I-1", "name": "x"}]}),
+    ):
+        assert requests.post(url, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=10).ok
+
+    def counts(company: str, key: str) -> requests.Response:
+        return requests.get(f"{sandbox.url}/_sandbox/companies/{company}/counts",
+                            headers={"Authorization": f"Bearer {key}"}, timeout=10)
+
+    assert counts("a", "k1").json() == {"company": "a", "counts": {"import_items": 2, "import_suppliers": 1}}
+    assert counts("b", "k2").json()["counts"] == {"import_items": 1}
+
+    reset = requests.delete(f"{sandbox.url}/_sandbox/companies/a", headers={"Authorization": "Bearer k1"},
+                            timeout=10)
+    assert reset.status_code == 204
+    assert counts("a", "k1").json()["counts"] == {}
+    assert counts("b", "k2").json()["counts"] == {"import_items": 1}  # other companies keep their data
+
+
+def test_inspection_requires_the_company_key(sandbox_factory: Callable[..., RunningSandbox]) -> None:
+    sandbox = sandbox_factory(companies={"a": "k1", "b": "k2"})
+    base = f"{sandbox.url}/_sandbox"
+    assert requests.get(f"{base}/companies/a/counts", timeout=10).status_code == 401
+    assert requests.get(f"{base}/companies/a/counts", headers={"Authorization": "Bearer k2"},
+                        timeout=10).status_code == 401
+    assert requests.delete(f"{base}/companies/a", headers={"Authorization": "Bearer nope"},
+                           timeout=10).status_code == 401
+    assert requests.put(f"{base}/faults", json={"spec": "5xx=1"}, headers={"Authorization": "Bearer nope"},
+                        timeout=10).status_code == 401
+    bad_spec = requests.put(f"{base}/faults", json={"spec": "5xx=2"}, headers={"Authorization": "Bearer k1"},
+                            timeout=10)
+    assert bad_spec.status_code == 422
+    assert requests.get(f"{base}/health", timeout=10).json() == {"status": "ok"}
