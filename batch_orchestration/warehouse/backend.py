@@ -149,9 +149,11 @@ class DuckDBWarehouse(Warehouse):
 # -- PostgreSQL --------------------------------------------------------------------------------
 
 
-def _to_pyformat(sql: str) -> str:
-    """``?`` placeholders to psycopg's ``%s`` (our SQL has no other ``?`` and no literal ``%``)."""
-    return sql.replace("%", "%%").replace("?", "%s")
+def _to_pyformat(sql: str, params: Sequence[Any]) -> tuple[str, list[Any] | None]:
+    """``?`` placeholders to psycopg's ``%s``; without parameters psycopg reads the text as it is."""
+    if not params:
+        return sql, None
+    return sql.replace("%", "%%").replace("?", "%s"), list(params)
 
 
 _PG_TYPES = {"i": "BIGINT", "u": "BIGINT", "f": "DOUBLE PRECISION", "b": "BOOLEAN", "M": "TIMESTAMP"}
@@ -164,13 +166,13 @@ class PostgresSession(WarehouseSession):
         self._con = connection
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._con.execute(_to_pyformat(sql), list(params) or None)
+        self._con.execute(*_to_pyformat(sql, params))
 
     def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._con.execute(_to_pyformat(sql), list(params) or None).fetchall()
+        return self._con.execute(*_to_pyformat(sql, params)).fetchall()
 
     def fetch_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        cursor = self._con.execute(_to_pyformat(sql), list(params) or None)
+        cursor = self._con.execute(*_to_pyformat(sql, params))
         columns = [d.name for d in cursor.description or []]
         return pd.DataFrame(cursor.fetchall(), columns=columns)
 

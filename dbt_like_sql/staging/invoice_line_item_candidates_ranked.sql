@@ -1,0 +1,12 @@
+-- Shapes the day's candidate invoice line items for the set rules. key_rank numbers the rows of one
+-- source_key from the last (source_file, source_row) backwards: a later row of a key supersedes the
+-- earlier ones, so key_rank = 1 is the version kept and key_rank > 1 are DUPLICATE_KEY rejects.
+SELECT
+    source_file,
+    source_row,
+    source_key,
+    invoice_key,
+    quantity,
+    unit_price,
+    ROW_NUMBER() OVER (PARTITION BY source_key ORDER BY source_file DESC, source_row DESC) AS key_rank
+FROM candidate_invoice_line_items

@@ -1,0 +1,10 @@
+-- Per invoice, how many line items the day brings and what they add up to, counting only the kept
+-- version of each line (a superseded duplicate must not inflate the total): the invoice set rules
+-- NO_LINES and TOTAL_MISMATCH are stated against this.
+SELECT
+    invoice_key,
+    COUNT(*) AS line_count,
+    SUM(quantity * unit_price) AS lines_total
+FROM invoice_line_item_candidates_ranked
+WHERE key_rank = 1
+GROUP BY invoice_key
