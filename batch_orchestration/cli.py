@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig, SandboxConfig
 
@@ -55,6 +58,86 @@ def sandbox_serve(
     )
     typer.echo(f"sandbox on http://{host}:{port} (db {db}, companies: {', '.join(config.companies)})")
     serve(config, host, port)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the export, warehouse and sandbox live.")] = Path(
+        ".demo"
+    ),
+    days: Annotated[int, typer.Option(min=1, help="Days of exports (partitions).")] = 3,
+    customers: Annotated[int, typer.Option(min=50, help="Customers in the generated export.")] = 3000,
+    window_seconds: Annotated[float, typer.Option(help="The sandbox's shortened rate-limit minute.")] = 1.0,
+) -> None:
+    """Generate a legacy export, start the sandbox, run every day through Dagster, print the summary.
+
+    Run it again on the same directory: nothing is sent twice.
+    """
+    from batch_orchestration.demo.run import DemoOptions, run_demo
+
+    ok = run_demo(
+        DemoOptions(directory=directory, days=days, customers=customers, window_seconds=window_seconds), Console()
+    )
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def generate(
+    root: Annotated[Path, typer.Argument(help="Landing root to write <entity>/<YYYY-MM-DD>/*.csv into.")],
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2024-03-01",
+    days: Annotated[int, typer.Option(min=1)] = 3,
+    customers: Annotated[int, typer.Option(min=50)] = 3000,
+    invoices_per_customer: Annotated[float, typer.Option(min=0.1)] = 6.67,
+    bad_fraction: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.03,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Write a realistic legacy export (with a few per cent of known bad records) and print its summary."""
+    from batch_orchestration.demo.generate import generate_export
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{start!r} is not YYYY-MM-DD", param_hint="--start") from exc
+    summary = generate_export(
+        root,
+        start=first,
+        n_days=days,
+        customers=customers,
+        invoices_per_customer=invoices_per_customer,
+        lines_per_invoice=(1, 5),
+        bad_fraction=bad_fraction,
+        seed=seed,
+    )
+    typer.echo(summary.to_json())
+
+
+@app.command()
+def rejects(
+    entity: Annotated[str, typer.Argument(help="customers, invoices or invoice_line_items")],
+    day: Annotated[str, typer.Argument(help="Partition day, YYYY-MM-DD")],
+    warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """List the rejected records of an entity and day, with stage, code and reason."""
+    from rich.table import Table
+
+    from batch_orchestration.entities.registry import get_entity
+    from batch_orchestration.orchestration.settings import Settings
+    from batch_orchestration.orchestration.stages import reject_sample
+    from batch_orchestration.warehouse import open_warehouse
+
+    try:
+        spec = get_entity(entity)
+        date.fromisoformat(day)
+    except (KeyError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    frame = reject_sample(open_warehouse(warehouse_url or Settings.from_env().warehouse_url), spec, day, limit)
+    table = Table(title=f"{entity} rejected on {day} (first {limit})")
+    for column in frame.columns:
+        table.add_column(column)
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(table)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """Generate a deterministic legacy CSV export for demos and tests, with known bad records.
 
 Layout and columns: see ``batch_orchestration.demo.layout``; bad kinds: ``summary.BAD_KINDS``.
-Run ``python -m batch_orchestration.demo ROOT`` for a demo-size export.
+Run ``batch-orchestration generate ROOT`` for a demo-size export.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 from datetime import date, timedelta
 from decimal import Decimal
@@ -255,22 +254,3 @@ def generate_export(
     export.add_invoices(n_invoices, (low, high))
     export.spoil_invoices_and_lines(quotas)
     return export.write(Path(root))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: write a demo-size export and print its summary as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path)
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 3, 1))
-    parser.add_argument("--days", type=int, default=3)
-    parser.add_argument("--customers", type=int, default=3000)
-    parser.add_argument("--invoices-per-customer", type=float, default=6.67)
-    parser.add_argument("--lines", type=int, nargs=2, default=(2, 4), metavar=("MIN", "MAX"))
-    parser.add_argument("--bad-fraction", type=float, default=0.03)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    summary = generate_export(args.root, start=args.start, n_days=args.days, customers=args.customers,
-                              invoices_per_customer=args.invoices_per_customer,
-                              lines_per_invoice=tuple(args.lines), bad_fraction=args.bad_fraction,
-                              seed=args.seed)
-    print(summary.to_json())

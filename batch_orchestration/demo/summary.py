@@ -24,8 +24,8 @@ BAD_KINDS = {
 
 
 def line_key(invoice_no: str, line_no: int | str) -> str:
-    """The key of a line item in the summary: ``INV-000012:3``."""
-    return f"{invoice_no}:{line_no}"
+    """The key of a line item, as the pipeline builds it from its key fields: ``INV-000012/3``."""
+    return f"{invoice_no}/{line_no}"
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ class Loader:
                 if op["referenceId"] in found
             ]
             with self.warehouse.session() as session:
-                upsert_id_map(session, self.connector.name, entity.name, entries)
+                upsert_id_map(session, self.connector.name, entity.name, intent.partition_day, entries)
                 close_intent(session, intent.intent_id, "reconciled", {"found": len(entries)})
             log.info("reconciled open intent %s: %d of %d creates were applied", intent.intent_id,
                      len(entries), len(creates))
@@ -152,7 +152,7 @@ class Loader:
              row)
             for row in rows
         ]
-        planned = plan(entity.name, candidates, id_map)
+        planned = plan(entity.name, day, candidates, id_map)
         report.skipped = sum(1 for p in planned if p.operation == "skip")
         total = len(planned) - report.skipped
         done = 0
@@ -235,7 +235,7 @@ class Loader:
                 )
             )
         with self.warehouse.session() as session:
-            upsert_id_map(session, self.connector.name, entity.name, entries)
+            upsert_id_map(session, self.connector.name, entity.name, day, entries)
             session.append_df("rejects", rejects_frame(rejects))
             if intent_id is not None:
                 close_intent(session, intent_id, "closed",
@@ -269,8 +269,9 @@ class Loader:
                 report.rejects_by_code["PARENT_REJECTED"] += 1
                 continue
             previous = own.get(row["source_key"])
-            if previous is not None and previous.payload_hash == row["content_hash"]:
+            if previous is not None and (previous.payload_hash == row["content_hash"] or previous.partition_day > day):
                 report.skipped += 1
+                continue
             elif previous is None:
                 report.created += 1
             else:
@@ -278,5 +279,5 @@ class Loader:
             target_id = f"{mapped_parent.target_id}#{row['source_key']}"
             entries.append((row["source_key"], target_id, row["content_hash"], row["content_hash"]))
         with self.warehouse.session() as session:
-            upsert_id_map(session, self.connector.name, entity.name, entries)
+            upsert_id_map(session, self.connector.name, entity.name, day, entries)
             session.append_df("rejects", rejects_frame(rejects))

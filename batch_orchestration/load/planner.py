@@ -32,9 +32,13 @@ class PlannedRecord:
     record: dict[str, Any] = field(compare=False)
 
 
-def plan(entity: str, records: Iterable[tuple[str, str, str, dict[str, Any]]],
+def plan(entity: str, day: str, records: Iterable[tuple[str, str, str, dict[str, Any]]],
          id_map: dict[str, MappedRecord]) -> list[PlannedRecord]:
-    """``records`` are ``(source_key, content_hash, payload_hash, record)``; the last of a key wins."""
+    """``records`` are ``(source_key, content_hash, payload_hash, record)`` of ``day``; the last of a key wins.
+
+    A record the target already holds in the version of a later day is skipped: replaying an old day
+    (a backfill, a re-run) must not roll the ledger back.
+    """
     latest: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for source_key, content_hash, payload_hash, record in records:
         latest[source_key] = (content_hash, payload_hash, record)
@@ -43,7 +47,7 @@ def plan(entity: str, records: Iterable[tuple[str, str, str, dict[str, Any]]],
         mapped = id_map.get(source_key)
         if mapped is None:
             operation: Operation = "create"
-        elif mapped.payload_hash == payload_hash:
+        elif mapped.payload_hash == payload_hash or mapped.partition_day > day:
             operation = "skip"
         else:
             operation = "update"

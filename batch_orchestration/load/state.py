@@ -27,6 +27,7 @@ LOAD_STATE_DDL = (
         target_id TEXT NOT NULL,
         content_hash TEXT NOT NULL,
         payload_hash TEXT NOT NULL,
+        partition_day TEXT NOT NULL,
         updated_at TIMESTAMP NOT NULL,
         PRIMARY KEY (target, entity, source_key)
     )
@@ -54,11 +55,13 @@ def _now() -> datetime:
 @dataclass(frozen=True)
 class MappedRecord:
     """``content_hash`` is the source record's own; ``payload_hash`` covers all that was sent for it
-    (an invoice's lines too), and is what decides between update and skip."""
+    (an invoice's lines too), and is what decides between update and skip. ``partition_day`` is the
+    day whose version the target holds: an older day never overwrites it."""
 
     target_id: str
     content_hash: str
     payload_hash: str
+    partition_day: str
 
 
 @dataclass(frozen=True)
@@ -76,18 +79,20 @@ def ensure_load_state(session: WarehouseSession) -> None:
 
 def read_id_map(session: WarehouseSession, target: str, entity: str) -> dict[str, MappedRecord]:
     rows = session.fetch_all(
-        "SELECT source_key, target_id, content_hash, payload_hash FROM id_map WHERE target = ? AND entity = ?",
+        "SELECT source_key, target_id, content_hash, payload_hash, partition_day FROM id_map "
+        "WHERE target = ? AND entity = ?",
         (target, entity),
     )
-    return {key: MappedRecord(target_id, content, payload) for key, target_id, content, payload in rows}
+    return {key: MappedRecord(*values) for key, *values in rows}
 
 
-def upsert_id_map(session: WarehouseSession, target: str, entity: str,
+def upsert_id_map(session: WarehouseSession, target: str, entity: str, partition_day: str,
                   entries: list[tuple[str, str, str, str]]) -> None:
-    """Record ``(source_key, target_id, content_hash, payload_hash)`` entries, replacing earlier ones."""
+    """Record ``(source_key, target_id, content_hash, payload_hash)`` of one day, replacing earlier ones."""
     if not entries:
         return
     frame = pd.DataFrame(entries, columns=["source_key", "target_id", "content_hash", "payload_hash"])
+    frame["partition_day"] = partition_day
     frame.insert(0, "entity", entity)
     frame.insert(0, "target", target)
     frame["updated_at"] = _now()
@@ -98,8 +103,9 @@ def upsert_id_map(session: WarehouseSession, target: str, entity: str,
         (target, entity),
     )
     session.execute(
-        "INSERT INTO id_map (target, entity, source_key, target_id, content_hash, payload_hash, updated_at) "
-        "SELECT target, entity, source_key, target_id, content_hash, payload_hash, updated_at FROM id_map_incoming"
+        "INSERT INTO id_map (target, entity, source_key, target_id, content_hash, payload_hash, partition_day, "
+        "updated_at) SELECT target, entity, source_key, target_id, content_hash, payload_hash, partition_day, "
+        "updated_at FROM id_map_incoming"
     )
     session.execute("DROP TABLE id_map_incoming")
 

@@ -1,0 +1,39 @@
+# The two set-up commands of the README are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo test lint ui sandbox bench clean
+
+$(BIN)/batch-orchestration: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/batch-orchestration
+
+demo: install
+	$(BIN)/batch-orchestration demo --dir .demo
+
+test: install
+	$(BIN)/ruff check batch_orchestration batch_orchestration_tests bench
+	$(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check batch_orchestration batch_orchestration_tests bench
+
+ui: install
+	mkdir -p $(DAGSTER_HOME) && cp batch_orchestration/instance/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
+
+sandbox: install
+	$(BIN)/batch-orchestration sandbox serve --db .demo/sandbox.sqlite
+
+bench: install
+	$(BIN)/python bench/bench_staging.py
+
+clean:
+	rm -rf .demo .dagster_home .batch_orchestration

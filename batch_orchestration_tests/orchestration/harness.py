@@ -1,0 +1,92 @@
+"""Building a real pipeline for tests: a generated export, the sandbox, a warehouse, Definitions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import requests
+
+from batch_orchestration.definitions import build_definitions
+from batch_orchestration.demo.generate import generate_export
+from batch_orchestration.demo.summary import GenerationSummary
+from batch_orchestration.orchestration.settings import Settings
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.sandbox.server import RunningSandbox
+from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
+from batch_orchestration.warehouse import open_warehouse
+
+DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)]
+DAY_KEYS = [d.isoformat() for d in DAYS]
+
+
+def make_settings(home: Path, sandbox: RunningSandbox, warehouse_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "home": home,
+        "warehouse_url": warehouse_url,
+        "landing_kind": "local",
+        "landing_root": str(home / "landing"),
+        "s3_bucket": "",
+        "s3_prefix": "",
+        "s3_endpoint_url": None,
+        "s3_region": "us-east-1",
+        "target_base_url": sandbox.url,
+        "target_company_id": DEMO_COMPANY,
+        "rate_window_seconds": sandbox.config.window_seconds,
+        "start_date": DAY_KEYS[0],
+        "timezone": "UTC",
+        "max_reject_rate": 0.5,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def small_export(root: Path, days: list[date] = DAYS, customers: int = 120) -> GenerationSummary:
+    return generate_export(root, days=days, customers=customers, invoices_per_customer=2.0,
+                           lines_per_invoice=(1, 3), bad_fraction=0.05, seed=11)
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    defs: dg.Definitions
+    sandbox: RunningSandbox
+
+    @classmethod
+    def build(cls, settings: Settings, sandbox: RunningSandbox) -> Pipeline:
+        return cls(settings, build_definitions(settings), sandbox)
+
+    def connector(self) -> BigLedgerConnector:
+        return BigLedgerConnector(BigLedgerSettings(
+            base_url=self.sandbox.url, company_id=DEMO_COMPANY, api_key=DEMO_API_KEY,
+            rate_window_seconds=self.sandbox.config.window_seconds,
+            rate_state_path=self.settings.home / "rate_limits.sqlite"))
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with open_warehouse(self.settings.warehouse_url).session() as session:
+            return session.fetch_all(sql, params)
+
+    def target_counts(self) -> dict[str, int]:
+        answer = requests.get(f"{self.sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/counts",
+                              headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, timeout=10)
+        answer.raise_for_status()
+        return answer.json()["counts"]
+
+    def reference_ids_in_target(self, entity: str) -> Counter[str]:
+        return Counter(record.get("referenceId") for record in self.connector().read_all(entity))
+
+    def mapped_keys(self, entity: str) -> set[str]:
+        return {key for (key,) in self.query("SELECT source_key FROM id_map WHERE entity = ?", (entity,))}
+
+    def rejected_keys(self, entity: str) -> set[str]:
+        rows = self.query("SELECT DISTINCT source_key FROM rejects WHERE entity = ? AND source_key IS NOT NULL",
+                          (entity,))
+        return {key for (key,) in rows}
+
+
+def loaded_metadata(result_metadata: dict[str, dict[str, Any]], entity: str) -> dict[str, Any]:
+    return result_metadata.get(f"{entity}_loaded", {})
