@@ -1,0 +1,51 @@
+"""The code location's shape: what an operator sees in the UI."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from batch_orchestration.definitions import defs
+from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.orchestration.partitions import PREVIOUS_DAY
+
+
+def test_every_entity_has_its_three_assets_and_they_load() -> None:
+    dg.Definitions.validate_loadable(defs)
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    for entity in ENTITIES:
+        assert {f"{entity}_staged", f"{entity}_validated", f"{entity}_loaded", f"landing/{entity}"} <= keys
+
+
+def test_dependencies_follow_the_entities_and_the_days() -> None:
+    graph = defs.resolve_asset_graph()
+
+    def parents(key: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}
+
+    assert parents("invoices_validated") >= {"invoices_staged", "customers_validated", "invoice_line_items_staged"}
+    assert parents("invoice_line_items_validated") >= {"invoices_validated"}
+    assert parents("invoices_loaded") >= {"customers_loaded", "invoices_validated", "invoice_line_items_validated",
+                                          "invoices_loaded"}
+    assert parents("invoice_line_items_loaded") >= {"invoices_loaded", "invoice_line_items_loaded"}
+    customers_loaded = graph.get(dg.AssetKey("customers_loaded"))
+    assert customers_loaded.assets_def.get_partition_mapping_for_dep(dg.AssetKey("customers_loaded")) == PREVIOUS_DAY
+
+
+def test_loads_share_one_pool_and_retry_with_backoff() -> None:
+    for entity in ENTITIES:
+        assets_def = defs.resolve_assets_def(f"{entity}_loaded")
+        node = assets_def.node_def
+        assert node.pool == "bigledger_api"
+        assert node.retry_policy is not None and node.retry_policy.backoff == dg.Backoff.EXPONENTIAL
+
+
+def test_nightly_schedule_and_sensors() -> None:
+    schedule = defs.resolve_schedule_def("nightly_sync")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.job_name == "daily_sync_job"
+    assert {s.name for s in defs.sensors} == {"local_landing_sensor", "s3_landing_sensor"}
+
+
+def test_the_api_key_is_not_in_the_definitions_config() -> None:
+    target = defs.resources["target"]
+    assert "EnvVar" in type(target.api_key).__name__ or str(target.api_key).startswith("EnvVar")
