@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from batch_orchestration.sandbox import inspection
 from batch_orchestration.sandbox.config import SandboxConfig
 from batch_orchestration.sandbox.context import SandboxContext
-from batch_orchestration.sandbox.faults import FaultInjector, FaultMiddleware
 from batch_orchestration.sandbox.families import install_families
+from batch_orchestration.sandbox.faults import FaultInjector, FaultMiddleware
 from batch_orchestration.sandbox.jobs import JobRunner
 from batch_orchestration.sandbox.store import Store
 

@@ -96,6 +96,14 @@ class JobRunner:
     def register(self, kind: str, handler: JobHandler) -> None:
         self._handlers[kind] = handler
 
+    def pause(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking early when the runner stops; True means "stop now".
+
+        Long handlers call this between units of work and return when it says so, leaving the job
+        ``processing`` so that the next server resumes it.
+        """
+        return self._stop.wait(seconds) if seconds > 0 else self._stop.is_set()
+
     def wake(self) -> None:
         """Tell the runner a job was queued, so it need not wait for its next poll."""
         self._wake.set()

@@ -48,7 +48,7 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Discard(Exception):  # noqa: N818 - a control-flow signal, not an error
+class Discard(Exception):
     """Raised inside :meth:`Store.transaction` to undo it without reporting an error."""
 
 
