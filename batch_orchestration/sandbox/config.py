@@ -58,6 +58,9 @@ class SandboxConfig:
     # Length of the rate-limit "minute"; tests and the demo shorten it. The hourly request budget
     # scales with it (one hour = 60 windows).
     window_seconds: float = 60.0
+    # Seed 002's per-key request limits; tests raise or lower them to reach a limit quickly.
+    requests_per_second: int = 10
+    requests_per_hour: int = 1000
     faults: FaultConfig = field(default_factory=FaultConfig)
     fault_seed: int | None = None
     # Seed 000: invoice date "not in future (configurable)".

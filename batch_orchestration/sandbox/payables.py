@@ -1,4 +1,4 @@
-"""Bulk Payables API (seed 004), designed in the style of the other APIs (docs/target-apis-other.md).
+"""Bulk Payables API (seed 004), designed in the style of the other APIs (docs/target-apis.md).
 
 ``Authorization: Bearer <key>`` plus ``X-Company-Id``; responses use the ``{"success", "data"}``
 envelope of seed 002. A batch is Open while items are added, Pending once submitted, Processing

@@ -118,3 +118,14 @@ def test_hourly_limit_rejects_the_1001st_request() -> None:
         assert 3500 <= exc.retry_after <= 3601 and exc.headers["X-RateLimit-Remaining"] == "0"
     else:
         raise AssertionError("the 1001st request in an hour must be rejected")
+
+
+def test_hourly_limit_over_http(sandbox_factory: Any, demo_headers: dict[str, str]) -> None:
+    """The same limit end to end, with a small hourly budget and the burst limit lifted."""
+    running = sandbox_factory(window_seconds=1.0, requests_per_second=1_000, requests_per_hour=15)
+    answers = [requests.get(f"{running.url}/v1/company", headers=demo_headers, timeout=10) for _ in range(16)]
+    assert [a.status_code for a in answers[:15]] == [200] * 15
+    assert answers[14].headers["X-RateLimit-Remaining"] == "0"
+    retry_after = _assert_429(answers[15], maximum_wait=61)
+    assert answers[15].json()["error"]["details"]["limit"] == "requests_per_hour"
+    assert retry_after >= 50  # the hour is 60 windows of 1 s; the oldest request frees a slot then

@@ -177,3 +177,13 @@ def test_csv_import_runs_the_customer_batch(sandbox: RunningSandbox) -> None:
     bad = client.post("/v1/batch/customers/import-csv", files=files, data={"mapping": '{"name": "nope"}'})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_MAPPING"
     assert client.post("/v1/batch/customers/import-csv", files=files, data={"mapping": "{"}).status_code == 400
+
+
+def test_csv_import_of_a_malformed_file_is_a_400(sandbox: RunningSandbox) -> None:
+    """The OpenAPI fuzz run found csv.Error answered as a 500; a field over the csv limit raises it too."""
+    client = Client(sandbox.url)
+    malformed = f'name,email\n"{"x" * 200_000}",billing@acme.com\n'
+    answer = client.post("/v1/batch/customers/import-csv", files={"file": ("c.csv", malformed, "text/csv")},
+                         data={"mapping": json.dumps({"name": "name", "email": "email"})})
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "INVALID_REQUEST"
+    assert "malformed" in answer.json()["error"]["message"]

@@ -27,7 +27,8 @@ from batch_orchestration.sandbox.context import SandboxContext
 def install(app: FastAPI, ctx: SandboxContext) -> None:
     for ddl in (session.SCHEMA, metrics.SCHEMA, async_jobs.SCHEMA):
         ctx.store.ensure_schema(ddl)
-    app.state.bigledger = BigLedger(ctx=ctx, limits=Limits(ctx.config.window_seconds))
+    app.state.bigledger = BigLedger(ctx=ctx, limits=Limits(
+        ctx.config.window_seconds, ctx.config.requests_per_second, ctx.config.requests_per_hour))
     ctx.jobs.register(async_jobs.KIND, async_jobs.handler(ctx))
     # Fixed paths (templates, CSV import, jobs) are added before the parametrised read routes.
     routers = [module.build() for module in (templates, csv_import, batch, bulk, account, reads)]

@@ -63,7 +63,14 @@ def _put(data: dict[str, Any], path: str, value: Any) -> None:
 
 
 def rows_to_operations(text: str, mapping: dict[str, str]) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _rows_to_operations(text, mapping)
+    except csv.Error as exc:
+        raise BigLedgerError(400, "INVALID_REQUEST", f"The CSV file is malformed: {exc}") from exc
+
+
+def _rows_to_operations(text: str, mapping: dict[str, str]) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     missing = [column for column in mapping.values() if column not in header]
     if missing:

@@ -79,10 +79,10 @@ class RateLimited(BigLedgerError):
 class Limits:
     """All BigLedger limits of one server; ``lock`` lets callers make check-then-act atomic."""
 
-    def __init__(self, window_seconds: float) -> None:
+    def __init__(self, window_seconds: float, requests_per_second: int = 10, requests_per_hour: int = 1000) -> None:
         self.lock = threading.RLock()
-        self.per_second = SlidingWindow("requests_per_second", 10, 1.0)
-        self.per_hour = SlidingWindow("requests_per_hour", 1000, 60 * window_seconds)
+        self.per_second = SlidingWindow("requests_per_second", requests_per_second, 1.0)
+        self.per_hour = SlidingWindow("requests_per_hour", requests_per_hour, 60 * window_seconds)
         self.batches = SlidingWindow("batches_per_window", 10, window_seconds)
         self.large_batches = SlidingWindow("large_batches_per_window", 5, window_seconds)
 

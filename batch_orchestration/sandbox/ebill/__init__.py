@@ -59,10 +59,12 @@ def install(app: FastAPI, ctx: SandboxContext) -> None:
         except EbillError as exc:
             return Response(error_document(exc.code, exc.message), status_code=exc.status_code, media_type=_XML)
 
-    app.add_api_route(
-        PATH,
-        batch_process,
-        methods=["GET", "POST", "PUT"],
-        tags=["eBill batch file upload"],
-        summary="eBill batch process: BatchInit, S3FileUpload, BatchFinalize, status",
-    )
+    for method in ("GET", "POST", "PUT"):  # one route per method, so each has its own operation id
+        app.add_api_route(
+            PATH,
+            batch_process,
+            methods=[method],
+            operation_id=f"ebill_batch_process_{method.lower()}",
+            tags=["eBill batch file upload"],
+            summary="eBill batch process: BatchInit, S3FileUpload, BatchFinalize, status",
+        )

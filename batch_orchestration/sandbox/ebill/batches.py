@@ -1,7 +1,7 @@
 """Batch processes: their persistence (entity ``ebill_batch_processes``) and their statuses.
 
 Table 4.9.1.3 of the seed is cited but not printed; the sandbox defines it as below (see
-docs/target-apis-other.md). Statuses 1 and 2 have an empty ``downloadUrl``, 3 to 5 have one.
+docs/target-apis.md). Statuses 1 and 2 have an empty ``downloadUrl``, 3 to 5 have one.
 """
 
 from __future__ import annotations

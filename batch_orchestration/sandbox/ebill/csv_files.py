@@ -1,7 +1,7 @@
 """The CSV files of an eBill import: their columns, row validation and the output file.
 
 The seed does not define the columns; the sandbox's choice is documented in
-docs/target-apis-other.md. Headers are matched exactly (surrounding blanks ignored); columns not
+docs/target-apis.md. Headers are matched exactly (surrounding blanks ignored); columns not
 listed are ignored. Each validator turns one row into the (record id, record) to store, or raises
 :class:`RowError` with the message written to the output file.
 """
