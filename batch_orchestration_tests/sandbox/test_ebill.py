@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
-from batch_orchestration_tests.s3_server import s3_bucket, s3_client, s3_endpoint  # noqa: F401 - fixtures
 
 # -- the seed's request payloads, as written -------------------------------------------------------
 
@@ -405,25 +405,25 @@ def test_signed_upload_urls_reject_tampering_and_expiry(sandbox_factory: Callabl
 # -- S3 through moto's server ----------------------------------------------------------------------
 
 def test_flow_with_s3_presigned_urls(sandbox_factory: Callable[..., RunningSandbox], demo_headers: dict[str, str],
-                                     s3_endpoint: str, s3_bucket: str) -> None:  # noqa: F811 - fixtures
-    client = Ebill(sandbox_factory(s3_endpoint_url=s3_endpoint, s3_bucket=s3_bucket), demo_headers)
+                                     moto_s3_endpoint: str, moto_s3_bucket: str) -> None:
+    client = Ebill(sandbox_factory(s3_endpoint_url=moto_s3_endpoint, s3_bucket=moto_s3_bucket), demo_headers)
     created = client.upload("S3CUS", "Customer", "Customers Aug/2020.csv", None)
     upload_url = created["uploadUrl"]
-    assert upload_url.startswith(f"{s3_endpoint}/{s3_bucket}/{DEMO_COMPANY}/in/1_2020.csv")
+    assert upload_url.startswith(f"{moto_s3_endpoint}/{moto_s3_bucket}/{DEMO_COMPANY}/in/1_2020.csv")
     assert "X-Amz-Signature=" in upload_url and "X-Amz-Expires=" in upload_url
 
     assert requests.put(upload_url, data=CUSTOMERS_CSV.encode(), timeout=10).status_code == 200
-    s3 = s3_client(s3_endpoint)
-    stored = s3.get_object(Bucket=s3_bucket, Key=f"{DEMO_COMPANY}/in/1_2020.csv")["Body"].read()
+    s3 = boto3.client("s3", endpoint_url=moto_s3_endpoint, region_name="us-east-1")
+    stored = s3.get_object(Bucket=moto_s3_bucket, Key=f"{DEMO_COMPANY}/in/1_2020.csv")["Body"].read()
     assert stored.decode() == CUSTOMERS_CSV
 
     assert client.finalize("S3CUS").status_code == 200
     result = fields(client.wait_finished("S3CUS"))
     assert result["status"] == "Success" and result["successCount"] == "2"
-    assert result["downloadUrl"].startswith(f"{s3_endpoint}/{s3_bucket}/{DEMO_COMPANY}/out/")
+    assert result["downloadUrl"].startswith(f"{moto_s3_endpoint}/{moto_s3_bucket}/{DEMO_COMPANY}/out/")
     output = read_csv(requests.get(result["downloadUrl"], timeout=10).text)
     assert [(row["customerNumber"], row["status"]) for row in output] == [("C-1", "Success"), ("C-2", "Success")]
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=moto_s3_bucket)["Contents"]]
     assert f"{DEMO_COMPANY}/out/1_2020_output.csv" in keys
 
 
