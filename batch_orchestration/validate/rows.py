@@ -13,9 +13,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from batch_orchestration.entities.registry import EntitySpec
 from batch_orchestration.entities.rules import BUILTIN_ERROR_CODES
+from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS
 from batch_orchestration.validate.rejects import RejectRecord
-
-LINEAGE_COLUMNS = ("partition_day", "source_file", "source_row", "content_hash")
 
 
 @dataclass

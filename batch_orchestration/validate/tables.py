@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from batch_orchestration.entities.registry import EntitySpec
-from batch_orchestration.validate.rows import LINEAGE_COLUMNS
+from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS
 from batch_orchestration.warehouse import WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier
 

@@ -117,11 +117,18 @@ class DuckDBSession(WarehouseSession):
 
 
 class DuckDBWarehouse(Warehouse):
-    """A DuckDB file. DuckDB lets one process write at a time, so sessions hold a file lock."""
+    """A DuckDB file. DuckDB lets one process write at a time, so sessions hold a file lock.
+
+    DuckDB would otherwise grow towards 80 % of the machine's memory on large loads; the limit
+    (``BATCH_ORCHESTRATION_DUCKDB_MEMORY_LIMIT``, default 1GB) makes it spill to disk instead.
+    """
 
     dialect: Dialect = "duckdb"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, memory_limit: str | None = None) -> None:
+        import os
+
+        self.memory_limit = memory_limit or os.environ.get("BATCH_ORCHESTRATION_DUCKDB_MEMORY_LIMIT", "1GB")
         from filelock import FileLock
 
         self.path = Path(path)
@@ -134,7 +141,7 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
 
         with self._lock:
-            con = duckdb.connect(str(self.path))
+            con = duckdb.connect(str(self.path), config={"memory_limit": self.memory_limit})
             try:
                 con.execute("BEGIN TRANSACTION")
                 yield DuckDBSession(con)

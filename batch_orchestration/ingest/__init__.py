@@ -1,0 +1,1 @@
+"""Landing zones (local, S3), the legacy column mapping, and chunked staging of CSV exports."""

@@ -1,0 +1,159 @@
+"""Where staged chunks go. A sink receives DataFrame chunks, and forgets a file on request.
+
+Contract (what :func:`~batch_orchestration.ingest.staging.stage_partition` does with a sink):
+
+1. ``begin_partition(mapping, day)`` once, before anything else;
+2. ``append(frame)`` for each chunk, files one after another, each chunk from a single file;
+3. ``discard_file(source_file)`` when a file turns out bad after some of its chunks were appended:
+   every row of that file must go, so a refused file leaves nothing staged;
+4. ``finish_partition()`` once all files are done: what was staged for that day before is replaced
+   by what was appended now. It is not called if staging raised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import pandas as pd
+
+from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS, ColumnMapping
+from batch_orchestration.ingest.spool import ParquetSpool
+from batch_orchestration.warehouse.backend import WarehouseSession, quote_identifier
+
+SPOOL_BATCH_ROWS = 50_000
+
+
+@runtime_checkable
+class StagingSink(Protocol):
+    def begin_partition(self, mapping: ColumnMapping, day: str) -> None: ...
+
+    def append(self, frame: pd.DataFrame) -> None: ...
+
+    def discard_file(self, source_file: str) -> None: ...
+
+    def finish_partition(self) -> None: ...
+
+
+def staged_columns(mapping: ColumnMapping) -> list[str]:
+    """Column order of a staged frame and table: lineage columns, then canonical fields."""
+    return [*LINEAGE_COLUMNS, *mapping.fields]
+
+
+def staged_table_name(entity: str) -> str:
+    return f"staged_{entity}"
+
+
+class FrameCollector:
+    """Keeps the chunks in memory: for tests and small previews, not for big files."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+        self.columns: list[str] = []
+
+    def begin_partition(self, mapping: ColumnMapping, day: str) -> None:
+        self.frames = []
+        self.columns = staged_columns(mapping)
+
+    def append(self, frame: pd.DataFrame) -> None:
+        self.frames.append(frame)
+
+    def discard_file(self, source_file: str) -> None:
+        self.frames = [f for f in self.frames if not (f["source_file"] == source_file).any()]
+
+    def finish_partition(self) -> None:
+        """Nothing to do: the frames are the partition."""
+
+    def frame(self) -> pd.DataFrame:
+        if not self.frames:
+            return pd.DataFrame({c: pd.Series(dtype="string") for c in self.columns})
+        return pd.concat(self.frames, ignore_index=True)
+
+
+class WarehouseStagingSink:
+    """Writes a partition into ``staged_<entity>`` through the caller's session (one transaction).
+
+    Chunks are spooled to local Parquet files (:class:`ParquetSpool`) while the files are read;
+    ``finish_partition`` then deletes the day's old rows and loads the spool, all in the caller's
+    transaction, so re-staging a day commits or rolls back as one and memory stays bounded by a
+    chunk (DuckDB would otherwise hold every chunk of an open transaction in memory). The table is
+    created if missing (lineage columns, then one TEXT column per field in mapping order) and gains
+    a TEXT column for a field added to the mapping later.
+    """
+
+    def __init__(
+        self, session: WarehouseSession, table: str | None = None, spool_dir: str | Path | None = None
+    ) -> None:
+        self.session = session
+        self._table_override = table
+        self._spool_dir = spool_dir
+        self._spool: ParquetSpool | None = None
+        self.table = ""
+        self.day = ""
+        self.columns: list[str] = []
+
+    def begin_partition(self, mapping: ColumnMapping, day: str) -> None:
+        self.table = self._table_override or staged_table_name(mapping.entity)
+        self.day = day
+        self.columns = staged_columns(mapping)
+        self._ensure_table(mapping)
+        self._spool = ParquetSpool(self._spool_dir)
+
+    def append(self, frame: pd.DataFrame) -> None:
+        if not frame.empty:
+            self._active_spool().write(str(frame["source_file"].iloc[0]), frame)
+
+    def discard_file(self, source_file: str) -> None:
+        self._active_spool().discard(source_file)
+
+    def finish_partition(self) -> None:
+        spool = self._active_spool()
+        try:
+            name = quote_identifier(self.table)
+            if self.session.dialect == "postgres":
+                # Two runs of one partition at once would each delete, then both insert: serialise them.
+                self.session.fetch_all("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{self.table}/{self.day}",))
+            self.session.execute(f"DELETE FROM {name} WHERE partition_day = ?", (self.day,))
+            self._load(spool)
+        finally:
+            spool.close()
+            self._spool = None
+
+    def _load(self, spool: ParquetSpool) -> None:
+        if self.session.dialect == "duckdb":
+            files = [str(path) for path in spool.files()]
+            if files:
+                columns = ", ".join(quote_identifier(c) for c in self.columns)
+                self.session.execute(
+                    f"INSERT INTO {quote_identifier(self.table)} ({columns}) SELECT {columns} FROM read_parquet(?)",
+                    (files,),
+                )
+            return
+        for frame in spool.batches(SPOOL_BATCH_ROWS):
+            self.session.append_df(self.table, frame)
+
+    def _active_spool(self) -> ParquetSpool:
+        if self._spool is None:
+            raise RuntimeError("begin_partition() was not called (or the partition is already finished)")
+        return self._spool
+
+    def _ensure_table(self, mapping: ColumnMapping) -> None:
+        name = quote_identifier(self.table)
+        if not self.session.table_exists(self.table):
+            definitions = ", ".join(
+                f"{quote_identifier(c)} {'BIGINT' if c == 'source_row' else 'TEXT'}" for c in self.columns
+            )
+            self.session.execute(f"CREATE TABLE IF NOT EXISTS {name} ({definitions})")
+            if self.session.dialect == "postgres":
+                index = quote_identifier(f"{self.table}_day_file")
+                self.session.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {name} (partition_day, source_file)")
+            return
+        existing = {
+            row[0]
+            for row in self.session.fetch_all(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", (self.table,)
+            )
+        }
+        for column in mapping.fields:
+            if column not in existing:
+                self.session.execute(f"ALTER TABLE {name} ADD COLUMN {quote_identifier(column)} TEXT")

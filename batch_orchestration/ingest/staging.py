@@ -1,0 +1,306 @@
+"""Stage the CSV exports of one entity and day: map legacy headers to canonical fields, in chunks.
+
+Memory stays flat whatever the file size: bytes are decoded block by block
+(:mod:`~batch_orchestration.ingest.csv_stream`), parsed by ``csv.reader`` and handed to the sink
+every ``chunk_rows`` rows as a DataFrame. Each staged row carries its lineage (``partition_day``,
+``source_file``, 1-based ``source_row`` counting data rows after the header, ``content_hash``) and
+every canonical field as a nullable string, stripped, empty -> null.
+
+Bad input never crashes and is never dropped silently: a file is refused as a whole (empty,
+not UTF-8, malformed quoting, unusable header) and then nothing of it stays staged, or single rows
+are refused (ragged, NUL bytes) and the rest is kept; each refusal is a ``RejectRecord``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from batch_orchestration.ingest import reports as codes
+from batch_orchestration.ingest.csv_stream import DecodedLines, InvalidUtf8
+from batch_orchestration.ingest.landing import LandingFile, LandingZone, check_day
+from batch_orchestration.ingest.mapping import ColumnMapping, normalize_header
+from batch_orchestration.ingest.reports import FileNote, FileReport, PartitionResult
+from batch_orchestration.ingest.sinks import StagingSink, staged_columns
+from batch_orchestration.validate.rejects import RejectRecord
+
+CHUNK_ROWS = 50_000
+STRING = pd.StringDtype("pyarrow")
+
+
+def content_hash(values: list[str | None]) -> str:
+    """sha256 hex of the canonical values in field order, stable across runs and machines.
+
+    Values are joined with NUL, null written as nothing. That is unambiguous because staged values
+    are never empty (empty cells become null) and never contain NUL (such rows are refused).
+    """
+    return hashlib.sha256("\x00".join([v or "" for v in values]).encode("utf-8")).hexdigest()
+
+
+class FileRejected(Exception):
+    """The whole file is refused for ``code``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class HeaderPlan:
+    """Where each canonical field sits in a file's rows (``width`` = absent, read as empty)."""
+
+    width: int
+    positions: tuple[int, ...]
+    unknown: list[str]
+    missing_required: list[str]
+    missing_optional: list[str]
+
+
+def plan_header(header: list[str], mapping: ColumnMapping) -> HeaderPlan:
+    """Match a header to the mapping; raises FileRejected if it is unusable whatever the policies."""
+    if any("\x00" in name for name in header):
+        raise FileRejected(codes.NUL_BYTE, "the header contains NUL bytes (is the file UTF-16?)")
+    normalized = [normalize_header(name) for name in header]
+    lookup = mapping.legacy_to_field
+    duplicated = sorted(
+        header[normalized.index(n)].strip() for n, count in Counter(normalized).items() if count > 1 and n in lookup
+    )
+    if duplicated:
+        raise FileRejected(codes.DUPLICATE_HEADER, f"mapped columns appear more than once in the header: {duplicated}")
+    index = {name: i for i, name in enumerate(normalized)}
+    unknown = [
+        name.replace("\ufeff", "").strip() for name, n in zip(header, normalized, strict=True) if n not in lookup
+    ]
+    width = len(header)
+    positions = tuple(index.get(normalize_header(mapping.columns[f]), width) for f in mapping.fields)
+    absent = [f for f, p in zip(mapping.fields, positions, strict=True) if p == width]
+    missing_required = [f for f in absent if f in mapping.required]
+    missing_optional = [f for f in absent if f not in mapping.required]
+    return HeaderPlan(width, positions, unknown, missing_required, missing_optional)
+
+
+def _where(row: int, first_line: int, last_line: int) -> str:
+    """'row 4 (line 6)', or 'row 4 (lines 6-7)' for a record with quoted newlines."""
+    lines = f"line {first_line}" if first_line == last_line else f"lines {first_line}-{last_line}"
+    return f"row {row} ({lines})"
+
+
+def _is_blank(record: list[str], plan: HeaderPlan | None) -> bool:
+    """An empty line (or a whitespace-only one, unless the file really has a single column)."""
+    if not record:
+        return True
+    single_column = plan is not None and plan.width == 1
+    return len(record) == 1 and not single_column and not record[0].strip()
+
+
+def check_policies(plan: HeaderPlan, mapping: ColumnMapping) -> None:
+    """Apply the mapping's policies for unknown and missing columns; raises FileRejected."""
+    if plan.unknown and mapping.on_unknown_columns == "reject_file":
+        raise FileRejected(codes.UNKNOWN_COLUMNS, f"columns not in the mapping: {plan.unknown}")
+    if plan.missing_required and mapping.on_missing_columns == "reject_file":
+        legacy = [mapping.columns[f] for f in plan.missing_required]
+        raise FileRejected(codes.MISSING_COLUMNS, f"required columns missing from the header: {legacy}")
+
+
+class _Chunk:
+    """Rows of one file waiting to become a DataFrame."""
+
+    def __init__(self, mapping: ColumnMapping, day: str, key: str) -> None:
+        self.mapping = mapping
+        self.day = day
+        self.key = key
+        self.rows: list[int] = []
+        self.hashes: list[str] = []
+        self.values: list[list[str | None]] = []
+
+    def add(self, row: int, values: list[str | None]) -> None:
+        self.rows.append(row)
+        self.hashes.append(content_hash(values))
+        self.values.append(values)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take_frame(self) -> pd.DataFrame:
+        count = len(self.rows)
+        fields = self.mapping.fields
+        columns = list(zip(*self.values, strict=True)) if count else [() for _ in fields]
+        data: dict[str, object] = {
+            "partition_day": pd.array([self.day] * count, dtype=STRING),
+            "source_file": pd.array([self.key] * count, dtype=STRING),
+            "source_row": np.asarray(self.rows, dtype=np.int64),
+            "content_hash": pd.array(self.hashes, dtype=STRING),
+        }
+        for name, column in zip(fields, columns, strict=True):
+            data[name] = pd.array(column, dtype=STRING)
+        self.rows, self.hashes, self.values = [], [], []
+        return pd.DataFrame(data, columns=staged_columns(self.mapping))
+
+
+class _FileStager:
+    """Stages one file into the sink, filling in its report."""
+
+    def __init__(self, file: LandingFile, mapping: ColumnMapping, day: str, sink: StagingSink, chunk_rows: int) -> None:
+        self.file = file
+        self.mapping = mapping
+        self.day = day
+        self.sink = sink
+        self.chunk_rows = chunk_rows
+        self.report = FileReport(key=file.key, version=file.version, size=file.size)
+        self.appended = False
+
+    def reject(self, code: str, message: str, row: int | None = None, key: str | None = None) -> None:
+        self.report.rejects.append(
+            RejectRecord(
+                entity=self.mapping.entity,
+                partition_day=self.day,
+                source_file=self.file.key,
+                source_row=row,
+                source_key=key,
+                stage="staging",
+                code=code,
+                message=message,
+            )
+        )
+
+    def note(self, code: str, message: str) -> None:
+        self.report.notes.append(FileNote(code, message))
+
+    def run(self) -> FileReport:
+        try:
+            with self.file.open() as stream:
+                self._stage(DecodedLines(stream))
+        except FileRejected as exc:
+            self._refuse(exc.code, str(exc))
+        except InvalidUtf8 as exc:
+            self._refuse(codes.INVALID_UTF8, f"{exc}; the whole file is refused")
+        return self.report
+
+    def _refuse(self, code: str, message: str) -> None:
+        """Refuse the whole file: forget its rows (staged or rejected), keep one file-level reject."""
+        if self.appended:
+            self.sink.discard_file(self.file.key)
+        self.report.rows_staged = 0
+        self.report.rejected = True
+        self.report.rejects = []
+        self.reject(code, message)
+
+    def _stage(self, lines: DecodedLines) -> None:
+        reader = csv.reader(lines, strict=True)
+        blank = 0
+        plan: HeaderPlan | None = None
+        chunk = _Chunk(self.mapping, self.day, self.file.key)
+        key_positions: list[int] = []
+        previous_end = 0  # last physical line of the last record read
+        try:
+            for record in reader:
+                record_start, previous_end = previous_end + 1, reader.line_num
+                if _is_blank(record, plan):
+                    blank += 1
+                    continue
+                if plan is None:
+                    plan = self._accept_header(record)
+                    key_positions = [plan.positions[self.mapping.fields.index(f)] for f in self.mapping.key_fields]
+                    continue
+                self.report.rows_read += 1
+                row = self.report.rows_read
+                if len(record) != plan.width:
+                    self.reject(
+                        codes.RAGGED_ROW,
+                        f"{_where(row, record_start, reader.line_num)} has {len(record)} fields, "
+                        f"the header has {plan.width}",
+                        row,
+                        self._source_key(record, key_positions),
+                    )
+                    continue
+                if lines.nul_seen and any("\x00" in value for value in record):
+                    self.reject(
+                        codes.NUL_BYTE,
+                        f"{_where(row, record_start, reader.line_num)} contains a NUL byte",
+                        row,
+                        self._source_key(record, key_positions),
+                    )
+                    continue
+                record.append("")  # what an absent field (position == width) reads
+                chunk.add(row, [record[i].strip() or None for i in plan.positions])
+                if len(chunk) >= self.chunk_rows:
+                    self._flush(chunk)
+        except csv.Error as exc:
+            raise FileRejected(codes.MALFORMED_CSV, self._csv_error_message(exc, previous_end + 1)) from None
+        if plan is None:
+            raise FileRejected(codes.EMPTY_FILE, "the file is empty (no header, no rows)")
+        self._flush(chunk)
+        if blank:
+            self.note(codes.BLANK_LINES, f"{blank} blank line(s) ignored")
+        if self.report.rows_read == 0:
+            self.note(codes.HEADERS_ONLY, "the file has a header and no data rows")
+
+    def _accept_header(self, header: list[str]) -> HeaderPlan:
+        plan = plan_header(header, self.mapping)
+        self.report.unknown_columns = plan.unknown
+        self.report.missing_columns = plan.missing_required + plan.missing_optional
+        check_policies(plan, self.mapping)
+        if plan.unknown:
+            self.note(codes.UNKNOWN_COLUMNS, f"columns not in the mapping, not staged: {plan.unknown}")
+        if plan.missing_required:
+            self.note(codes.MISSING_COLUMNS, f"required fields absent, staged as null: {plan.missing_required}")
+        if plan.missing_optional:
+            self.note(
+                codes.MISSING_OPTIONAL_COLUMNS, f"optional fields absent, staged as null: {plan.missing_optional}"
+            )
+        return plan
+
+    @staticmethod
+    def _source_key(record: list[str], positions: list[int]) -> str | None:
+        """Best-effort record key for a refused row (the values at the key columns, if present)."""
+        parts = [record[p].strip() for p in positions if p < len(record)]
+        return "|".join(parts) if any(parts) else None
+
+    @staticmethod
+    def _csv_error_message(exc: csv.Error, line: int) -> str:
+        text = str(exc)
+        if "new-line character" in text:
+            text = "a bare carriage return (CR) outside quotes; CR-only line endings are not supported"
+        elif "end of data" in text:
+            text = "a quoted field is never closed before the end of the file"
+        return f"malformed CSV in the record starting on line {line}: {text}; the whole file is refused"
+
+    def _flush(self, chunk: _Chunk) -> None:
+        if not len(chunk):
+            return
+        frame = chunk.take_frame()
+        self.sink.append(frame)
+        self.appended = True
+        self.report.rows_staged += len(frame)
+
+
+def stage_file(
+    file: LandingFile, mapping: ColumnMapping, day: str, sink: StagingSink, chunk_rows: int = CHUNK_ROWS
+) -> FileReport:
+    """Stage one file into a sink begun (and later finished) for ``day`` by the caller."""
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    return _FileStager(file, mapping, day, sink, chunk_rows).run()
+
+
+def stage_partition(
+    zone: LandingZone, mapping: ColumnMapping, day: str, sink: StagingSink, chunk_rows: int = CHUNK_ROWS
+) -> PartitionResult:
+    """Stage every CSV file of ``mapping.entity`` for ``day``, replacing what the sink held for that day.
+
+    Data problems become rejects and notes in the result. I/O failures (a file that cannot be
+    read, an S3 object replaced since listing) raise, so the caller's transaction rolls back and
+    the step can be retried.
+    """
+    check_day(day)
+    sink.begin_partition(mapping, day)
+    result = PartitionResult(entity=mapping.entity, day=day)
+    for file in zone.list_files(mapping.entity, day):
+        result.files.append(stage_file(file, mapping, day, sink, chunk_rows))
+    sink.finish_partition()
+    return result

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batch_orchestration.ingest.mapping import MappingError, load_mapping, normalize_header, parse_mapping
+
+VALID = """
+entity: things
+columns:
+  thing_key: THING_NO
+  label: LABEL
+required: [thing_key]
+"""
+
+
+@pytest.mark.parametrize("entity", ["customers", "invoices", "invoice_line_items"])
+def test_every_packaged_mapping_loads(entity: str) -> None:
+    mapping = load_mapping(entity)
+    assert mapping.entity == entity
+    assert set(mapping.required) <= set(mapping.fields)
+
+
+def test_customers_mapping_contents() -> None:
+    mapping = load_mapping("customers")
+    assert mapping.fields[:2] == ["customer_key", "name"]
+    assert mapping.columns["customer_key"] == "CUST_NO"
+    assert mapping.required == ("customer_key", "name")
+    assert mapping.on_unknown_columns == "keep_going"
+    assert mapping.on_missing_columns == "reject_file"
+    assert mapping.key_fields == ["customer_key"]
+    assert mapping.legacy_to_field["cust_no"] == "customer_key"
+
+
+def test_load_from_a_user_path(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(VALID)
+    mapping = load_mapping("things", path)
+    assert mapping.fields == ["thing_key", "label"]
+    assert mapping.on_unknown_columns == "keep_going"  # the defaults
+
+
+def test_user_path_must_declare_the_entity_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(VALID)
+    with pytest.raises(MappingError, match="declares entity 'things', expected 'customers'"):
+        load_mapping("customers", path)
+
+
+def test_missing_mapping_names_the_file() -> None:
+    with pytest.raises(MappingError, match=r"no column mapping for 'nothing'.*nothing\.yaml"):
+        load_mapping("nothing")
+
+
+def test_entity_name_cannot_traverse() -> None:
+    with pytest.raises(MappingError, match="lower-case identifier"):
+        load_mapping("../secrets")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("columns: [", "not valid YAML"),
+        ("- a\n- b\n", "expected a mapping at the top level, got list"),
+        ("entity: things\n", r"columns: Field required"),
+        ("entity: things\ncolumns: {}\n", "columns: .*at least 1"),
+        ("entity: Things!\ncolumns: {a: A}\n", "entity: .*lower-case identifier"),
+        ("entity: t\ncolumns: {Bad-Name: A}\n", "'Bad-Name' is not a lower-case identifier"),
+        ("entity: t\ncolumns: {a: A, b: ' a '}\n", "legacy column ' a ' is mapped twice"),
+        ("entity: t\ncolumns: {a: ''}\n", "must be a non-empty string"),
+        ("entity: t\ncolumns: {source_row: A}\n", "clashes with a lineage column"),
+        ("entity: t\ncolumns: {a: A}\nrequired: [b]\n", r"required names fields that are not in columns: \['b'\]"),
+        ("entity: t\ncolumns: {a: A}\non_unknown_columns: ignore\n", "on_unknown_columns: Input should be"),
+        ("entity: t\ncolumns: {a: A}\nsurprise: 1\n", "surprise: Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_yaml_gets_a_clear_error(text: str, message: str) -> None:
+    with pytest.raises(MappingError, match=message) as caught:
+        parse_mapping(text, "inline.yaml")
+    assert str(caught.value).startswith("inline.yaml: ")
+
+
+def test_header_normalization() -> None:
+    assert normalize_header("\ufeff  Cust_No \t") == "cust_no"
