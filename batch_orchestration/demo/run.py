@@ -56,33 +56,38 @@ def _configure_environment(options: DemoOptions, sandbox_url: str, first_day: st
         shutil.copyfile(Path(__file__).parents[1] / "instance" / "dagster.yaml", instance_yaml)
 
 
-def _summary_table(results: list[DayResult], seconds_by_entity: Counter[str]) -> Table:
+def _totals(results: list[DayResult], entity: str) -> tuple[Counter[str], Counter[str]]:
+    """Numbers summed over the days from the assets' metadata, and reject counts by code."""
+    totals: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    for result in results:
+        for stage in ("staged", "validated", "loaded"):
+            for key, value in result.metadata.get(f"{entity}_{stage}", {}).items():
+                if key.startswith("rejects/") and isinstance(value, int):
+                    codes[key.removeprefix("rejects/")] += value
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    totals[f"{stage}.{key}"] += value
+    return totals, codes
+
+
+def _print_summary(console: Console, results: list[DayResult]) -> None:
     table = Table(title="Migration summary (all days)")
-    for column in ("entity", "staged", "rejected", "rejected by code", "created", "updated", "skipped", "time s"):
-        table.add_column(column, justify="left" if column.startswith(("entity", "rejected by")) else "right")
+    for column in ("entity", "staged", "rejected", "created", "updated", "skipped", "load s"):
+        table.add_column(column, justify="left" if column == "entity" else "right")
+    rejects_by_entity = {}
     for entity in ENTITIES:
-        totals: Counter[str] = Counter()
-        codes: Counter[str] = Counter()
-        for result in results:
-            for stage in ("staged", "validated", "loaded"):
-                values = result.metadata.get(f"{entity}_{stage}", {})
-                for key, value in values.items():
-                    if key.startswith("rejects/") and isinstance(value, int):
-                        codes[key.removeprefix("rejects/")] += value
-                    elif isinstance(value, int | float) and not isinstance(value, bool):
-                        totals[f"{stage}.{key}"] += value
-        rejected = sum(codes.values())
+        totals, codes = _totals(results, entity)
+        rejects_by_entity[entity] = codes
         table.add_row(
-            entity,
-            str(int(totals["staged.dagster/row_count"])),
-            str(rejected),
-            ", ".join(f"{code} {n}" for code, n in codes.most_common()) or "-",
-            str(int(totals["loaded.created"])),
-            str(int(totals["loaded.updated"])),
-            str(int(totals["loaded.skipped"])),
-            f"{seconds_by_entity[entity]:.1f}",
+            entity, str(int(totals["staged.dagster/row_count"])), str(sum(codes.values())),
+            str(int(totals["loaded.created"])), str(int(totals["loaded.updated"])),
+            str(int(totals["loaded.skipped"])), f"{totals['loaded.seconds']:.1f}",
         )
-    return table
+    console.print(table)
+    console.print("rejected by code:")
+    for entity, codes in rejects_by_entity.items():
+        listed = ", ".join(f"{code} {n}" for code, n in codes.most_common()) or "none"
+        console.print(f"  {entity}: {listed}")
 
 
 def run_demo(options: DemoOptions, console: Console) -> bool:
@@ -116,7 +121,6 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
 
         defs = build_definitions(Settings.from_env())
         labels = [d.isoformat() for d in days]
-        seconds_by_entity: Counter[str] = Counter()
         with (
             dg.DagsterInstance.get() as instance,
             Progress(
@@ -131,13 +135,11 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
             started = time.monotonic()
 
             def on_day(result: DayResult) -> None:
-                for entity in ENTITIES:
-                    seconds_by_entity[entity] += float(result.metadata.get(f"{entity}_loaded", {}).get("seconds", 0))
                 state = "done" if result.success else "FAILED"
                 progress.update(task, advance=1, description=f"day {result.day} {state}")
 
             results = run_days(defs, labels, instance, on_day=on_day)
-        console.print(_summary_table(results, seconds_by_entity))
+        _print_summary(console, results)
         sent = sum(
             int(r.metadata.get(f"{e}_loaded", {}).get(k, 0))
             for r in results
