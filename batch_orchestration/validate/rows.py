@@ -68,11 +68,12 @@ def validate_frame(entity: EntitySpec, frame: pd.DataFrame) -> RowValidation:
         good_positions = list(range(len(records)))
 
     lineage = frame.reindex(columns=list(LINEAGE_COLUMNS))
-    valid_rows = []
-    for position, model in zip(good_positions, models, strict=True):
-        values = {name: _to_column_value(v) for name, v in model.model_dump().items()}
-        valid_rows.append({**lineage.iloc[position].to_dict(), "source_key": entity.source_key(values), **values})
-    valid = pd.DataFrame(valid_rows, columns=[*LINEAGE_COLUMNS, "source_key", *fields])
+    # Built column by column: per-row pandas access would dominate the cost on large days.
+    dumped = [{name: _to_column_value(v) for name, v in model.model_dump().items()} for model in models]
+    values = pd.DataFrame(dumped, columns=fields)
+    valid = lineage.iloc[good_positions].reset_index(drop=True)
+    valid["source_key"] = [entity.source_key(row) for row in dumped]
+    valid = pd.concat([valid, values], axis=1)
 
     rejects = []
     for position, errors in sorted(failed.items()):
