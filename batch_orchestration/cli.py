@@ -123,7 +123,7 @@ def rejects(
 
     from batch_orchestration.entities.registry import get_entity
     from batch_orchestration.orchestration.settings import Settings
-    from batch_orchestration.orchestration.stages import reject_sample
+    from batch_orchestration.validate.rejects import reject_sample
     from batch_orchestration.warehouse import open_warehouse
 
     try:
@@ -131,7 +131,12 @@ def rejects(
         date.fromisoformat(day)
     except (KeyError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
-    frame = reject_sample(open_warehouse(warehouse_url or Settings.from_env().warehouse_url), spec, day, limit)
+    warehouse = open_warehouse(warehouse_url or Settings.from_env().warehouse_url)
+    with warehouse.session() as session:
+        if not session.table_exists("rejects"):
+            raise typer.BadParameter(f"{warehouse.url} holds no pipeline state: run the pipeline first, or "
+                                     "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL) at its warehouse")
+    frame = reject_sample(warehouse, spec.name, day, limit)
     table = Table(title=f"{entity} rejected on {day} (first {limit})")
     for column in frame.columns:
         table.add_column(column)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from batch_orchestration.orchestration.assets import build_entity_assets
+from batch_orchestration.orchestration.assets import build_entity_assets, build_entity_checks
 from batch_orchestration.orchestration.jobs import daily_sync_job, migration_job, nightly_schedule
 from batch_orchestration.orchestration.partitions import daily_partitions
 from batch_orchestration.orchestration.resources import (
@@ -45,6 +45,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     sync = daily_sync_job(partitions)
     return dg.Definitions(
         assets=build_entity_assets(partitions),
+        asset_checks=build_entity_checks(partitions),
         jobs=[migration, sync],
         schedules=[nightly_schedule(sync)],
         sensors=[

@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, get_args
 
 from batch_orchestration.entities.models import Customer, Invoice, InvoiceLineItem, SourceRecord
 
-MAPPINGS_DIR = Path(__file__).parent / "mappings"
-
-_SQL_TYPES = {str: "TEXT", int: "BIGINT", Decimal: "DOUBLE PRECISION", float: "DOUBLE PRECISION", date: "TEXT"}
+# Money and quantities are exact: 14 digits before the point and 4 after (docs/architecture.md).
+MONEY_SQL_TYPE = "DECIMAL(18,4)"
+_SQL_TYPES = {str: "TEXT", int: "BIGINT", Decimal: MONEY_SQL_TYPE, date: "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,6 @@ class EntitySpec:
     validate_with: tuple[str, ...] = ()
     travels_with: str | None = None
     candidate_columns: tuple[str, ...] = field(default=())
-
-    @property
-    def mapping_path(self) -> Path:
-        return MAPPINGS_DIR / f"{self.name}.yaml"
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -1,14 +1,16 @@
 """Loading one entity's validated records of one day into a target, exactly once.
 
-For each batch: the intent is logged and committed, the batch is sent, and the outcome (target ids
-into the ID map, failures into the rejects table) is recorded while the intent is closed, in one
+One pass: read the day, its children, the ID map and the parents' target ids; build each record's
+payload (a record whose parent is not in the target is rejected, naming the parent and why); plan
+create / update / skip against the ID map by the hash of that payload; send the batches; record the
+outcomes. For each batch the intent is logged and committed first, and the outcome (target ids into
+the ID map, failures into the rejects table) is recorded while the intent is closed, in one
 transaction. When the target's answer is lost, the records are looked up by their ``referenceId``
 before anything is sent again; a run that died with intents open does the same first thing next time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter
@@ -17,24 +19,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec
-from batch_orchestration.load.planner import PlannedRecord, batches, plan
+from batch_orchestration.load.planner import Candidate, PlannedRecord, batches, plan
 from batch_orchestration.load.state import (
+    MappedRecord,
     close_intent,
-    ensure_load_state,
     open_intent,
     open_intents,
     read_id_map,
     upsert_id_map,
 )
-from batch_orchestration.targets.base import AmbiguousOutcome, Connector, MissingParent, RecordOutcome
-from batch_orchestration.validate.rejects import REJECTS_DDL, RejectRecord, rejects_frame
-from batch_orchestration.validate.tables import validated_table
-from batch_orchestration.warehouse import Warehouse
-from batch_orchestration.warehouse.backend import quote_identifier
+from batch_orchestration.targets.base import (
+    AmbiguousOutcome,
+    Connector,
+    MissingParent,
+    NotApplied,
+    RecordOutcome,
+    TargetRefused,
+)
+from batch_orchestration.validate.rejects import RejectRecord, append_rejects, load_reject_reasons
+from batch_orchestration.warehouse import Warehouse, WarehouseSession
+from batch_orchestration.warehouse.backend import nulls_as_none, quote_identifier
+from batch_orchestration.warehouse.schema import validated_table
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+
+class BatchUnconfirmed(RuntimeError):
+    """The retry policy ran out with records of a batch still unconfirmed; their intent stays open."""
 
 
 @dataclass
@@ -58,21 +71,38 @@ class LoadReport:
         return sent / self.seconds if self.seconds > 0 else 0.0
 
 
-def _combined_hash(own: str, children: list[str]) -> str:
-    """A parent's content changes when any record travelling inside it changes."""
-    return hashlib.sha256("\x00".join([own, *sorted(children)]).encode()).hexdigest()
+@dataclass(frozen=True)
+class _DayState:
+    """Everything one load reads from the warehouse, read once before anything is sent."""
+
+    rows: list[dict[str, Any]]
+    id_map: dict[str, MappedRecord]
+    children: dict[str, list[dict[str, Any]]]
+    parent_ids: dict[str, dict[str, str]]
+    parent_reasons: dict[str, dict[str, str]]
+
+
+def _read_rows(session: WarehouseSession, entity: str, day: str) -> list[dict[str, Any]]:
+    table = quote_identifier(validated_table(entity))
+    frame = session.fetch_df(f"SELECT * FROM {table} WHERE partition_day = ? ORDER BY source_row", (day,))
+    return nulls_as_none(frame).to_dict(orient="records")
+
+
+def _missing_parent_reject(entity: str, day: str, row: dict[str, Any], parent: str, parent_key: str,
+                           reasons: dict[str, str]) -> RejectRecord:
+    reason = reasons.get(parent_key)
+    code = "PARENT_REJECTED" if reason else "PARENT_NOT_LOADED"
+    why = f"the target refused it: {reason}" if reason else "it has not been loaded"
+    return RejectRecord(entity=entity, partition_day=day, source_file=row.get("source_file"),
+                        source_row=row.get("source_row"), source_key=row["source_key"], stage="load",
+                        code=code, message=f"{parent} {parent_key} is not in the target: {why}")
 
 
 class Loader:
-    def __init__(self, warehouse: Warehouse, connector: Connector, max_attempts: int = 6,
-                 progress: Progress | None = None) -> None:
+    def __init__(self, warehouse: Warehouse, connector: Connector, progress: Progress | None = None) -> None:
         self.warehouse = warehouse
         self.connector = connector
-        self.max_attempts = max_attempts
         self.progress = progress or (lambda done, total: None)
-        with warehouse.session() as session:
-            ensure_load_state(session)
-            session.execute(REJECTS_DDL)
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -102,79 +132,63 @@ class Loader:
             with self.warehouse.session() as session:
                 upsert_id_map(session, self.connector.name, entity.name, intent.partition_day, entries)
                 close_intent(session, intent.intent_id, "reconciled", {"found": len(entries)})
-            log.info("reconciled open intent %s: %d of %d creates were applied", intent.intent_id,
-                     len(entries), len(creates))
+            log.warning("reconciled open intent %s of %s: %d of %d creates had been applied",
+                        intent.intent_id, entity.name, len(entries), len(creates))
         return len(intents)
 
     # -- own records ---------------------------------------------------------------------------
 
-    def _read_day(self, entity: EntitySpec, day: str) -> list[dict[str, Any]]:
-        table = quote_identifier(validated_table(entity))
-        with self.warehouse.session() as session:
-            if not session.table_exists(validated_table(entity)):
-                return []
-            frame = session.fetch_df(f"SELECT * FROM {table} WHERE partition_day = ? ORDER BY source_row", (day,))
-        return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-
-    def _children_by_parent(self, parent: EntitySpec, day: str) -> dict[str, list[dict[str, Any]]]:
-        children: dict[str, list[dict[str, Any]]] = {}
-        for child in ENTITIES.values():
-            if child.travels_with != parent.name:
-                continue
-            parent_field = parent.key_fields[0]
-            for row in self._read_day(child, day):
-                children.setdefault(row[parent_field], []).append(row)
-        return children
-
-    def _payload(self, entity: EntitySpec, planned: PlannedRecord, parent_ids: dict[str, str],
-                 children: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-        data = self.connector.record_data(entity.name, planned.record, parent_ids,
-                                          children.get(planned.source_key, []))
-        if planned.operation == "update":
-            data = {"id": planned.target_id, **data}
-        return {"operation": planned.operation, "referenceId": planned.reference_id, "data": data}
-
-    def _load_own_records(self, entity: EntitySpec, day: str, report: LoadReport) -> None:
-        rows = self._read_day(entity, day)
-        children = self._children_by_parent(entity, day)
+    def _read_day(self, entity: EntitySpec, day: str) -> _DayState:
+        """Read the day once, and clear its load rejects: this load states them anew."""
+        children_of = [child for child in ENTITIES.values() if child.travels_with == entity.name]
         with self.warehouse.session() as session:
             session.execute("DELETE FROM rejects WHERE entity = ? AND partition_day = ? AND stage = 'load'",
                             (entity.name, day))
-            id_map = read_id_map(session, self.connector.name, entity.name)
-            parent_ids = {
-                key: mapped.target_id
-                for parent in entity.parents
-                for key, mapped in read_id_map(session, self.connector.name, parent).items()
-            }
-        candidates = [
-            (row["source_key"], row["content_hash"],
-             _combined_hash(row["content_hash"], [c["content_hash"] for c in children.get(row["source_key"], [])]),
-             row)
-            for row in rows
-        ]
-        planned = plan(entity.name, day, candidates, id_map)
+            children: dict[str, list[dict[str, Any]]] = {}
+            for child in children_of:
+                for row in _read_rows(session, child.name, day):
+                    children.setdefault(row[entity.key_fields[0]], []).append(row)
+            return _DayState(
+                rows=_read_rows(session, entity.name, day),
+                id_map=read_id_map(session, self.connector.name, entity.name),
+                children=children,
+                parent_ids={
+                    parent: {key: mapped.target_id
+                             for key, mapped in read_id_map(session, self.connector.name, parent).items()}
+                    for parent in entity.parents
+                },
+                parent_reasons={parent: load_reject_reasons(session, parent) for parent in entity.parents},
+            )
+
+    def _load_own_records(self, entity: EntitySpec, day: str, report: LoadReport) -> None:
+        state = self._read_day(entity, day)
+        candidates, held_back = [], []
+        for row in state.rows:
+            try:
+                data = self.connector.record_data(entity.name, row, state.parent_ids,
+                                                  state.children.get(row["source_key"], []))
+            except MissingParent as missing:
+                held_back.append(_missing_parent_reject(
+                    entity.name, day, row, missing.parent_entity, missing.parent_key,
+                    state.parent_reasons.get(missing.parent_entity, {})))
+                continue
+            candidates.append(Candidate(row["source_key"], row["content_hash"], row, data))
+        if held_back:
+            with self.warehouse.session() as session:
+                append_rejects(session, held_back)
+            report.rejected += len(held_back)
+            report.rejects_by_code.update(r.code for r in held_back)
+        planned = plan(entity.name, day, candidates, state.id_map)
         report.skipped = sum(1 for p in planned if p.operation == "skip")
-        total = len(planned) - report.skipped
-        done = 0
+        total, done = len(planned) - report.skipped, 0
         self.progress(done, total)
         for batch in batches(planned, self.connector.max_batch(entity.name)):
-            sendable, operations, unsendable = [], [], []
-            for item in batch:
-                try:
-                    operations.append(self._payload(entity, item, parent_ids, children))
-                    sendable.append(item)
-                except MissingParent as exc:
-                    unsendable.append(RecordOutcome(item.reference_id, False, code="PARENT_NOT_LOADED",
-                                                    message=str(exc)))
-            if unsendable:
-                self._record(entity, day, batch, unsendable, intent_id=None, report=report)
-            if sendable:
-                self._send(entity, day, sendable, operations, report)
+            self._send(entity, day, batch, report)
             done += len(batch)
             self.progress(done, total)
 
-    def _send(self, entity: EntitySpec, day: str, batch: list[PlannedRecord],
-              operations: list[dict[str, Any]], report: LoadReport) -> None:
+    def _send(self, entity: EntitySpec, day: str, batch: list[PlannedRecord], report: LoadReport) -> None:
+        """Send one batch under the connector's retry policy, settling an ambiguous answer by lookup."""
         intent_ops = [
             {"operation": p.operation, "referenceId": p.reference_id, "sourceKey": p.source_key,
              "contentHash": p.content_hash, "payloadHash": p.payload_hash}
@@ -182,34 +196,47 @@ class Loader:
         ]
         with self.warehouse.session() as session:
             intent_id = open_intent(session, self.connector.name, entity.name, day, intent_ops)
-        by_reference = {p.reference_id: p for p in batch}
-        pending = {op["referenceId"]: op for op in operations}
+        pending = {p.reference_id: p for p in batch}
         outcomes: list[RecordOutcome] = []
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                report.batches_sent += 1
-                outcomes += self.connector.send_batch(entity.name, list(pending.values()))
-                pending.clear()
-                break
-            except AmbiguousOutcome as exc:
-                report.ambiguous_batches += 1
-                log.warning("batch of %d %s: %s; looking the records up before resending",
-                            len(pending), entity.name, exc)
-                time.sleep(min(5.0, 0.2 * 2**attempt))
-                creates = [ref for ref, op in pending.items() if op["operation"] == "create"]
+        in_doubt = False
+
+        def attempt() -> None:
+            nonlocal in_doubt
+            if in_doubt:
+                creates = [ref for ref, p in pending.items() if p.operation == "create"]
                 found = self.connector.lookup(entity.name, creates) if creates else {}
                 for ref, target_id in found.items():
                     outcomes.append(RecordOutcome(ref, True, target_id=target_id))
-                    pending.pop(ref, None)
+                    del pending[ref]
                 report.recovered_by_lookup += len(found)
+                in_doubt = False
                 if not pending:
-                    break
-        if pending:
-            # Leave the intent open: the next run looks these up before sending them again.
+                    return
+            report.batches_sent += 1
+            try:
+                outcomes.extend(self.connector.send_batch(entity.name, [p.operation_body() for p in pending.values()]))
+            except AmbiguousOutcome as exc:
+                in_doubt = True
+                report.ambiguous_batches += 1
+                log.warning("batch of %d %s: %s; looking the records up before resending", len(pending),
+                            entity.name, exc)
+                raise
+            pending.clear()
+
+        try:
+            self.connector.policy.retrying((NotApplied, AmbiguousOutcome))(attempt)
+        except TargetRefused:
+            with self.warehouse.session() as session:  # nothing was applied: nothing to reconcile later
+                close_intent(session, intent_id, "refused", {})
+            raise
+        except (NotApplied, AmbiguousOutcome) as exc:
+            # Keep the intent open: the next run looks these up before sending them again.
             self._record(entity, day, batch, outcomes, intent_id=None, report=report)
-            raise RuntimeError(f"{len(pending)} {entity.name} still unconfirmed after {self.max_attempts} attempts")
-        self._record(entity, day, [by_reference[o.reference_id] for o in outcomes], outcomes,
-                     intent_id=intent_id, report=report)
+            raise BatchUnconfirmed(
+                f"{len(pending)} {entity.name} of a batch are still unconfirmed after the retry policy "
+                f"ran out ({exc}); the next run looks them up before sending anything"
+            ) from exc
+        self._record(entity, day, batch, outcomes, intent_id=intent_id, report=report)
 
     def _record(self, entity: EntitySpec, day: str, batch: list[PlannedRecord], outcomes: list[RecordOutcome],
                 intent_id: str | None, report: LoadReport) -> None:
@@ -236,7 +263,7 @@ class Loader:
             )
         with self.warehouse.session() as session:
             upsert_id_map(session, self.connector.name, entity.name, day, entries)
-            session.append_df("rejects", rejects_frame(rejects))
+            append_rejects(session, rejects)
             if intent_id is not None:
                 close_intent(session, intent_id, "closed",
                              {"succeeded": len(entries), "rejected": len(rejects)})
@@ -247,37 +274,32 @@ class Loader:
         """Mark each child loaded when its parent went out with it, else rejected with the parent's reason."""
         parent = ENTITIES[entity.travels_with or ""]
         parent_key = parent.key_fields[0]
-        rows = self._read_day(entity, day)
         with self.warehouse.session() as session:
             session.execute("DELETE FROM rejects WHERE entity = ? AND partition_day = ? AND stage = 'load'",
                             (entity.name, day))
+            rows = _read_rows(session, entity.name, day)
             parent_ids = read_id_map(session, self.connector.name, parent.name)
             own = read_id_map(session, self.connector.name, entity.name)
-            parent_rejects = dict(session.fetch_all(
-                "SELECT source_key, code || ': ' || message FROM rejects "
-                "WHERE entity = ? AND partition_day = ? AND stage = 'load'", (parent.name, day)))
+            refused_today = load_reject_reasons(session, parent.name, day)
         entries, rejects = [], []
         for row in rows:
-            mapped_parent = parent_ids.get(row[parent_key])
-            if mapped_parent is None:
-                reason = parent_rejects.get(row[parent_key], "its parent was not loaded")
-                rejects.append(RejectRecord(
-                    entity=entity.name, partition_day=day, source_file=row["source_file"],
-                    source_row=row["source_row"], source_key=row["source_key"], stage="load",
-                    code="PARENT_REJECTED", message=f"{parent.name} {row[parent_key]}: {reason}"))
-                report.rejected += 1
-                report.rejects_by_code["PARENT_REJECTED"] += 1
+            key = row[parent_key]
+            mapped_parent = parent_ids.get(key)
+            if mapped_parent is None or key in refused_today:
+                rejects.append(_missing_parent_reject(entity.name, day, row, parent.name, key, refused_today))
                 continue
             previous = own.get(row["source_key"])
-            if previous is not None and (previous.payload_hash == row["content_hash"] or previous.partition_day > day):
+            if previous is not None and (previous.content_hash == row["content_hash"] or previous.partition_day > day):
                 report.skipped += 1
                 continue
-            elif previous is None:
+            if previous is None:
                 report.created += 1
             else:
                 report.updated += 1
             target_id = f"{mapped_parent.target_id}#{row['source_key']}"
-            entries.append((row["source_key"], target_id, row["content_hash"], row["content_hash"]))
+            entries.append((row["source_key"], target_id, row["content_hash"], mapped_parent.payload_hash))
+        report.rejected += len(rejects)
+        report.rejects_by_code.update(r.code for r in rejects)
         with self.warehouse.session() as session:
             upsert_id_map(session, self.connector.name, entity.name, day, entries)
-            session.append_df("rejects", rejects_frame(rejects))
+            append_rejects(session, rejects)

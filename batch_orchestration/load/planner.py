@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from batch_orchestration.load.state import MappedRecord
+from batch_orchestration.targets.wire import encode_json
 
 Operation = Literal["create", "update", "skip"]
 
@@ -21,6 +22,34 @@ def reference_id(entity: str, source_key: str) -> str:
     return f"bo_{digest[:24]}"
 
 
+def payload_hash(data: dict[str, Any]) -> str:
+    """A hash of exactly what is sent for a record (canonical JSON), so a change of a payload builder
+    or a parent's target id resends the record, and an unchanged payload never is."""
+    return hashlib.sha256(encode_json(_sorted(data)).encode()).hexdigest()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A validated record with the target ``data`` built for it."""
+
+    source_key: str
+    content_hash: str
+    record: dict[str, Any]
+    data: dict[str, Any]
+
+    @property
+    def payload_hash(self) -> str:
+        return payload_hash(self.data)
+
+
 @dataclass(frozen=True)
 class PlannedRecord:
     operation: Operation
@@ -30,24 +59,29 @@ class PlannedRecord:
     payload_hash: str
     target_id: str | None
     record: dict[str, Any] = field(compare=False)
+    data: dict[str, Any] = field(compare=False, default_factory=dict)
+
+    def operation_body(self) -> dict[str, Any]:
+        """The batch operation: an update names the target id it changes."""
+        data = {"id": self.target_id, **self.data} if self.operation == "update" else self.data
+        return {"operation": self.operation, "referenceId": self.reference_id, "data": data}
 
 
-def plan(entity: str, day: str, records: Iterable[tuple[str, str, str, dict[str, Any]]],
+def plan(entity: str, day: str, candidates: Iterable[Candidate],
          id_map: dict[str, MappedRecord]) -> list[PlannedRecord]:
-    """``records`` are ``(source_key, content_hash, payload_hash, record)`` of ``day``; the last of a key wins.
+    """Each candidate of ``day`` against the ID map; the last candidate of a key wins.
 
-    A record the target already holds in the version of a later day is skipped: replaying an old day
-    (a backfill, a re-run) must not roll the ledger back.
+    Unchanged payloads are skipped, and so is a record the target holds in the version of a later
+    day: replaying an old day (a backfill, a re-run) must not roll the ledger back.
     """
-    latest: dict[str, tuple[str, str, dict[str, Any]]] = {}
-    for source_key, content_hash, payload_hash, record in records:
-        latest[source_key] = (content_hash, payload_hash, record)
+    latest = {candidate.source_key: candidate for candidate in candidates}
     planned = []
-    for source_key, (content_hash, payload_hash, record) in latest.items():
+    for source_key, candidate in latest.items():
         mapped = id_map.get(source_key)
+        digest = candidate.payload_hash
         if mapped is None:
             operation: Operation = "create"
-        elif mapped.payload_hash == payload_hash or mapped.partition_day > day:
+        elif mapped.payload_hash == digest or mapped.partition_day > day:
             operation = "skip"
         else:
             operation = "update"
@@ -56,10 +90,11 @@ def plan(entity: str, day: str, records: Iterable[tuple[str, str, str, dict[str,
                 operation=operation,
                 source_key=source_key,
                 reference_id=reference_id(entity, source_key),
-                content_hash=content_hash,
-                payload_hash=payload_hash,
+                content_hash=candidate.content_hash,
+                payload_hash=digest,
                 target_id=mapped.target_id if mapped else None,
-                record=record,
+                record=candidate.record,
+                data=candidate.data,
             )
         )
     return planned

@@ -1,4 +1,4 @@
-"""The loader's memory in the warehouse: the ID map and the intent log.
+"""The loader's memory in the warehouse: the ID map and the intent log (tables: ``warehouse/schema.py``).
 
 The ID map says, per target and entity, which source record became which target record and with
 what content, so a re-run creates, updates or skips. The intent log is written *before* a batch is
@@ -18,35 +18,6 @@ import pandas as pd
 
 from batch_orchestration.warehouse import WarehouseSession
 
-LOAD_STATE_DDL = (
-    """
-    CREATE TABLE IF NOT EXISTS id_map (
-        target TEXT NOT NULL,
-        entity TEXT NOT NULL,
-        source_key TEXT NOT NULL,
-        target_id TEXT NOT NULL,
-        content_hash TEXT NOT NULL,
-        payload_hash TEXT NOT NULL,
-        partition_day TEXT NOT NULL,
-        updated_at TIMESTAMP NOT NULL,
-        PRIMARY KEY (target, entity, source_key)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS intent_log (
-        intent_id TEXT PRIMARY KEY,
-        target TEXT NOT NULL,
-        entity TEXT NOT NULL,
-        partition_day TEXT NOT NULL,
-        operations TEXT NOT NULL,
-        status TEXT NOT NULL,
-        opened_at TIMESTAMP NOT NULL,
-        closed_at TIMESTAMP,
-        outcome TEXT
-    )
-    """,
-)
-
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -54,9 +25,9 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class MappedRecord:
-    """``content_hash`` is the source record's own; ``payload_hash`` covers all that was sent for it
-    (an invoice's lines too), and is what decides between update and skip. ``partition_day`` is the
-    day whose version the target holds: an older day never overwrites it."""
+    """``content_hash`` is the source record's own; ``payload_hash`` is the hash of the ``data`` sent
+    for it (an invoice's lines too), and is what decides between update and skip. ``partition_day``
+    is the day whose version the target holds: an older day never overwrites it."""
 
     target_id: str
     content_hash: str
@@ -70,11 +41,6 @@ class Intent:
     entity: str
     partition_day: str
     operations: list[dict[str, Any]]
-
-
-def ensure_load_state(session: WarehouseSession) -> None:
-    for ddl in LOAD_STATE_DDL:
-        session.execute(ddl)
 
 
 def read_id_map(session: WarehouseSession, target: str, entity: str) -> dict[str, MappedRecord]:

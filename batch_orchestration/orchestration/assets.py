@@ -23,12 +23,9 @@ from batch_orchestration.orchestration.resources import (
     PipelineSettingsResource,
     WarehouseResource,
 )
-from batch_orchestration.orchestration.stages import (
-    reject_sample,
-    stage_day,
-    unaccounted_records,
-    validate_day,
-)
+from batch_orchestration.orchestration.stages import stage_day, unaccounted_records, validate_day
+from batch_orchestration.targets.base import TargetRefused
+from batch_orchestration.validate.rejects import reject_sample
 
 TARGET_POOL = "bigledger_api"
 
@@ -76,7 +73,7 @@ def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
                 "dagster/row_count": result.rows_staged,
                 **result.summary(),
                 "files_detail": dg.MetadataValue.json(files),
-                **rejects_metadata(result.rejects, reject_sample(warehouse.open(), entity, day)),
+                **rejects_metadata(result.rejects, reject_sample(warehouse.open(), entity.name, day)),
             }
         )
 
@@ -114,7 +111,7 @@ def _validated_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) ->
                 "rows_in": result.staged_rows,
                 "reject_rate": rate,
                 "sql_models": dg.MetadataValue.json(models),
-                **rejects_metadata(result.rejects, reject_sample(warehouse.open(), entity, day)),
+                **rejects_metadata(result.rejects, reject_sample(warehouse.open(), entity.name, day)),
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -130,7 +127,6 @@ def _validated_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) ->
 
 
 def _loaded_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    check_name = "every_record_loaded_or_rejected"
     own_key = _key(entity.name, "loaded")
     deps: list[dg.AssetDep | dg.AssetKey] = [_key(entity.name, "validated")]
     deps += [_key(parent, "loaded") for parent in entity.parents]
@@ -147,8 +143,6 @@ def _loaded_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
         retry_policy=STEP_RETRY,
         description=(f"{entity.name} in the target: created, updated or skipped from the ID map"
                      + (f"; they travel inside their {entity.travels_with}" if entity.travels_with else "")),
-        check_specs=[dg.AssetCheckSpec(check_name, asset=own_key,
-                                       description="Every validated record is in the ID map or the rejects")],
     )
     def loaded(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                target: BigLedgerResource) -> dg.MaterializeResult:
@@ -159,8 +153,11 @@ def _loaded_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
             if total and (done == total or done % 1000 < connector.max_batch(entity.travels_with or entity.name)):
                 context.log.info(f"{entity.name} {day}: {done}/{total} records sent")
 
-        report = Loader(warehouse.open(), connector, progress=progress).load_partition(entity, day)
-        missing = unaccounted_records(warehouse.open(), entity, day, connector.name)
+        try:
+            report = Loader(warehouse.open(), connector, progress=progress).load_partition(entity, day)
+        except TargetRefused as refused:
+            # No retry can change this answer: fail now, without step retries, with what to check.
+            raise dg.Failure(description=str(refused), allow_retries=False) from None
         return dg.MaterializeResult(
             metadata={
                 "created": report.created,
@@ -175,17 +172,30 @@ def _loaded_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
                 "seconds": round(report.seconds, 2),
                 **{f"rejects/{code}": n for code, n in sorted(report.rejects_by_code.items())},
             },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=check_name,
-                    passed=missing.empty,
-                    metadata={"unaccounted": len(missing),
-                              "sample": dg.MetadataValue.json(missing.head(10).to_dict(orient="records"))},
-                )
-            ],
         )
 
     return loaded
+
+
+def _conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
+    """A check of its own, so it can be re-run on a day without loading it again."""
+
+    @dg.asset_check(
+        asset=_key(entity.name, "loaded"),
+        name="every_record_loaded_or_rejected",
+        partitions_def=partitions,
+        description="Every validated record of the day is in the ID map or among the load rejects",
+    )
+    def check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+              target: BigLedgerResource) -> dg.AssetCheckResult:
+        missing = unaccounted_records(warehouse.open(), entity, context.partition_key, target.connector().name)
+        return dg.AssetCheckResult(
+            passed=missing.empty,
+            metadata={"unaccounted": len(missing),
+                      "sample": dg.MetadataValue.json(missing.head(10).to_dict(orient="records"))},
+        )
+
+    return check
 
 
 def build_entity_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition | dg.AssetSpec]:
@@ -198,3 +208,7 @@ def build_entity_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
             _loaded_asset(entity, partitions),
         ]
     return assets
+
+
+def build_entity_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    return [_conservation_check(entity, partitions) for entity in ENTITIES.values()]

@@ -8,11 +8,11 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from batch_orchestration.entities.registry import EntitySpec
+from batch_orchestration.entities.registry import MONEY_SQL_TYPE, EntitySpec
 from batch_orchestration.ingest.mapping import load_mapping
 from batch_orchestration.validate.rejects import RejectRecord
 
-_SCHEMA_TYPES = {"TEXT": "string", "BIGINT": "integer", "DOUBLE PRECISION": "double"}
+_SCHEMA_TYPES = {"TEXT": "string", "BIGINT": "integer", MONEY_SQL_TYPE: "decimal(18,4)"}
 
 
 def landing_key(entity: EntitySpec) -> dg.AssetKey:

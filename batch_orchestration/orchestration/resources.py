@@ -11,12 +11,17 @@ from pydantic import Field
 from batch_orchestration.ingest.landing import LandingZone, LocalLandingZone, S3LandingZone
 from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
 from batch_orchestration.warehouse import Warehouse, open_warehouse
+from batch_orchestration.warehouse.schema import ensure_schema
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """Where the pipeline keeps its tables: ``duckdb:///file`` or ``postgresql://...``."""
 
     url: str = Field(description="duckdb:///path/to/file.duckdb or postgresql://user@host/db")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Every step, in whatever process, finds the schema in place before it reads or writes."""
+        ensure_schema(self.open())
 
     def open(self) -> Warehouse:
         return open_warehouse(self.url)
@@ -50,6 +55,8 @@ class BigLedgerResource(dg.ConfigurableResource):
     base_url: str
     company_id: str
     api_key: str = Field(description="Set with dg.EnvVar('BIGLEDGER_API_KEY')")
+    api_key_variable: str = Field(default="BIGLEDGER_API_KEY",
+                                  description="The variable holding the key, named in error messages")
     rate_window_seconds: float = Field(default=60.0, description="The target's rate-limit minute")
     rate_state_path: str | None = Field(default=None, description="File shared by processes for pacing")
 
@@ -59,6 +66,7 @@ class BigLedgerResource(dg.ConfigurableResource):
                 base_url=self.base_url,
                 company_id=self.company_id,
                 api_key=self.api_key,
+                api_key_variable=self.api_key_variable,
                 rate_window_seconds=self.rate_window_seconds,
                 rate_state_path=Path(self.rate_state_path) if self.rate_state_path else None,
             )

@@ -10,25 +10,14 @@ from batch_orchestration.entities.registry import ENTITIES, EntitySpec
 from batch_orchestration.ingest.landing import LandingZone
 from batch_orchestration.ingest.mapping import load_mapping
 from batch_orchestration.ingest.reports import PartitionResult
-from batch_orchestration.ingest.sinks import WarehouseStagingSink, staged_table_name
+from batch_orchestration.ingest.sinks import WarehouseStagingSink
 from batch_orchestration.ingest.staging import stage_partition
-from batch_orchestration.validate.rejects import REJECTS_DDL, RejectRecord, rejects_frame
+from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
 from batch_orchestration.validate.rows import validate_frame
-from batch_orchestration.validate.tables import ensure_validated_table, validated_table
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier
+from batch_orchestration.warehouse.schema import staged_table, validated_table
 from batch_orchestration.warehouse.sql_models import ModelRun, run_models
-
-_PYTHON_TYPES = {"BIGINT": "Int64", "DOUBLE PRECISION": "float64"}
-
-
-def _replace_rejects(session: WarehouseSession, entity: str, day: str, stages: tuple[str, ...],
-                     rejects: list[RejectRecord]) -> None:
-    session.execute(REJECTS_DDL)
-    marks = ", ".join("?" for _ in stages)
-    session.execute(f"DELETE FROM rejects WHERE entity = ? AND partition_day = ? AND stage IN ({marks})",
-                    (entity, day, *stages))
-    session.append_df("rejects", rejects_frame(rejects))
 
 
 def stage_day(warehouse: Warehouse, zone: LandingZone, entity: EntitySpec, day: str) -> PartitionResult:
@@ -36,26 +25,21 @@ def stage_day(warehouse: Warehouse, zone: LandingZone, entity: EntitySpec, day: 
     mapping = load_mapping(entity.name)
     with warehouse.session() as session:
         result = stage_partition(zone, mapping, day, WarehouseStagingSink(session))
-        _replace_rejects(session, entity.name, day, ("staging",), result.rejects)
+        replace_rejects(session, entity.name, day, ("staging",), result.rejects)
     return result
 
 
 def _staged_frame(session: WarehouseSession, entity: EntitySpec, day: str) -> pd.DataFrame:
-    table = staged_table_name(entity.name)
-    if not session.table_exists(table):
-        return pd.DataFrame(columns=["partition_day", "source_file", "source_row", "content_hash", *entity.fields])
-    return session.fetch_df(
-        f"SELECT * FROM {quote_identifier(table)} WHERE partition_day = ? ORDER BY source_file, source_row", (day,)
-    )
+    table = quote_identifier(staged_table(entity.name))
+    return session.fetch_df(f"SELECT * FROM {table} WHERE partition_day = ? ORDER BY source_file, source_row", (day,))
 
 
-def _candidates(entity: EntitySpec, valid: pd.DataFrame) -> pd.DataFrame:
-    """The columns the set rules read, typed so both engines agree even when the frame is empty."""
-    frame = valid.reindex(columns=["source_file", "source_row", "source_key", *entity.candidate_columns])
-    frame = frame.astype({"source_row": "int64"})
-    for column in entity.candidate_columns:
-        frame[column] = frame[column].astype(_PYTHON_TYPES.get(entity.sql_type(column), "object"))
-    return frame
+def _create_candidates(session: WarehouseSession, entity: EntitySpec, valid: pd.DataFrame) -> None:
+    """The columns the set rules read, as ``candidate_<entity>``, typed as the validated table is."""
+    columns = ["source_file", "source_row", "source_key", *entity.candidate_columns]
+    types = {"source_file": "TEXT", "source_row": "BIGINT", "source_key": "TEXT",
+             **{c: entity.sql_type(c) for c in entity.candidate_columns}}
+    session.create_temp_table(f"candidate_{entity.name}", valid.reindex(columns=columns), types)
 
 
 @dataclass
@@ -75,13 +59,10 @@ def validate_day(warehouse: Warehouse, entity: EntitySpec, day: str) -> Validati
     with warehouse.session() as session:
         checked = validate_frame(entity, _staged_frame(session, entity, day))
         session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day]}))
-        session.create_temp_table(f"candidate_{entity.name}", _candidates(entity, checked.valid))
+        _create_candidates(session, entity, checked.valid)
         for other_name in entity.validate_with:
             other = ENTITIES[other_name]
-            other_valid = validate_frame(other, _staged_frame(session, other, day)).valid
-            session.create_temp_table(f"candidate_{other.name}", _candidates(other, other_valid))
-        for name in ENTITIES:  # set rules may read any validated table; make sure they exist
-            ensure_validated_table(session, ENTITIES[name])
+            _create_candidates(session, other, validate_frame(other, _staged_frame(session, other, day)).valid)
         model = f"{entity.name}_set_rejects"
         runs = run_models(session, select=[model])
         set_rejects = session.fetch_df(f"SELECT * FROM {quote_identifier(model)}")
@@ -91,9 +72,9 @@ def validate_day(warehouse: Warehouse, entity: EntitySpec, day: str) -> Validati
             for file, row in zip(checked.valid["source_file"], checked.valid["source_row"], strict=True)
         ]
         valid = checked.valid[keep] if len(checked.valid) else checked.valid
-        table = quote_identifier(validated_table(entity))
-        session.execute(f"DELETE FROM {table} WHERE partition_day = ?", (day,))
-        session.append_df(validated_table(entity), valid)
+        table = validated_table(entity.name)
+        session.execute(f"DELETE FROM {quote_identifier(table)} WHERE partition_day = ?", (day,))
+        session.append_df(table, valid)
         set_rule_rejects = [
             RejectRecord(entity=entity.name, partition_day=day, source_file=r.source_file,
                          source_row=int(r.source_row), source_key=r.source_key, stage="set_rule",
@@ -101,7 +82,7 @@ def validate_day(warehouse: Warehouse, entity: EntitySpec, day: str) -> Validati
             for r in set_rejects.itertuples(index=False)
         ]
         rejects = checked.rejects + set_rule_rejects
-        _replace_rejects(session, entity.name, day, ("validation", "set_rule"), rejects)
+        replace_rejects(session, entity.name, day, ("validation", "set_rule"), rejects)
     return ValidationResult(staged_rows=len(checked.valid) + len(checked.rejects), valid_rows=len(valid),
                             rejects=rejects, models_run=runs)
 
@@ -112,13 +93,3 @@ def unaccounted_records(warehouse: Warehouse, entity: EntitySpec, day: str, targ
         session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day], "target": [target]}))
         run_models(session, select=["unaccounted_records"], count_rows=False)
         return session.fetch_df("SELECT * FROM unaccounted_records WHERE entity = ?", (entity.name,))
-
-
-def reject_sample(warehouse: Warehouse, entity: EntitySpec, day: str, limit: int = 10) -> pd.DataFrame:
-    with warehouse.session() as session:
-        session.execute(REJECTS_DDL)
-        return session.fetch_df(
-            "SELECT source_file, source_row, source_key, stage, code, message FROM rejects "
-            "WHERE entity = ? AND partition_day = ? ORDER BY stage, source_file, source_row LIMIT ?",
-            (entity.name, day, limit),
-        )

@@ -1,4 +1,8 @@
-"""Rejected records: every record that is not loaded has a row here, with the stage, code and why."""
+"""Rejected records: every record that is not loaded has a row here, with the stage, code and why.
+
+This module is the one owner of the ``rejects`` table's rows (its DDL is in ``warehouse/schema.py``):
+each stage replaces its own rejects of an entity and day, so a re-run never doubles them.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-REJECT_STAGES = ("staging", "validation", "set_rule", "load")
+from batch_orchestration.warehouse import Warehouse, WarehouseSession
 
-REJECTS_DDL = """
-CREATE TABLE IF NOT EXISTS rejects (
-    entity TEXT NOT NULL,
-    partition_day TEXT NOT NULL,
-    source_file TEXT,
-    source_row BIGINT,
-    source_key TEXT,
-    stage TEXT NOT NULL,
-    code TEXT NOT NULL,
-    message TEXT NOT NULL,
-    rejected_at TIMESTAMP NOT NULL
-)
-"""
+REJECT_STAGES = ("staging", "validation", "set_rule", "load")
 
 
 @dataclass(frozen=True)
@@ -43,6 +35,38 @@ class RejectRecord:
             raise ValueError(f"unknown reject stage {self.stage!r}")
 
 
-def rejects_frame(rejects: list[RejectRecord]) -> pd.DataFrame:
-    columns = list(RejectRecord.__dataclass_fields__)
-    return pd.DataFrame([asdict(r) for r in rejects], columns=columns)
+def _frame(rejects: list[RejectRecord]) -> pd.DataFrame:
+    return pd.DataFrame([asdict(r) for r in rejects], columns=list(RejectRecord.__dataclass_fields__))
+
+
+def replace_rejects(session: WarehouseSession, entity: str, day: str, stages: tuple[str, ...],
+                    rejects: list[RejectRecord]) -> None:
+    """The rejects of ``stages`` for the entity and day become exactly ``rejects``."""
+    marks = ", ".join("?" for _ in stages)
+    session.execute(f"DELETE FROM rejects WHERE entity = ? AND partition_day = ? AND stage IN ({marks})",
+                    (entity, day, *stages))
+    append_rejects(session, rejects)
+
+
+def append_rejects(session: WarehouseSession, rejects: list[RejectRecord]) -> None:
+    session.append_df("rejects", _frame(rejects))
+
+
+def load_reject_reasons(session: WarehouseSession, entity: str, day: str | None = None) -> dict[str, str]:
+    """``source_key -> "CODE: message"`` of the entity's load rejects: of ``day``, or the latest of any day."""
+    on_day = " AND partition_day = ?" if day is not None else ""
+    rows = session.fetch_all(
+        "SELECT source_key, code || ': ' || message FROM rejects WHERE entity = ? AND stage = 'load' "
+        f"AND source_key IS NOT NULL{on_day} ORDER BY partition_day, rejected_at",
+        (entity, *([day] if day is not None else [])),
+    )
+    return dict(rows)
+
+
+def reject_sample(warehouse: Warehouse, entity: str, day: str, limit: int = 10) -> pd.DataFrame:
+    with warehouse.session() as session:
+        return session.fetch_df(
+            "SELECT source_file, source_row, source_key, stage, code, message FROM rejects "
+            "WHERE entity = ? AND partition_day = ? ORDER BY stage, source_file, source_row LIMIT ?",
+            (entity, day, limit),
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -15,6 +14,7 @@ from batch_orchestration.entities.registry import EntitySpec
 from batch_orchestration.entities.rules import BUILTIN_ERROR_CODES
 from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS
 from batch_orchestration.validate.rejects import RejectRecord
+from batch_orchestration.warehouse.backend import nulls_as_none
 
 
 @dataclass
@@ -39,11 +39,8 @@ def _describe(errors: Iterable[Any]) -> tuple[str, str]:
 
 
 def _to_column_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    """Dates as ISO text (the warehouse's TEXT date columns); Decimals stay exact."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def validate_frame(entity: EntitySpec, frame: pd.DataFrame) -> RowValidation:
@@ -53,7 +50,7 @@ def validate_frame(entity: EntitySpec, frame: pd.DataFrame) -> RowValidation:
     failures told apart, so the common, mostly-valid case stays fast.
     """
     fields = list(entity.fields)
-    raw = frame.reindex(columns=fields).astype(object).where(frame.reindex(columns=fields).notna(), None)
+    raw = nulls_as_none(frame.reindex(columns=fields))
     records = [{k: v for k, v in row.items() if v is not None} for row in raw.to_dict(orient="records")]
     adapter = TypeAdapter(list[entity.model])  # type: ignore[name-defined]
     failed: dict[int, list[Any]] = {}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow as pa
 
 Dialect = Literal["duckdb", "postgres"]
 
@@ -47,8 +48,12 @@ class WarehouseSession(ABC):
         """Append the frame's rows to an existing table, matching columns by name."""
 
     @abstractmethod
-    def create_temp_table(self, table: str, frame: pd.DataFrame) -> None:
-        """A session-private table holding the frame (replacing one of that name)."""
+    def create_temp_table(self, table: str, frame: pd.DataFrame, types: dict[str, str] | None = None) -> None:
+        """A session-private table holding the frame (replacing one of that name).
+
+        ``types`` gives SQL types by column; without it they are inferred from the frame, which an
+        empty or all-NULL column cannot tell.
+        """
 
     def table_exists(self, table: str) -> bool:
         rows = self.fetch_all(
@@ -69,13 +74,20 @@ class Warehouse(ABC):
         """Open a connection, begin, commit on success, roll back on error, close."""
 
 
+def nulls_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as Python objects with every missing value (NaN, NA, NaT) as None."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
 def _frame_rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
     """Rows as Python values with missing values as None (what both drivers bind as NULL)."""
-    clean = frame.astype(object).where(frame.notna(), None)
-    return [tuple(row) for row in clean.itertuples(index=False, name=None)]
+    return [tuple(row) for row in nulls_as_none(frame).itertuples(index=False, name=None)]
 
 
 # -- DuckDB ------------------------------------------------------------------------------------
+
+
+_NULLABLE_INTEGERS = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 
 
 class DuckDBSession(WarehouseSession):
@@ -91,7 +103,17 @@ class DuckDBSession(WarehouseSession):
         return self._con.execute(sql, list(params)).fetchall()
 
     def fetch_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        return self._con.execute(sql, list(params)).df()
+        relation = self._con.sql(sql, params=list(params) or None)
+        decimals = [name for name, kind in zip(relation.columns, relation.types, strict=True)
+                    if str(kind).startswith("DECIMAL")]
+        if not decimals:
+            return relation.df()
+        # DuckDB's DataFrame conversion turns DECIMAL into float64; money must stay exact.
+        table = relation.to_arrow_table()
+        frame = table.drop_columns(decimals).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
+        for name in decimals:
+            frame[name] = pd.Series(table.column(name).to_pylist(), dtype=object)
+        return frame[table.column_names]
 
     def append_df(self, table: str, frame: pd.DataFrame) -> int:
         if frame.empty:
@@ -106,11 +128,16 @@ class DuckDBSession(WarehouseSession):
             self._con.unregister("_append_frame")
         return len(frame)
 
-    def create_temp_table(self, table: str, frame: pd.DataFrame) -> None:
+    def create_temp_table(self, table: str, frame: pd.DataFrame, types: dict[str, str] | None = None) -> None:
+        columns = ", ".join(
+            f"CAST({quote_identifier(str(c))} AS {types[c]}) AS {quote_identifier(str(c))}"
+            if types and c in types else quote_identifier(str(c))
+            for c in frame.columns
+        )
         self._con.register("_temp_frame", frame)
         try:
             self._con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {quote_identifier(table)} AS SELECT * FROM _temp_frame"
+                f"CREATE OR REPLACE TEMP TABLE {quote_identifier(table)} AS SELECT {columns} FROM _temp_frame"
             )
         finally:
             self._con.unregister("_temp_frame")
@@ -192,10 +219,12 @@ class PostgresSession(WarehouseSession):
                 copy.write_row(row)
         return len(frame)
 
-    def create_temp_table(self, table: str, frame: pd.DataFrame) -> None:
+    def create_temp_table(self, table: str, frame: pd.DataFrame, types: dict[str, str] | None = None) -> None:
         name = quote_identifier(table)
+        chosen = types or {}
         definitions = ", ".join(
-            f"{quote_identifier(str(c))} {_PG_TYPES.get(frame[c].dtype.kind, 'TEXT')}" for c in frame.columns
+            f"{quote_identifier(str(c))} {chosen.get(c) or _PG_TYPES.get(frame[c].dtype.kind, 'TEXT')}"
+            for c in frame.columns
         )
         self._con.execute(f"DROP TABLE IF EXISTS {name}")
         self._con.execute(f"CREATE TEMP TABLE {name} ({definitions}) ON COMMIT DROP")

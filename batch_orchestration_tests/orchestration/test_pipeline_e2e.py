@@ -9,11 +9,12 @@ import pytest
 import requests
 
 from batch_orchestration.entities.registry import ENTITIES
-from batch_orchestration.load.planner import reference_id
-from batch_orchestration.load.state import ensure_load_state, open_intent
+from batch_orchestration.load.planner import payload_hash, reference_id
+from batch_orchestration.load.state import open_intent
 from batch_orchestration.orchestration.runner import run_days
 from batch_orchestration.sandbox.config import FaultConfig
 from batch_orchestration.warehouse import open_warehouse
+from batch_orchestration.warehouse.backend import nulls_as_none
 from batch_orchestration_tests.conftest import SandboxFactory
 from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, small_export
 
@@ -134,18 +135,17 @@ def test_a_run_that_died_after_sending_is_reconciled_before_resending(tmp_path: 
         with open_warehouse(pipeline.settings.warehouse_url).session() as session:
             frame = session.fetch_df("SELECT * FROM validated_customers WHERE partition_day = ? ORDER BY source_row",
                                      (day,))
-        rows = frame.head(20).astype(object).where(frame.head(20).notna(), None).to_dict(orient="records")
+        rows = nulls_as_none(frame.head(20)).to_dict(orient="records")
         connector = pipeline.connector()
+        data = [connector.record_data("customers", row, {}, []) for row in rows]
         intent_ops = [{"operation": "create", "referenceId": reference_id("customers", row["source_key"]),
                        "sourceKey": row["source_key"], "contentHash": row["content_hash"],
-                       "payloadHash": row["content_hash"]} for row in rows]
+                       "payloadHash": payload_hash(record)} for row, record in zip(rows, data, strict=True)]
         with open_warehouse(pipeline.settings.warehouse_url).session() as session:
-            ensure_load_state(session)
             open_intent(session, "bigledger", "customers", day, intent_ops)
         sent = connector.send_batch("customers", [
-            {"operation": "create", "referenceId": op["referenceId"],
-             "data": connector.record_data("customers", row, {}, [])}
-            for op, row in zip(intent_ops, rows, strict=True)])
+            {"operation": "create", "referenceId": op["referenceId"], "data": record}
+            for op, record in zip(intent_ops, data, strict=True)])
         assert all(outcome.success for outcome in sent)
         # The next run finds the open intent and looks the records up before sending anything.
         results = run_days(pipeline.defs, [day], instance)

@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from batch_orchestration.validate.rejects import REJECTS_DDL
 from batch_orchestration.warehouse.backend import Warehouse, WarehouseSession, open_warehouse
 from batch_orchestration.warehouse.sql_models import (
     ModelGraph,
@@ -85,7 +84,8 @@ PERMANENT_DDL = [
        source_key TEXT, content_hash TEXT, invoice_key TEXT)""",
     """CREATE TABLE id_map (target TEXT, entity TEXT, source_key TEXT, target_id TEXT, content_hash TEXT,
        payload_hash TEXT, partition_day TEXT, updated_at TIMESTAMP)""",
-    REJECTS_DDL,
+    """CREATE TABLE rejects (entity TEXT, partition_day TEXT, source_file TEXT, source_row BIGINT,
+       source_key TEXT, stage TEXT, code TEXT, message TEXT, rejected_at TIMESTAMP)""",
 ]
 
 VALIDATED_CUSTOMERS = (
@@ -133,6 +133,7 @@ ID_MAP = (
         ("ledger", "invoices", "I2", "T5", "hi2", "hi2", RUN_DAY, TS),
         ("ledger", "customers", "I1", "T6", "hi1", "hi1", RUN_DAY, TS),  # same key, other entity
         ("ledger", "invoice_line_items", "L2", "T7", "hl2", "hl2", RUN_DAY, TS),
+        ("other-ledger", "customers", "C-VALREJ", "T9", "h", "h", RUN_DAY, TS),  # loaded, but into another target
     ],
 )
 REJECTS = (
@@ -228,7 +229,7 @@ def seed_permanent_tables(engine: Engine) -> None:
 
 def create_day_temp_tables(session: WarehouseSession) -> None:
     """What the pipeline does before running the set rules: the day's context and candidates."""
-    session.create_temp_table("run_context", pd.DataFrame({"partition_day": [RUN_DAY]}))
+    session.create_temp_table("run_context", pd.DataFrame({"partition_day": [RUN_DAY], "target": ["ledger"]}))
     session.create_temp_table("candidate_customers", frame(CANDIDATE_CUSTOMERS))
     session.create_temp_table("candidate_invoices", frame(CANDIDATE_INVOICES))
     session.create_temp_table("candidate_invoice_line_items", frame(CANDIDATE_LINES))

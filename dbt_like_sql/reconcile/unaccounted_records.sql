@@ -1,10 +1,10 @@
 -- The conservation check "every validated record ends loaded or rejected": the records validated on
--- the run day (all entities) that are neither in the ID map with the same content hash (loaded as
+-- the run day (all entities) that are neither in the target's ID map with the same content hash (loaded as
 -- they are now) nor rejected at the load stage for that day. Any row here is a record the pipeline
 -- lost between validation and loading, so the check fails when this model is not empty. A record
 -- whose ID map entry comes from a later day is accounted for: the target holds its newer version.
 WITH run_day AS (
-    SELECT partition_day FROM run_context
+    SELECT partition_day, target FROM run_context
 ),
 validated AS (
     SELECT 'customers' AS entity, c.source_key, c.content_hash, c.partition_day
@@ -25,7 +25,7 @@ JOIN run_day AS d ON v.partition_day = d.partition_day
 WHERE NOT EXISTS (
     SELECT 1
     FROM id_map AS m
-    WHERE m.entity = v.entity AND m.source_key = v.source_key
+    WHERE m.target = d.target AND m.entity = v.entity AND m.source_key = v.source_key
         AND (m.content_hash = v.content_hash OR m.partition_day > v.partition_day)
 )
 AND NOT EXISTS (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from batch_orchestration.targets.base import RecordOutcome
 from batch_orchestration.targets.bigledger.http import BigLedgerHttp
 from batch_orchestration.targets.bigledger.payloads import customer_data, invoice_data
 from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter, default_state_path
+from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
 
 # Seed 000, "Batch Entities": the largest batch each endpoint takes. Line items have no endpoint
 # of their own: they travel in the invoice's ``items``.
@@ -23,11 +24,14 @@ LOOKUP_PAGE = 100  # seed 002 pagination, and the length of one ``referenceId[in
 class BigLedgerSettings:
     base_url: str
     company_id: str
-    api_key: str
+    api_key: str = field(repr=False)
+    # Named in error messages ("check the API key in $BIGLEDGER_API_KEY"); the value never is.
+    api_key_variable: str = "BIGLEDGER_API_KEY"
     # The target's rate-limit "minute"; the sandbox can shorten it, the real API does not.
     rate_window_seconds: float = 60.0
     rate_state_path: Path | None = None
     timeout_seconds: float = 30.0
+    policy: RetryPolicy = DEFAULT_POLICY
 
 
 def _budgets(window: float) -> list[Budget]:
@@ -50,21 +54,21 @@ class BigLedgerConnector:
             company_id=settings.company_id,
             api_key=settings.api_key,
             limiter=SharedRateLimiter(_budgets(settings.rate_window_seconds), state_path),
+            key_variable=settings.api_key_variable,
             timeout_seconds=settings.timeout_seconds,
+            policy=settings.policy,
         )
-
-    def accepts(self, entity: str) -> bool:
-        return entity in MAX_RECORDS
+        self.policy = settings.policy
 
     def max_batch(self, entity: str) -> int:
         return MAX_RECORDS[entity]
 
-    def record_data(self, entity: str, record: dict[str, Any], parent_ids: dict[str, str],
+    def record_data(self, entity: str, record: dict[str, Any], parent_ids: dict[str, dict[str, str]],
                     children: list[dict[str, Any]]) -> dict[str, Any]:
         if entity == "customers":
             return customer_data(record)
         if entity == "invoices":
-            return invoice_data(record, parent_ids, children)
+            return invoice_data(record, parent_ids.get("customers", {}), children)
         raise ValueError(f"BigLedger takes no batches of {entity}")
 
     def send_batch(self, entity: str, operations: list[dict[str, Any]]) -> list[RecordOutcome]:

@@ -1,64 +1,37 @@
-"""HTTP to BigLedger: authentication, pacing, and retries that honour ``Retry-After``.
+"""HTTP to BigLedger: authentication, pacing, and each answer classified for the retry policy.
 
-Reads are retried on 429, 5xx, timeouts and broken connections. Writes are retried only where
-nothing can have happened (429, or a connection refused before sending); anything else is reported
-as an ambiguous outcome for the loader to reconcile. The API key is sent, never logged or raised.
+Reads are retried here under :mod:`batch_orchestration.targets.retry`. A write is sent once: its answer
+is returned, or raised as NotApplied (retry freely), AmbiguousOutcome (look the records up first) or
+TargetRefused (final), and the loader's batch loop, under the same policy, decides what happens next.
+The API key is sent, never logged or raised.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
 
-from batch_orchestration.targets.base import AmbiguousOutcome
+from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.ratelimit import SharedRateLimiter
+from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, retry_after_seconds
+from batch_orchestration.targets.wire import encode_json
 
-log = logging.getLogger(__name__)
-
-_AMBIGUOUS_ERRORS = (requests.Timeout, requests.exceptions.ChunkedEncodingError, requests.ConnectionError)
-
-
-class RetryableResponse(Exception):
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
-
-
-class TargetError(Exception):
-    """A definite, non-retryable answer (4xx other than 429)."""
-
-
-def retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _wait(state: RetryCallState) -> float:
-    """``Retry-After`` when the target gave one, else capped exponential backoff."""
-    error = state.outcome.exception() if state.outcome else None
-    if isinstance(error, RetryableResponse) and error.retry_after is not None:
-        return error.retry_after
-    return min(8.0, 0.25 * 2 ** (state.attempt_number - 1))
+_IN_DOUBT = (requests.Timeout, requests.exceptions.ChunkedEncodingError, requests.ConnectionError)
 
 
 @dataclass
 class BigLedgerHttp:
     base_url: str
     company_id: str
-    api_key: str
-    limiter: SharedRateLimiter
+    api_key: str = field(repr=False)
+    limiter: SharedRateLimiter = field(repr=False)
+    key_variable: str = "BIGLEDGER_API_KEY"
     timeout_seconds: float = 30.0
-    max_attempts: int = 8
+    policy: RetryPolicy = DEFAULT_POLICY
 
     def __post_init__(self) -> None:
         self._session = requests.Session()
@@ -67,16 +40,39 @@ class BigLedgerHttp:
              "User-Agent": "batch_orchestration/0.1"}
         )
 
-    def __repr__(self) -> str:  # keep the key out of logs and tracebacks
-        return f"BigLedgerHttp(base_url={self.base_url!r}, company_id={self.company_id!r})"
-
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = self._session.request(
-            method, self.base_url.rstrip("/") + path, timeout=self.timeout_seconds,
-            headers={"X-Request-ID": f"req_{uuid.uuid4().hex[:16]}"}, **kwargs,
-        )
+        try:
+            response = self._session.request(
+                method, self.base_url.rstrip("/") + path, timeout=self.timeout_seconds,
+                headers={"X-Request-ID": f"req_{uuid.uuid4().hex[:16]}", "Content-Type": "application/json"},
+                **kwargs,
+            )
+        except requests.exceptions.ConnectionError as exc:
+            if _connection_refused(exc):
+                raise NotApplied(f"{method} {path}: the target refused the connection") from None
+            raise AmbiguousOutcome(f"{method} {path}: {type(exc).__name__}") from None
+        except _IN_DOUBT as exc:
+            raise AmbiguousOutcome(f"{method} {path}: {type(exc).__name__}") from None
         self._respect_quota(response)
+        status = response.status_code
+        if status == 429:
+            raise NotApplied(f"{method} {path}: HTTP 429", retry_after_seconds(response.headers.get("Retry-After")))
+        if status >= 500 or status == 408:
+            raise AmbiguousOutcome(f"{method} {path}: HTTP {status}")
+        if status >= 400:
+            raise TargetRefused(status, self._refusal(method, path, response))
         return response
+
+    def _refusal(self, method: str, path: str, response: requests.Response) -> str:
+        try:
+            error = response.json().get("error") or {}
+            said = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
+        except ValueError:
+            said = response.text[:300]
+        hints = {401: f"check the API key in ${self.key_variable}",
+                 403: f"check that the key in ${self.key_variable} may act for company {self.company_id}"}
+        hint = hints.get(response.status_code)
+        return f"{method} {path}: HTTP {response.status_code} {said}" + (f" ({hint})" if hint else "")
 
     @staticmethod
     def _respect_quota(response: requests.Response) -> None:
@@ -89,46 +85,18 @@ class BigLedgerHttp:
             time.sleep(min(60.0, max(0.0, reset - time.time())))
 
     def get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        @retry(
-            retry=retry_if_exception_type((RetryableResponse, *_AMBIGUOUS_ERRORS)),
-            wait=_wait, stop=stop_after_attempt(self.max_attempts), reraise=True,
-        )
-        def attempt() -> dict[str, Any]:
-            self.limiter.acquire("requests_second", "requests_hour")
-            response = self._send("GET", path, params=params)
-            if response.status_code == 429 or response.status_code >= 500:
-                raise RetryableResponse(response.status_code, retry_after_seconds(response))
-            if response.status_code >= 400:
-                raise TargetError(f"GET {path}: HTTP {response.status_code}: {response.text[:300]}")
-            return response.json()
+        """A read, retried under the policy: reading twice changes nothing."""
+        return self.policy.retrying((NotApplied, AmbiguousOutcome))(self._get_once, path, params)
 
-        return attempt()
+    def _get_once(self, path: str, params: dict[str, str] | None) -> dict[str, Any]:
+        self.limiter.acquire("requests_second", "requests_hour")
+        return self._send("GET", path, params=params).json()
 
     def post_batch(self, path: str, body: dict[str, Any], large: bool) -> dict[str, Any]:
-        """POST a batch. 429 is retried (nothing was applied); other failures are ambiguous."""
+        """POST a batch once; the caller retries under the policy (see module docstring)."""
         budgets = ["requests_second", "requests_hour", "batches", *(["large_batches"] if large else [])]
-        for _ in range(self.max_attempts):
-            self.limiter.acquire(*budgets)
-            try:
-                response = self._send("POST", path, json=body)
-            except requests.exceptions.ConnectionError as exc:
-                if _connection_refused(exc):
-                    time.sleep(1.0)
-                    continue
-                raise AmbiguousOutcome(f"POST {path}: {type(exc).__name__}") from None
-            except _AMBIGUOUS_ERRORS as exc:
-                raise AmbiguousOutcome(f"POST {path}: {type(exc).__name__}") from None
-            if response.status_code == 429:
-                wait = retry_after_seconds(response) or 1.0
-                log.info("BigLedger answered 429; waiting %.1fs as Retry-After says", wait)
-                time.sleep(wait)
-                continue
-            if response.status_code >= 500:
-                raise AmbiguousOutcome(f"POST {path}: HTTP {response.status_code}")
-            if response.status_code >= 400:
-                raise TargetError(f"POST {path}: HTTP {response.status_code}: {response.text[:300]}")
-            return response.json()
-        raise AmbiguousOutcome(f"POST {path}: still rate limited after {self.max_attempts} attempts")
+        self.limiter.acquire(*budgets)
+        return self._send("POST", path, data=encode_json(body)).json()
 
 
 def _connection_refused(exc: requests.exceptions.ConnectionError) -> bool:

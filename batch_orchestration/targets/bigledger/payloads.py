@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-class MissingParent(Exception):
-    """A record's parent has no id in the target (it was rejected or not loaded yet)."""
+from batch_orchestration.targets.base import MissingParent
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +50,7 @@ def invoice_data(record: dict[str, Any], customer_ids: dict[str, str],
                  lines: list[dict[str, Any]]) -> dict[str, Any]:
     customer_id = customer_ids.get(record["customer_key"])
     if customer_id is None:
-        raise MissingParent(f"customer {record['customer_key']} has no id in the target")
+        raise MissingParent("customers", record["customer_key"])
     ordered = sorted(lines, key=lambda line: int(line["line_number"]))
     return _drop_none(
         {

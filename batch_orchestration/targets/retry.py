@@ -1,0 +1,83 @@
+"""The one retry policy for every request to a target and every batch sent to it.
+
+What is retried, and how:
+
+- an answer that says nothing happened (429, a connection refused before sending) is retried after
+  the wait the target asks for (``Retry-After``, in seconds or as an HTTP date) or an exponential
+  backoff with jitter;
+- an answer that leaves a write in doubt (a dropped connection, a timeout, a 5xx) is ambiguous: the
+  loader looks the records up before it resends any of them; a read is simply retried;
+- an answer that cannot change on retry (400, 401, 403, 404, 415, 422 and any other 4xx) is final:
+  :class:`~batch_orchestration.targets.base.TargetRefused` fails the step at once, without step retries.
+
+The bound (docs/architecture.md, "Retries"): one request or one batch is tried at most
+``max_attempts`` times and given up once ``max_seconds`` have passed or the next wait would cross them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
+
+log = logging.getLogger(__name__)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date (RFC 9110, 10.2.3); None if absent or bad."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    max_seconds: float = 120.0
+    backoff_seconds: float = 0.5
+    backoff_cap_seconds: float = 30.0
+
+    def wait(self, state: RetryCallState) -> float:
+        """What the target asked for, else full-jitter exponential backoff."""
+        error = state.outcome.exception() if state.outcome else None
+        asked = getattr(error, "retry_after", None)
+        if asked is not None:
+            return float(asked)
+        ceiling = min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** (state.attempt_number - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def retrying(self, retry_on: tuple[type[BaseException], ...],
+                 before_retry: Callable[[RetryCallState], None] | None = None) -> Retrying:
+        """A tenacity loop with this policy, retrying the given exceptions and re-raising the last one."""
+        return Retrying(
+            retry=retry_if_exception_type(retry_on),
+            wait=self.wait,
+            stop=stop_after_attempt(self.max_attempts) | stop_before_delay(self.max_seconds),
+            before_sleep=before_retry or _log_retry,
+            reraise=True,
+        )
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("attempt %d failed (%s); retrying in %.1fs", state.attempt_number, error,
+                state.upcoming_sleep)
+
+
+DEFAULT_POLICY = RetryPolicy()

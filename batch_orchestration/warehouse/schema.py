@@ -1,0 +1,204 @@
+"""The one owner of the warehouse schema: every table, created before any stage runs, and versioned.
+
+Two kinds of tables:
+
+- **The pipeline's own tables** (``rejects``, ``id_map``, ``intent_log``) change only through the
+  numbered :data:`MIGRATIONS`, applied in order, each once, and recorded in ``schema_version``.
+- **The tables of each entity** (``staged_<entity>``, ``validated_<entity>``) follow the registry:
+  a new entity gets its tables and a new field its column, without a migration. A column whose type
+  no longer matches the model is never mixed or silently re-typed: a migration converts it (the
+  money columns in migration 2), and anything else stops with :class:`SchemaError`.
+
+:func:`ensure_schema` is idempotent and safe to call from several processes at once (DuckDB sessions
+hold a file lock; on PostgreSQL an advisory lock serialises it). The Dagster warehouse resource calls it
+when a step starts, so no stage ever meets a missing table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from batch_orchestration.entities.registry import ENTITIES, MONEY_SQL_TYPE, EntitySpec
+from batch_orchestration.ingest.mapping import load_mapping
+from batch_orchestration.warehouse.backend import Warehouse, WarehouseSession, quote_identifier
+
+LINEAGE_TYPES = {"partition_day": "TEXT", "source_file": "TEXT", "source_row": "BIGINT", "content_hash": "TEXT"}
+
+
+class SchemaError(RuntimeError):
+    """The warehouse holds a table whose shape the code cannot use, and no migration converts it."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[WarehouseSession], None]
+
+
+def _baseline(session: WarehouseSession) -> None:
+    """The pipeline's own tables as release 0.1 created them."""
+    session.execute(
+        """
+        CREATE TABLE IF NOT EXISTS rejects (
+            entity TEXT NOT NULL,
+            partition_day TEXT NOT NULL,
+            source_file TEXT,
+            source_row BIGINT,
+            source_key TEXT,
+            stage TEXT NOT NULL,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL,
+            rejected_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    session.execute(
+        """
+        CREATE TABLE IF NOT EXISTS id_map (
+            target TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            source_key TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            payload_hash TEXT NOT NULL,
+            partition_day TEXT NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (target, entity, source_key)
+        )
+        """
+    )
+    session.execute(
+        """
+        CREATE TABLE IF NOT EXISTS intent_log (
+            intent_id TEXT PRIMARY KEY,
+            target TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            partition_day TEXT NOT NULL,
+            operations TEXT NOT NULL,
+            status TEXT NOT NULL,
+            opened_at TIMESTAMP NOT NULL,
+            closed_at TIMESTAMP,
+            outcome TEXT
+        )
+        """
+    )
+
+
+def _money_as_decimal(session: WarehouseSession) -> None:
+    """Release 0.1 kept amounts as DOUBLE PRECISION; convert them to exact decimals.
+
+    A double read back from a CSV amount of at most 4 decimal places (and under 10^11) rounds to the
+    exact original at scale 4, so the conversion restores what the export said.
+    """
+    for entity in ENTITIES.values():
+        table = validated_table(entity.name)
+        types = column_types(session, table)
+        for name in entity.fields:
+            if entity.sql_type(name) == MONEY_SQL_TYPE and types.get(name) == "DOUBLE PRECISION":
+                column = quote_identifier(name)
+                session.execute(
+                    f"ALTER TABLE {quote_identifier(table)} ALTER COLUMN {column} TYPE {MONEY_SQL_TYPE} "
+                    f"USING CAST({column} AS {MONEY_SQL_TYPE})"
+                )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "rejects, ID map and intent log", _baseline),
+    Migration(2, f"money columns of the validated tables as {MONEY_SQL_TYPE}", _money_as_decimal),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def staged_table(entity: str) -> str:
+    return f"staged_{entity}"
+
+
+def validated_table(entity: str) -> str:
+    return f"validated_{entity}"
+
+
+def staged_columns(entity: EntitySpec) -> dict[str, str]:
+    """Lineage columns, then one TEXT column per mapped field, in mapping order: staging keeps the text."""
+    return {**LINEAGE_TYPES, **{name: "TEXT" for name in load_mapping(entity.name).fields}}
+
+
+def validated_columns(entity: EntitySpec) -> dict[str, str]:
+    """Lineage columns, the source key, then each field typed from the entity's model."""
+    return {**LINEAGE_TYPES, "source_key": "TEXT", **{name: entity.sql_type(name) for name in entity.fields}}
+
+
+def _normalise_type(data_type: str, precision: int | None, scale: int | None) -> str:
+    """Both engines' information_schema spellings, as the spelling this module writes."""
+    kind = data_type.upper()
+    if kind in ("VARCHAR", "TEXT", "CHARACTER VARYING"):
+        return "TEXT"
+    if kind in ("DOUBLE", "DOUBLE PRECISION", "FLOAT8"):
+        return "DOUBLE PRECISION"
+    if kind.startswith(("DECIMAL", "NUMERIC")):
+        return f"DECIMAL({precision},{scale})"
+    if kind.startswith("TIMESTAMP"):
+        return "TIMESTAMP"
+    return kind
+
+
+def column_types(session: WarehouseSession, table: str) -> dict[str, str]:
+    """Column name -> normalised type of a table of the session's schema (empty when it does not exist)."""
+    rows = session.fetch_all(
+        "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
+        "WHERE table_name = ? AND table_schema = current_schema() ORDER BY ordinal_position",
+        (table,),
+    )
+    return {name: _normalise_type(kind, precision, scale) for name, kind, precision, scale in rows}
+
+
+def _sync_table(session: WarehouseSession, table: str, wanted: dict[str, str]) -> None:
+    existing = column_types(session, table)
+    name = quote_identifier(table)
+    if not existing:
+        definitions = ", ".join(f"{quote_identifier(c)} {t}" for c, t in wanted.items())
+        session.execute(f"CREATE TABLE {name} ({definitions})")
+        if session.dialect == "postgres":  # DuckDB prunes by zone maps, and its indexes block ALTER
+            session.execute(f"CREATE INDEX {quote_identifier(table + '_day')} ON {name} (partition_day)")
+        return
+    for column, kind in wanted.items():
+        found = existing.get(column)
+        if found is None:
+            session.execute(f"ALTER TABLE {name} ADD COLUMN {quote_identifier(column)} {kind}")
+        elif found != kind:
+            raise SchemaError(
+                f"{table}.{column} is {found} in the warehouse but the code needs {kind}; "
+                "no migration converts it (see batch_orchestration/warehouse/schema.py)"
+            )
+
+
+def applied_versions(session: WarehouseSession) -> list[int]:
+    return [version for (version,) in session.fetch_all("SELECT version FROM schema_version ORDER BY version")]
+
+
+def ensure_schema(warehouse: Warehouse) -> list[int]:
+    """Bring the warehouse to :data:`SCHEMA_VERSION` and the registry's tables; the versions applied now."""
+    applied_now: list[int] = []
+    with warehouse.session() as session:
+        if session.dialect == "postgres":
+            session.fetch_all("SELECT pg_advisory_xact_lock(hashtext('batch_orchestration.schema'))")
+        session.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        done = set(applied_versions(session))
+        for migration in MIGRATIONS:
+            if migration.version in done:
+                continue
+            migration.apply(session)
+            session.execute(
+                "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.description, datetime.now(UTC).replace(tzinfo=None)),
+            )
+            applied_now.append(migration.version)
+        for entity in ENTITIES.values():
+            _sync_table(session, staged_table(entity.name), staged_columns(entity))
+            _sync_table(session, validated_table(entity.name), validated_columns(entity))
+    return applied_now
