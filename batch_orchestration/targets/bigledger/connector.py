@@ -58,6 +58,7 @@ class BigLedgerConnector:
             timeout_seconds=settings.timeout_seconds,
             policy=settings.policy,
         )
+        self.settings = settings
         self.policy = settings.policy
 
     def max_batch(self, entity: str) -> int:

@@ -1,0 +1,68 @@
+"""A prepared warehouse and a connector to a real sandbox, for the loader's own tests."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.sandbox.server import RunningSandbox
+from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
+from batch_orchestration.targets.retry import RetryPolicy
+from batch_orchestration.warehouse import Warehouse, open_warehouse
+from batch_orchestration.warehouse.schema import ensure_schema, validated_table
+
+DAY = "2024-03-01"
+# Fast enough for tests, with the same shape as the default policy.
+TEST_POLICY = RetryPolicy(max_attempts=4, max_seconds=20.0, backoff_seconds=0.05, backoff_cap_seconds=0.2)
+
+
+@pytest.fixture
+def warehouse(warehouse_url: str) -> Warehouse:
+    opened = open_warehouse(warehouse_url)
+    ensure_schema(opened)
+    return opened
+
+
+def connector_for(sandbox: RunningSandbox, home: Path, **overrides: Any) -> BigLedgerConnector:
+    settings = BigLedgerSettings(base_url=sandbox.url, company_id=DEMO_COMPANY, api_key=DEMO_API_KEY,
+                                 rate_window_seconds=sandbox.config.window_seconds,
+                                 rate_state_path=home / "rate.sqlite", timeout_seconds=5.0, policy=TEST_POLICY)
+    return BigLedgerConnector(replace(settings, **overrides))
+
+
+def put_validated(warehouse: Warehouse, entity: str, rows: list[dict[str, Any]], day: str = DAY) -> None:
+    """Validated rows as the validation stage writes them: lineage, source key, typed fields."""
+    spec = ENTITIES[entity]
+    records = []
+    for number, row in enumerate(rows, start=1):
+        content = "\x00".join(f"{k}={row[k]}" for k in sorted(row))
+        records.append({"partition_day": day, "source_file": f"{entity}.csv", "source_row": number,
+                        "content_hash": hashlib.sha256(content.encode()).hexdigest(),
+                        "source_key": spec.source_key(row), **row})
+    with warehouse.session() as session:
+        table = validated_table(entity)
+        session.execute(f'DELETE FROM "{table}" WHERE partition_day = ?', (day,))
+        session.append_df(table, pd.DataFrame(records))
+
+
+def customer(key: str, email: str | None = None) -> dict[str, Any]:
+    return {"customer_key": key, "name": f"Customer {key}", "email": email or f"{key.lower()}@example.com",
+            "country": "MY", "credit_limit": Decimal("1000.00"), "payment_terms": 30, "status": "active"}
+
+
+def invoice(key: str, customer_key: str, total: str) -> dict[str, Any]:
+    return {"invoice_key": key, "customer_key": customer_key, "invoice_date": "2024-02-15",
+            "total_amount": Decimal(total)}
+
+
+def line(invoice_key: str, number: int, quantity: str, unit_price: str) -> dict[str, Any]:
+    return {"invoice_key": invoice_key, "line_number": number, "description": f"Line {number}",
+            "quantity": Decimal(quantity), "unit_price": Decimal(unit_price)}

@@ -1,0 +1,185 @@
+"""The loader against a real sandbox over HTTP and a real warehouse (DuckDB and PostgreSQL)."""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.load.loader import BatchUnconfirmed, Loader
+from batch_orchestration.load.planner import reference_id
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig
+from batch_orchestration.targets.base import TargetRefused
+from batch_orchestration.targets.bigledger import BigLedgerConnector
+from batch_orchestration.targets.retry import RetryPolicy
+from batch_orchestration.warehouse import Warehouse
+from batch_orchestration_tests.conftest import SandboxFactory
+from batch_orchestration_tests.load.conftest import DAY, connector_for, customer, invoice, line, put_validated
+
+CUSTOMERS, INVOICES, LINES = (ENTITIES[name] for name in ("customers", "invoices", "invoice_line_items"))
+
+
+def _rows(warehouse: Warehouse, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with warehouse.session() as session:
+        return session.fetch_all(sql, params)
+
+
+def _mapped(warehouse: Warehouse, entity: str) -> set[str]:
+    return {key for (key,) in _rows(warehouse, "SELECT source_key FROM id_map WHERE entity = ?", (entity,))}
+
+
+def _load_rejects(warehouse: Warehouse, entity: str) -> dict[str, tuple[str, str]]:
+    rows = _rows(warehouse, "SELECT source_key, code, message FROM rejects WHERE entity = ? AND stage = 'load'",
+                 (entity,))
+    return {key: (code, message) for key, code, message in rows}
+
+
+def _references(connector: BigLedgerConnector, entity: str) -> Counter[str]:
+    return Counter(record.get("referenceId") for record in connector.read_all(entity))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_parent_the_target_refuses_rejects_its_children_and_nothing_else(
+        warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    connector = connector_for(sandbox, tmp_path)
+    # The target already holds a customer with C2's email, created outside the migration.
+    created = connector.send_batch("customers", [{"operation": "create", "referenceId": "legacy-entry",
+                                                  "data": {"name": "Elsewhere", "email": "taken@example.com"}}])
+    assert created[0].success
+    put_validated(warehouse, "customers", [customer("C1"), customer("C2", email="Taken@example.com")])
+    put_validated(warehouse, "invoices", [invoice("I1", "C1", "30.00"), invoice("I2", "C2", "10.00")])
+    put_validated(warehouse, "invoice_line_items", [line("I1", 1, "3", "10.00"), line("I2", 1, "1", "10.00"),
+                                                    line("I2", 2, "1", "0.00")])
+    loader = Loader(warehouse, connector)
+
+    customers = loader.load_partition(CUSTOMERS, DAY)
+    invoices = loader.load_partition(INVOICES, DAY)
+    lines = loader.load_partition(LINES, DAY)
+
+    assert (customers.created, customers.rejected) == (1, 1)
+    code, message = _load_rejects(warehouse, "customers")["C2"]
+    assert code.startswith("DUPLICATE") and "email" in message.lower()
+    assert (invoices.created, invoices.rejected) == (1, 1)
+    assert invoices.rejects_by_code == Counter({"PARENT_REJECTED": 1})
+    code, message = _load_rejects(warehouse, "invoices")["I2"]
+    assert code == "PARENT_REJECTED"
+    assert message.startswith("customers C2 is not in the target: the target refused it: DUPLICATE")
+    assert (lines.created, lines.rejected) == (1, 2)
+    assert {key: code for key, (code, _) in _load_rejects(warehouse, "invoice_line_items").items()} == {
+        "I2/1": "PARENT_REJECTED", "I2/2": "PARENT_REJECTED"}
+    assert "invoices I2 is not in the target" in _load_rejects(warehouse, "invoice_line_items")["I2/1"][1]
+    assert _mapped(warehouse, "invoices") == {"I1"} and _mapped(warehouse, "invoice_line_items") == {"I1/1"}
+    assert _references(connector, "invoices") == Counter({reference_id("invoices", "I1"): 1})
+
+
+class RenamingConnector(BigLedgerConnector):
+    """What a fix in a payload builder looks like to the loader: the same record, another payload."""
+
+    renamed: set[str] = set()
+
+    def record_data(self, entity: str, record: dict[str, Any], parent_ids: dict[str, dict[str, str]],
+                    children: list[dict[str, Any]]) -> dict[str, Any]:
+        data = super().record_data(entity, record, parent_ids, children)
+        if record["source_key"] in self.renamed:
+            data["name"] = data["name"].upper()
+        return data
+
+
+def test_a_payload_change_resends_exactly_the_records_it_changes(warehouse: Warehouse, sandbox,
+                                                                  tmp_path: Path) -> None:
+    put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(1, 6)])
+    first = Loader(warehouse, connector_for(sandbox, tmp_path)).load_partition(CUSTOMERS, DAY)
+    assert first.created == 5
+
+    changed = RenamingConnector(connector_for(sandbox, tmp_path).settings)
+    changed.renamed = {"C2", "C4"}
+    second = Loader(warehouse, changed).load_partition(CUSTOMERS, DAY)
+    third = Loader(warehouse, changed).load_partition(CUSTOMERS, DAY)
+
+    assert (second.created, second.updated, second.skipped) == (0, 2, 3)
+    assert (third.updated, third.skipped) == (0, 5)
+    names = {record["referenceId"]: record["name"] for record in changed.read_all("customers")}
+    assert names[reference_id("customers", "C2")] == "CUSTOMER C2"
+    assert names[reference_id("customers", "C1")] == "Customer C1"
+
+
+def test_lost_and_failed_answers_are_settled_by_lookup_without_duplicates(
+        warehouse: Warehouse, sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    sandbox = sandbox_factory(window_seconds=1.0, faults=FaultConfig(p_lost=0.3, p_5xx=0.2), fault_seed=3)
+    put_validated(warehouse, "customers", [customer(f"C{n:04}") for n in range(1100)])  # batches of 500, 500, 100
+    patient = RetryPolicy(max_attempts=12, max_seconds=60.0, backoff_seconds=0.05, backoff_cap_seconds=0.2)
+    connector = connector_for(sandbox, tmp_path, policy=patient)
+
+    report = Loader(warehouse, connector).load_partition(CUSTOMERS, DAY)
+
+    assert report.ambiguous_batches > 0 and report.recovered_by_lookup > 0
+    assert report.created == 1100
+    references = _references(connector, "customers")
+    assert len(references) == 1100 and max(references.values()) == 1
+    assert len(_mapped(warehouse, "customers")) == 1100
+
+
+def test_a_target_that_is_down_fails_within_the_policy_and_the_next_run_settles_it(
+        warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(10)])
+    down = connector_for(sandbox, tmp_path, base_url=f"http://127.0.0.1:{_free_port()}")
+
+    with pytest.raises(BatchUnconfirmed, match="still unconfirmed"):
+        Loader(warehouse, down).load_partition(CUSTOMERS, DAY)
+    assert _rows(warehouse, "SELECT status FROM intent_log") == [("open",)]
+    assert not _mapped(warehouse, "customers")
+
+    report = Loader(warehouse, connector_for(sandbox, tmp_path)).load_partition(CUSTOMERS, DAY)
+    assert (report.reconciled_intents, report.created) == (1, 10)
+    assert sorted(_rows(warehouse, "SELECT status FROM intent_log")) == [("closed",), ("reconciled",)]
+
+
+def test_a_wrong_key_is_final_and_named_by_its_variable_not_its_value(
+        warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    put_validated(warehouse, "customers", [customer("C1")])
+    wrong = connector_for(sandbox, tmp_path, api_key="not-the-key-0451")
+
+    with pytest.raises(TargetRefused) as refused:
+        Loader(warehouse, wrong).load_partition(CUSTOMERS, DAY)
+
+    assert refused.value.status == 401
+    assert "$BIGLEDGER_API_KEY" in str(refused.value) and "not-the-key-0451" not in str(refused.value)
+    assert "not-the-key-0451" not in repr(wrong.settings) + repr(wrong.http)
+    assert _rows(warehouse, "SELECT status FROM intent_log") == [("refused",)]
+    assert not _mapped(warehouse, "customers")
+
+
+def test_amounts_stay_exact_from_the_warehouse_to_the_target(warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    connector = connector_for(sandbox, tmp_path)
+    put_validated(warehouse, "customers", [customer("C1")])
+    put_validated(warehouse, "invoices", [invoice("BIG", "C1", "12345678.905"), invoice("SUM", "C1", "0.30")])
+    put_validated(warehouse, "invoice_line_items", [line("BIG", 1, "1", "12345678.905"), line("SUM", 1, "1", "0.10"),
+                                                    line("SUM", 2, "1", "0.20")])
+    loader = Loader(warehouse, connector)
+    for entity in (CUSTOMERS, INVOICES, LINES):
+        loader.load_partition(entity, DAY)
+
+    with warehouse.session() as session:
+        stored = dict(session.fetch_all("SELECT source_key, total_amount FROM validated_invoices"))
+    assert stored == {"BIG": Decimal("12345678.905"), "SUM": Decimal("0.30")}
+    ids = dict(_rows(warehouse, "SELECT source_key, target_id FROM id_map WHERE entity = 'invoices'"))
+    held = {}
+    for key in ("BIG", "SUM"):
+        answer = requests.get(f"{sandbox.url}/v1/invoices/{ids[key]}", timeout=10,
+                              headers={"Authorization": f"Bearer {DEMO_API_KEY}", "X-Company-Id": DEMO_COMPANY})
+        held[key] = answer.json(parse_float=Decimal)["data"]
+    # The target keeps the lines as sent, to the last digit; it computes the total itself (2 places).
+    assert [item["unitPrice"] for item in held["BIG"]["items"]] == [Decimal("12345678.905")]
+    assert [item["unitPrice"] for item in held["SUM"]["items"]] == [Decimal("0.10"), Decimal("0.20")]
+    assert held["SUM"]["total"] == Decimal("0.30")
