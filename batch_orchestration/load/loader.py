@@ -36,6 +36,7 @@ from batch_orchestration.targets.base import (
     RecordOutcome,
     TargetRefused,
 )
+from batch_orchestration.validate.codes import reject_code
 from batch_orchestration.validate.rejects import RejectRecord, append_rejects, load_reject_reasons
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import nulls_as_none, quote_identifier
@@ -91,11 +92,10 @@ def _read_rows(session: WarehouseSession, entity: str, day: str) -> list[dict[st
 def _missing_parent_reject(entity: str, day: str, row: dict[str, Any], parent: str, parent_key: str,
                            reasons: dict[str, str]) -> RejectRecord:
     reason = reasons.get(parent_key)
-    code = "PARENT_REJECTED" if reason else "PARENT_NOT_LOADED"
-    why = f"the target refused it: {reason}" if reason else "it has not been loaded"
+    code = reject_code("PARENT_REJECTED" if reason else "PARENT_NOT_LOADED")
     return RejectRecord(entity=entity, partition_day=day, source_file=row.get("source_file"),
                         source_row=row.get("source_row"), source_key=row["source_key"], stage="load",
-                        code=code, message=f"{parent} {parent_key} is not in the target: {why}")
+                        code=code.code, message=code.message(parent=parent, key=parent_key, reason=reason))
 
 
 class Loader:
@@ -251,14 +251,14 @@ class Loader:
                 else:
                     report.updated += 1
                 continue
-            code = outcome.code or "LOAD_FAILED"
+            code = outcome.code or reject_code("LOAD_FAILED").code
             report.rejected += 1
             report.rejects_by_code[code] += 1
             rejects.append(
                 RejectRecord(
                     entity=entity.name, partition_day=day, source_file=planned.record.get("source_file"),
                     source_row=planned.record.get("source_row"), source_key=planned.source_key, stage="load",
-                    code=code, message=outcome.message or "rejected by the target",
+                    code=code, message=outcome.message or reject_code("LOAD_FAILED").message(),
                 )
             )
         with self.warehouse.session() as session:

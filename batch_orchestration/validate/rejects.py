@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from batch_orchestration.validate.codes import reject_code
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 
 REJECT_STAGES = ("staging", "validation", "set_rule", "load")
@@ -33,6 +34,8 @@ class RejectRecord:
     def __post_init__(self) -> None:
         if self.stage not in REJECT_STAGES:
             raise ValueError(f"unknown reject stage {self.stage!r}")
+        if self.stage != "load":  # load rejects may carry the target's own codes
+            reject_code(self.code)
 
 
 def _frame(rejects: list[RejectRecord]) -> pd.DataFrame:

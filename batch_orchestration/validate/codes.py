@@ -1,0 +1,74 @@
+"""The catalogue of reject codes: every code the pipeline gives a record or a file, what it means, and
+the message template of those whose message the pipeline writes in Python.
+
+Codes are raised in three languages: Python (staging, the loader), the pydantic models
+(``PydanticCustomError``) and the SQL set rules. :class:`~batch_orchestration.validate.rejects.RejectRecord`
+refuses a code that is not here, and a test reads the models and the SQL for codes missing from it.
+Load rejects may also carry the target's own codes (``DUPLICATE_ERROR``...), passed through as the
+target said them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RejectCode:
+    code: str
+    stage: str
+    meaning: str
+    template: str = ""
+
+    def message(self, **values: object) -> str:
+        return self.template.format(**values)
+
+
+_CODES = (
+    # staging: a file refused whole, a row refused alone, or a note that is not a reject
+    RejectCode("EMPTY_FILE", "staging", "the file has no header and no rows"),
+    RejectCode("INVALID_UTF8", "staging", "the file is not UTF-8; it is refused whole"),
+    RejectCode("MALFORMED_CSV", "staging", "the CSV cannot be parsed (quoting); the file is refused whole"),
+    RejectCode("DUPLICATE_HEADER", "staging", "a mapped column appears twice in the header"),
+    RejectCode("MISSING_COLUMNS", "staging", "a required column is missing from the header"),
+    RejectCode("UNKNOWN_COLUMNS", "staging", "the header has columns the mapping does not name"),
+    RejectCode("RAGGED_ROW", "staging", "a row has more or fewer fields than the header"),
+    RejectCode("NUL_BYTE", "staging", "the header or a row holds NUL bytes"),
+    RejectCode("HEADERS_ONLY", "staging", "note: a header and no data rows"),
+    RejectCode("BLANK_LINES", "staging", "note: blank lines were skipped"),
+    RejectCode("MISSING_OPTIONAL_COLUMNS", "staging", "note: optional mapped columns are absent"),
+    # row rules (the pydantic models)
+    RejectCode("REQUIRED", "validation", "a required value is missing or empty"),
+    RejectCode("TOO_LONG", "validation", "a text is longer than the target allows"),
+    RejectCode("INVALID_NUMBER", "validation", "not a number in the declared format"),
+    RejectCode("INVALID_AMOUNT", "validation", "an amount out of range (negative, zero, too many digits)"),
+    RejectCode("INVALID_VALUE", "validation", "not one of the allowed values"),
+    RejectCode("INVALID_FORMAT", "validation", "does not match the required pattern"),
+    RejectCode("INVALID_DATE", "validation", "not a valid date in the declared format"),
+    RejectCode("FUTURE_DATE", "validation", "a date after today, which the target refuses"),
+    RejectCode("INVALID_EMAIL", "validation", "not an email address the target accepts"),
+    RejectCode("INVALID_PHONE", "validation", "not a phone number the target accepts"),
+    RejectCode("INVALID_TAX_NUMBER", "validation", "a tax number that does not fit its country"),
+    # set rules (dbt_like_sql/validated)
+    RejectCode("DUPLICATE_KEY", "set_rule", "the key appears again later in the day; the last row is kept"),
+    RejectCode("DUPLICATE_EMAIL", "set_rule", "another customer already uses this email"),
+    RejectCode("CUSTOMER_UNKNOWN", "set_rule", "the invoice's customer is neither validated nor in the target"),
+    RejectCode("NO_LINES", "set_rule", "the invoice has no line items on its day"),
+    RejectCode("TOTAL_MISMATCH", "set_rule", "the invoice total differs from the sum of its lines"),
+    RejectCode("INVOICE_NOT_VALID", "set_rule", "the line's invoice is not valid on the line's day"),
+    # loading
+    RejectCode("PARENT_REJECTED", "load", "the record's parent was refused by the target",
+               "{parent} {key} is not in the target: the target refused it: {reason}"),
+    RejectCode("PARENT_NOT_LOADED", "load", "the record's parent has not been loaded",
+               "{parent} {key} is not in the target: it has not been loaded"),
+    RejectCode("LOAD_FAILED", "load", "the target refused the record without a code",
+               "rejected by the target"),
+)
+CATALOGUE: dict[str, RejectCode] = {entry.code: entry for entry in _CODES}
+
+
+def reject_code(code: str) -> RejectCode:
+    try:
+        return CATALOGUE[code]
+    except KeyError:
+        raise KeyError(f"reject code {code!r} is not in the catalogue (validate/codes.py)") from None
