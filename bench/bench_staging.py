@@ -132,17 +132,17 @@ def run_staging(landing_root: Path, db_path: Path, validate: bool, memory_limit:
     from batch_orchestration.ingest.mapping import load_mapping
     from batch_orchestration.ingest.sinks import WarehouseStagingSink
     from batch_orchestration.ingest.staging import stage_partition
-    from batch_orchestration.warehouse.backend import open_warehouse
+    from batch_orchestration.warehouse.backend import DuckDBWarehouse
 
-    warehouse = open_warehouse(str(db_path))
-    with warehouse.session() as session:
-        if memory_limit:
-            session.execute(f"SET memory_limit = '{memory_limit}'")
-        sink: Any = WarehouseStagingSink(session)
+    warehouse = DuckDBWarehouse(str(db_path), memory_limit)
+    with WarehouseStagingSink() as inner:
+        sink: Any = inner
         if validate:
             rows_module = importlib.import_module("batch_orchestration.validate.rows")
-            sink = _ValidatingSink(sink, rows_module.validate_frame)
+            sink = _ValidatingSink(inner, rows_module.validate_frame)
         result = stage_partition(LocalLandingZone(landing_root), load_mapping(ENTITY), DAY, sink)
+        with warehouse.session() as session:
+            inner.replace_day(session)
     return result.rows_staged
 
 

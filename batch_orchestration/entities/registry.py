@@ -6,6 +6,7 @@ here; the asset factory, staging, validation and loading are driven by these ent
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -16,6 +17,11 @@ from batch_orchestration.entities.models import Customer, Invoice, InvoiceLineIt
 # Money and quantities are exact: 14 digits before the point and 4 after (docs/architecture.md).
 MONEY_SQL_TYPE = "DECIMAL(18,4)"
 _SQL_TYPES = {str: "TEXT", int: "BIGINT", Decimal: MONEY_SQL_TYPE, date: "TEXT"}
+
+
+def join_key(parts: Iterable[str]) -> str:
+    """The one spelling of a composite source key, wherever a key is written (ID map, rejects)."""
+    return "/".join(parts)
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class EntitySpec:
 
     def source_key(self, record: dict[str, Any]) -> str:
         """The natural key of a source record, as text (composite keys joined by ``/``)."""
-        return "/".join(str(record[f]) for f in self.key_fields)
+        return join_key(str(record[f]) for f in self.key_fields)
 
     def sql_type(self, field_name: str) -> str:
         annotation = self.model.model_fields[field_name].annotation

@@ -2,8 +2,9 @@
 
 Everything found in a landing zone is untrusted: an entity must be a plain identifier, a day folder
 must be a real calendar date, a file must be a direct ``.csv`` child of its day folder and must stay
-inside the root (no ``..``, no symlink leading out). Anything else is skipped, logged, and listed by
-``describe()`` — a stray folder never stops the pipeline.
+inside the root (no ``..``, no symlink leading out). Anything else is skipped — a stray folder never
+stops the pipeline — and never silently: ``list_day`` returns every entry of a day it does not stage
+with the reason (staging reports them with the day), and ``describe()`` lists what was skipped so far.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -53,13 +55,18 @@ def check_day(day: str) -> str:
 
 def file_name_problem(name: str) -> str | None:
     """Why a file name is not a stageable export, or None if it is."""
-    if not name.lower().endswith(".csv"):
-        return "not a .csv file"
-    if name.startswith("."):
-        return "hidden or partial file"
     if any(ch in name for ch in "/\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         return "unsafe characters in name"
+    if name.startswith("."):
+        return "hidden or partial file"
+    if not name.lower().endswith(".csv"):
+        return "not a .csv file"
     return None
+
+
+FOLDER_IN_DAY = "a folder: only the files directly in the day folder are staged"
+_ENTITY_OUTSIDE = "entity folder leads outside the landing root"
+_DAY_OUTSIDE = "day folder leads outside the landing root"
 
 
 @dataclass(frozen=True)
@@ -83,10 +90,22 @@ class SkippedEntry:
     reason: str
 
 
+@dataclass(frozen=True)
+class DayListing:
+    """One entity's day folder: the files to stage, and every other entry with why it is not staged."""
+
+    files: list[LandingFile]
+    ignored: list[SkippedEntry]
+
+
 @runtime_checkable
 class LandingZone(Protocol):
+    def list_day(self, entity: str, day: str) -> DayListing:
+        """The day's ``.csv`` files and what else it holds, each sorted by key; empty if the folder is missing."""
+        ...
+
     def list_files(self, entity: str, day: str) -> list[LandingFile]:
-        """The ``.csv`` files of one entity and day, sorted by key; none if the folder is missing."""
+        """The files of ``list_day``: the ``.csv`` files of one entity and day, sorted by key."""
         ...
 
     def list_days(self, entity: str, since: str | None = None) -> list[str]:
@@ -121,16 +140,41 @@ class _SkipLog:
         return f"; skipped {len(self.skipped)}: {listed}"
 
 
-class LocalLandingZone:
-    """A folder on local disk."""
+class _Zone(ABC):
+    """What both zones share: the skip log, and a day's listing sorted out of ``_scan_day``."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root).resolve()
+    def __init__(self) -> None:
         self._skips = _SkipLog()
 
     @property
     def skipped(self) -> list[SkippedEntry]:
         return list(self._skips.skipped)
+
+    def list_day(self, entity: str, day: str) -> DayListing:
+        files: list[LandingFile] = []
+        ignored: list[SkippedEntry] = []
+        for entry in self._scan_day(check_entity(entity), check_day(day)):
+            if isinstance(entry, SkippedEntry):
+                self._skips.skip(entry.key, entry.reason)
+                ignored.append(entry)
+            else:
+                files.append(entry)
+        return DayListing(sorted(files, key=lambda f: f.key), sorted(ignored, key=lambda e: e.key))
+
+    def list_files(self, entity: str, day: str) -> list[LandingFile]:
+        return self.list_day(entity, day).files
+
+    @abstractmethod
+    def _scan_day(self, entity: str, day: str) -> Iterator[LandingFile | SkippedEntry]:
+        """Every entry of the (checked) day folder: a file to stage, or why it is not staged."""
+
+
+class LocalLandingZone(_Zone):
+    """A folder on local disk."""
+
+    def __init__(self, root: str | Path) -> None:
+        super().__init__()
+        self.root = Path(root).resolve()
 
     def describe(self) -> str:
         return f"local landing zone {self.root}{self._skips.summary()}"
@@ -144,7 +188,7 @@ class LocalLandingZone:
         if not directory.is_dir():
             return None
         if not self._inside(directory):
-            self._skips.skip(entity, "entity folder leads outside the landing root")
+            self._skips.skip(entity, _ENTITY_OUTSIDE)
             return None
         return directory
 
@@ -163,37 +207,39 @@ class LocalLandingZone:
                 if not is_day(entry.name):
                     self._skips.skip(key, "folder name is not a YYYY-MM-DD date")
                 elif not self._inside(Path(entry.path)):
-                    self._skips.skip(key, "day folder leads outside the landing root")
+                    self._skips.skip(key, _DAY_OUTSIDE)
                 elif since is None or entry.name >= since:
                     days.append(entry.name)
         return sorted(days)
 
-    def list_files(self, entity: str, day: str) -> list[LandingFile]:
-        check_day(day)
-        entity_dir = self._entity_dir(entity)
-        if entity_dir is None:
-            return []
+    def _scan_day(self, entity: str, day: str) -> Iterator[LandingFile | SkippedEntry]:
+        entity_dir = self.root / entity
         day_dir = entity_dir / day
         if not day_dir.is_dir():
-            return []
-        if not self._inside(day_dir):
-            self._skips.skip(f"{entity}/{day}", "day folder leads outside the landing root")
-            return []
-        files = []
-        with os.scandir(day_dir) as entries:
-            for entry in entries:
-                key = f"{entity}/{day}/{entry.name}"
-                problem = file_name_problem(entry.name)
-                if problem is None and not self._inside(Path(entry.path)):
-                    problem = "file leads outside the landing root"
-                if problem is None and not entry.is_file():
-                    problem = "not a regular file"
-                if problem is not None:
-                    if problem != "not a .csv file":  # other files are expected neighbours, not news
-                        self._skips.skip(key, problem)
-                    continue
-                files.append(self._landing_file(key, entry.name, Path(entry.path).resolve()))
-        return sorted(files, key=lambda f: f.key)
+            return
+        if not self._inside(entity_dir):
+            yield SkippedEntry(entity, _ENTITY_OUTSIDE)
+        elif not self._inside(day_dir):
+            yield SkippedEntry(f"{entity}/{day}", _DAY_OUTSIDE)
+        else:
+            with os.scandir(day_dir) as entries:
+                for entry in entries:
+                    key = f"{entity}/{day}/{entry.name}"
+                    problem = self._entry_problem(entry)
+                    if problem is not None:
+                        yield SkippedEntry(key, problem)
+                    else:
+                        yield self._landing_file(key, entry.name, Path(entry.path).resolve())
+
+    def _entry_problem(self, entry: os.DirEntry[str]) -> str | None:
+        if not self._inside(Path(entry.path)):
+            return "file leads outside the landing root"
+        if entry.is_dir():
+            return FOLDER_IN_DAY
+        problem = file_name_problem(entry.name)
+        if problem is None and not entry.is_file():
+            return "not a regular file"
+        return problem
 
     @staticmethod
     def _landing_file(key: str, name: str, path: Path) -> LandingFile:
@@ -207,7 +253,7 @@ class LocalLandingZone:
         )
 
 
-class S3LandingZone:
+class S3LandingZone(_Zone):
     """A bucket and prefix in S3 (or anything speaking its API), through a boto3 client passed in.
 
     Listing uses ``Delimiter='/'`` so only the direct children of a folder are returned, and
@@ -218,15 +264,11 @@ class S3LandingZone:
         prefix = prefix.strip("/")
         if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
             raise LandingNameError(f"unsafe S3 prefix {prefix!r}")
+        super().__init__()
         self.bucket = bucket
         self.prefix = f"{prefix}/" if prefix else ""
         self.client = client
         self.page_size = page_size
-        self._skips = _SkipLog()
-
-    @property
-    def skipped(self) -> list[SkippedEntry]:
-        return list(self._skips.skipped)
 
     def describe(self) -> str:
         return f"S3 landing zone s3://{self.bucket}/{self.prefix}{self._skips.summary()}"
@@ -252,20 +294,22 @@ class S3LandingZone:
                     self._skips.skip(f"{entity}/{name}", "folder name is not a YYYY-MM-DD date")
         return sorted(days)
 
-    def list_files(self, entity: str, day: str) -> list[LandingFile]:
-        day_prefix = f"{self.prefix}{check_entity(entity)}/{check_day(day)}/"
-        files = []
+    def _scan_day(self, entity: str, day: str) -> Iterator[LandingFile | SkippedEntry]:
+        day_prefix = f"{self.prefix}{entity}/{day}/"
         for page in self._pages(day_prefix):
+            for common in page.get("CommonPrefixes", []):
+                folder = common["Prefix"][len(day_prefix) :].rstrip("/")
+                yield SkippedEntry(f"{entity}/{day}/{folder}", FOLDER_IN_DAY)
             for item in page.get("Contents", []):
                 name = item["Key"][len(day_prefix) :]
+                if not name:
+                    continue  # the day folder's own marker object (an S3 console's "create folder"), not a file
                 key = f"{entity}/{day}/{name}"
                 problem = file_name_problem(name)
                 if problem is not None:
-                    if problem != "not a .csv file":
-                        self._skips.skip(key, problem)
-                    continue
-                files.append(self._landing_file(key, name, item))
-        return sorted(files, key=lambda f: f.key)
+                    yield SkippedEntry(key, problem)
+                else:
+                    yield self._landing_file(key, name, item)
 
     def _landing_file(self, key: str, name: str, item: dict[str, Any]) -> LandingFile:
         s3_key = item["Key"]

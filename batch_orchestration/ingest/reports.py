@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from batch_orchestration.ingest.landing import SkippedEntry
 from batch_orchestration.validate.rejects import RejectRecord
 
 # File-level reject codes (the whole file is refused, nothing of it staged).
@@ -56,11 +57,15 @@ class FileReport:
 
 @dataclass
 class PartitionResult:
-    """Every file of one entity and day, with totals for Dagster metadata and asset checks."""
+    """Every file of one entity and day, with totals for Dagster metadata and asset checks.
+
+    ``ignored`` is what the day folder held besides the files staged, each with why it was not staged.
+    """
 
     entity: str
     day: str
     files: list[FileReport] = field(default_factory=list)
+    ignored: list[SkippedEntry] = field(default_factory=list)
 
     @property
     def rows_staged(self) -> int:
@@ -90,6 +95,7 @@ class PartitionResult:
         return {
             "files": len(self.files),
             "files_rejected": self.files_rejected,
+            "files_ignored": len(self.ignored),
             "rows_read": self.rows_read,
             "rows_staged": self.rows_staged,
             "rows_rejected": self.rows_rejected,

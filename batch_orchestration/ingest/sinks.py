@@ -6,8 +6,8 @@ Contract (what :func:`~batch_orchestration.ingest.staging.stage_partition` does 
 2. ``append(frame)`` for each chunk, files one after another, each chunk from a single file;
 3. ``discard_file(source_file)`` when a file turns out bad after some of its chunks were appended:
    every row of that file must go, so a refused file leaves nothing staged;
-4. ``finish_partition()`` once all files are done: what was staged for that day before is replaced
-   by what was appended now. It is not called if staging raised.
+4. ``finish_partition()`` once all files are done: what was appended is the whole partition. It is
+   not called if staging raised.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS, ColumnMapping
 from batch_orchestration.ingest.spool import ParquetSpool
 from batch_orchestration.warehouse.backend import WarehouseSession, quote_identifier
+from batch_orchestration.warehouse.schema import ensure_staged_table, staged_table
 
 SPOOL_BATCH_ROWS = 50_000
 
@@ -38,10 +39,6 @@ class StagingSink(Protocol):
 def staged_columns(mapping: ColumnMapping) -> list[str]:
     """Column order of a staged frame and table: lineage columns, then canonical fields."""
     return [*LINEAGE_COLUMNS, *mapping.fields]
-
-
-def staged_table_name(entity: str) -> str:
-    return f"staged_{entity}"
 
 
 class FrameCollector:
@@ -71,32 +68,39 @@ class FrameCollector:
 
 
 class WarehouseStagingSink:
-    """Writes a partition into ``staged_<entity>`` through the caller's session (one transaction).
+    """Spools a partition while its files are read; ``replace_day`` then writes it in the caller's session.
 
-    Chunks are spooled to local Parquet files (:class:`ParquetSpool`) while the files are read;
-    ``finish_partition`` then deletes the day's old rows and loads the spool, all in the caller's
-    transaction, so re-staging a day commits or rolls back as one and memory stays bounded by a
-    chunk (DuckDB would otherwise hold every chunk of an open transaction in memory). The table is
-    created if missing (lineage columns, then one TEXT column per field in mapping order) and gains
-    a TEXT column for a field added to the mapping later.
+    Reading the landing files (perhaps from S3) needs no warehouse: chunks go to local Parquet files
+    (:class:`ParquetSpool`), so a session, and with it DuckDB's write lock, is held only for
+    ``replace_day``: make sure the table fits, delete the day's old rows, load the spool. That runs in
+    the caller's transaction, so the caller writes the day's rejects in it too and a re-stage commits
+    or rolls back as one; memory stays bounded by a chunk. The table is created if missing (lineage
+    columns, then one TEXT column per field in mapping order) and gains a TEXT column for a field
+    added to the mapping later. Use the sink as a context manager: leaving it removes the spool.
     """
 
-    def __init__(
-        self, session: WarehouseSession, table: str | None = None, spool_dir: str | Path | None = None
-    ) -> None:
-        self.session = session
+    def __init__(self, *, table: str | None = None, spool_dir: str | Path | None = None) -> None:
         self._table_override = table
         self._spool_dir = spool_dir
         self._spool: ParquetSpool | None = None
+        self._mapping: ColumnMapping | None = None
+        self._finished = False
         self.table = ""
         self.day = ""
         self.columns: list[str] = []
 
+    def __enter__(self) -> WarehouseStagingSink:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def begin_partition(self, mapping: ColumnMapping, day: str) -> None:
-        self.table = self._table_override or staged_table_name(mapping.entity)
+        self.close()
+        self.table = self._table_override or staged_table(mapping.entity)
         self.day = day
         self.columns = staged_columns(mapping)
-        self._ensure_table(mapping)
+        self._mapping = mapping
         self._spool = ParquetSpool(self._spool_dir)
 
     def append(self, frame: pd.DataFrame) -> None:
@@ -107,53 +111,43 @@ class WarehouseStagingSink:
         self._active_spool().discard(source_file)
 
     def finish_partition(self) -> None:
-        spool = self._active_spool()
-        try:
-            name = quote_identifier(self.table)
-            if self.session.dialect == "postgres":
-                # Two runs of one partition at once would each delete, then both insert: serialise them.
-                self.session.fetch_all("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{self.table}/{self.day}",))
-            self.session.execute(f"DELETE FROM {name} WHERE partition_day = ?", (self.day,))
-            self._load(spool)
-        finally:
-            spool.close()
-            self._spool = None
+        self._active_spool()  # raises if the partition was never begun
+        self._finished = True
 
-    def _load(self, spool: ParquetSpool) -> None:
-        if self.session.dialect == "duckdb":
+    def replace_day(self, session: WarehouseSession) -> None:
+        """Replace what ``session`` holds for the day by the finished partition (in its transaction)."""
+        spool = self._active_spool()
+        if not self._finished or self._mapping is None:
+            raise RuntimeError("finish_partition() was not called: the partition is not complete")
+        ensure_staged_table(session, self.table, self._mapping.fields)
+        name = quote_identifier(self.table)
+        if session.dialect == "postgres":
+            # Two runs of one partition at once would each delete, then both insert: serialise them.
+            session.fetch_all("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{self.table}/{self.day}",))
+        session.execute(f"DELETE FROM {name} WHERE partition_day = ?", (self.day,))
+        self._load(session, spool)
+
+    def close(self) -> None:
+        """Remove the spool (the partition, written or not, is forgotten)."""
+        if self._spool is not None:
+            self._spool.close()
+        self._spool = None
+        self._finished = False
+
+    def _load(self, session: WarehouseSession, spool: ParquetSpool) -> None:
+        if session.dialect == "duckdb":
             files = [str(path) for path in spool.files()]
             if files:
                 columns = ", ".join(quote_identifier(c) for c in self.columns)
-                self.session.execute(
+                session.execute(
                     f"INSERT INTO {quote_identifier(self.table)} ({columns}) SELECT {columns} FROM read_parquet(?)",
                     (files,),
                 )
             return
         for frame in spool.batches(SPOOL_BATCH_ROWS):
-            self.session.append_df(self.table, frame)
+            session.append_df(self.table, frame)
 
     def _active_spool(self) -> ParquetSpool:
         if self._spool is None:
-            raise RuntimeError("begin_partition() was not called (or the partition is already finished)")
+            raise RuntimeError("begin_partition() was not called (or the sink is closed)")
         return self._spool
-
-    def _ensure_table(self, mapping: ColumnMapping) -> None:
-        name = quote_identifier(self.table)
-        if not self.session.table_exists(self.table):
-            definitions = ", ".join(
-                f"{quote_identifier(c)} {'BIGINT' if c == 'source_row' else 'TEXT'}" for c in self.columns
-            )
-            self.session.execute(f"CREATE TABLE IF NOT EXISTS {name} ({definitions})")
-            if self.session.dialect == "postgres":
-                index = quote_identifier(f"{self.table}_day_file")
-                self.session.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {name} (partition_day, source_file)")
-            return
-        existing = {
-            row[0]
-            for row in self.session.fetch_all(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", (self.table,)
-            )
-        }
-        for column in mapping.fields:
-            if column not in existing:
-                self.session.execute(f"ALTER TABLE {name} ADD COLUMN {quote_identifier(column)} TEXT")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from batch_orchestration.entities.registry import join_key
 from batch_orchestration.ingest import reports as codes
 from batch_orchestration.ingest.csv_stream import DecodedLines, InvalidUtf8
 from batch_orchestration.ingest.landing import LandingFile, LandingZone, check_day
@@ -259,7 +260,7 @@ class _FileStager:
     def _source_key(record: list[str], positions: list[int]) -> str | None:
         """Best-effort record key for a refused row (the values at the key columns, if present)."""
         parts = [record[p].strip() for p in positions if p < len(record)]
-        return "|".join(parts) if any(parts) else None
+        return join_key(parts) if any(parts) else None
 
     @staticmethod
     def _csv_error_message(exc: csv.Error, line: int) -> str:
@@ -291,16 +292,18 @@ def stage_file(
 def stage_partition(
     zone: LandingZone, mapping: ColumnMapping, day: str, sink: StagingSink, chunk_rows: int = CHUNK_ROWS
 ) -> PartitionResult:
-    """Stage every CSV file of ``mapping.entity`` for ``day``, replacing what the sink held for that day.
+    """Stage every CSV file of ``mapping.entity`` for ``day`` into the sink, as that day's whole partition.
 
-    Data problems become rejects and notes in the result. I/O failures (a file that cannot be
-    read, an S3 object replaced since listing) raise, so the caller's transaction rolls back and
+    Data problems become rejects and notes in the result; the day folder's other entries, not
+    staged, are its ``ignored``. I/O failures (a file that cannot be read, an S3 object replaced
+    since listing) raise before the sink's partition is finished, so nothing of it is written and
     the step can be retried.
     """
     check_day(day)
     sink.begin_partition(mapping, day)
-    result = PartitionResult(entity=mapping.entity, day=day)
-    for file in zone.list_files(mapping.entity, day):
+    listing = zone.list_day(mapping.entity, day)
+    result = PartitionResult(entity=mapping.entity, day=day, ignored=listing.ignored)
+    for file in listing.files:
         result.files.append(stage_file(file, mapping, day, sink, chunk_rows))
     sink.finish_partition()
     return result

@@ -68,11 +68,18 @@ def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
             for f in result.files
         ]
         context.log.info(f"staged {result.rows_staged} {entity.name} rows of {day} from {len(files)} files")
+        if result.ignored:
+            # Names are untrusted: repr() shows control characters escaped, never raw in the log.
+            listed = "; ".join(f"{e.key!r} ({e.reason})" for e in result.ignored)
+            context.log.warning(f"{len(result.ignored)} {entity.name} files of {day} ignored, not staged: {listed}")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.rows_staged,
                 **result.summary(),
                 "files_detail": dg.MetadataValue.json(files),
+                "files_ignored_detail": dg.MetadataValue.json(
+                    [{"file": e.key, "reason": e.reason} for e in result.ignored]
+                ),
                 **rejects_metadata(result.rejects, reject_sample(warehouse.open(), entity.name, day)),
             }
         )

@@ -21,11 +21,18 @@ from batch_orchestration.warehouse.sql_models import ModelRun, run_models
 
 
 def stage_day(warehouse: Warehouse, zone: LandingZone, entity: EntitySpec, day: str) -> PartitionResult:
-    """Replace the day's staged rows of the entity with what its landing files hold now."""
+    """Replace the day's staged rows of the entity with what its landing files hold now.
+
+    The files are read (perhaps from S3) into a local spool with no warehouse session open, so other
+    runs can use a DuckDB warehouse meanwhile; one short session then replaces the day's rows and its
+    staging rejects, which commit or roll back together.
+    """
     mapping = load_mapping(entity.name)
-    with warehouse.session() as session:
-        result = stage_partition(zone, mapping, day, WarehouseStagingSink(session))
-        replace_rejects(session, entity.name, day, ("staging",), result.rejects)
+    with WarehouseStagingSink() as sink:
+        result = stage_partition(zone, mapping, day, sink)
+        with warehouse.session() as session:
+            sink.replace_day(session)
+            replace_rejects(session, entity.name, day, ("staging",), result.rejects)
     return result
 
 

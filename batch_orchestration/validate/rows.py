@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from batch_orchestration.entities.registry import EntitySpec
+from batch_orchestration.entities.registry import EntitySpec, join_key
 from batch_orchestration.entities.rules import BUILTIN_ERROR_CODES
 from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS
 from batch_orchestration.validate.rejects import RejectRecord
@@ -83,7 +83,7 @@ def validate_frame(entity: EntitySpec, frame: pd.DataFrame) -> RowValidation:
                 partition_day=str(row["partition_day"]),
                 source_file=row["source_file"],
                 source_row=int(row["source_row"]),
-                source_key="/".join(str(p) for p in key_parts) if all(key_parts) else None,
+                source_key=join_key(str(p) for p in key_parts) if all(key_parts) else None,
                 stage="validation",
                 code=code,
                 message=message,

@@ -120,9 +120,14 @@ def validated_table(entity: str) -> str:
     return f"validated_{entity}"
 
 
-def staged_columns(entity: EntitySpec) -> dict[str, str]:
+def staged_columns(fields: list[str]) -> dict[str, str]:
     """Lineage columns, then one TEXT column per mapped field, in mapping order: staging keeps the text."""
-    return {**LINEAGE_TYPES, **{name: "TEXT" for name in load_mapping(entity.name).fields}}
+    return {**LINEAGE_TYPES, **{name: "TEXT" for name in fields}}
+
+
+def ensure_staged_table(session: WarehouseSession, table: str, fields: list[str]) -> None:
+    """The staged table of a mapping, created or given a column for a field the mapping gained."""
+    _sync_table(session, table, staged_columns(fields))
 
 
 def validated_columns(entity: EntitySpec) -> dict[str, str]:
@@ -159,9 +164,9 @@ def _sync_table(session: WarehouseSession, table: str, wanted: dict[str, str]) -
     name = quote_identifier(table)
     if not existing:
         definitions = ", ".join(f"{quote_identifier(c)} {t}" for c, t in wanted.items())
-        session.execute(f"CREATE TABLE {name} ({definitions})")
+        session.execute(f"CREATE TABLE IF NOT EXISTS {name} ({definitions})")
         if session.dialect == "postgres":  # DuckDB prunes by zone maps, and its indexes block ALTER
-            session.execute(f"CREATE INDEX {quote_identifier(table + '_day')} ON {name} (partition_day)")
+            session.execute(f"CREATE INDEX IF NOT EXISTS {quote_identifier(table + '_day')} ON {name} (partition_day)")
         return
     for column, kind in wanted.items():
         found = existing.get(column)
@@ -199,6 +204,6 @@ def ensure_schema(warehouse: Warehouse) -> list[int]:
             )
             applied_now.append(migration.version)
         for entity in ENTITIES.values():
-            _sync_table(session, staged_table(entity.name), staged_columns(entity))
+            ensure_staged_table(session, staged_table(entity.name), load_mapping(entity.name).fields)
             _sync_table(session, validated_table(entity.name), validated_columns(entity))
     return applied_now

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from batch_orchestration.ingest.landing import LandingNameError, LandingZone, LocalLandingZone
+from batch_orchestration.ingest.landing import LandingNameError, LandingZone, LocalLandingZone, SkippedEntry
 
 from .conftest import WriteFile
 
@@ -68,9 +68,35 @@ def test_list_files_only_direct_csv_children(
         assert stream.read() == b"CUST_NO\nC2\n"
     assert files[1].size == len(b"CUST_NO\nC2\n")
     assert local_zone.list_files("customers", "2024-01-16") == []
-    skipped = {(e.key, e.reason) for e in local_zone.skipped}
-    assert ("customers/2024-01-15/.partial.csv", "hidden or partial file") in skipped
-    assert ("customers/2024-01-15/folder.csv", "not a regular file") in skipped
+
+
+def test_list_day_gives_every_entry_not_staged_with_its_reason(
+    local_zone: LocalLandingZone, write_file: WriteFile, landing_root: Path
+) -> None:
+    day = landing_root / "customers/2024-01-15"
+    write_file("customers/2024-01-15/a.csv", "CUST_NO\nC1\n")
+    for name in ("..hidden; export.csv", "export.csv.txt", ".DS_Store", "tab\there.csv", "nested/c.csv"):
+        write_file(f"customers/2024-01-15/{name}", "CUST_NO\nC2\n")
+    (day / "folder.csv").mkdir()
+    os.mkfifo(day / "pipe.csv")
+    (day / "gone.csv").symlink_to(day / "missing")
+
+    listing = local_zone.list_day("customers", "2024-01-15")
+
+    assert [f.key for f in listing.files] == ["customers/2024-01-15/a.csv"]
+    folder = "a folder: only the files directly in the day folder are staged"
+    assert [(e.key, e.reason) for e in listing.ignored] == [
+        ("customers/2024-01-15/..hidden; export.csv", "hidden or partial file"),
+        ("customers/2024-01-15/.DS_Store", "hidden or partial file"),
+        ("customers/2024-01-15/export.csv.txt", "not a .csv file"),
+        ("customers/2024-01-15/folder.csv", folder),
+        ("customers/2024-01-15/gone.csv", "not a regular file"),
+        ("customers/2024-01-15/nested", folder),
+        ("customers/2024-01-15/pipe.csv", "not a regular file"),
+        ("customers/2024-01-15/tab\there.csv", "unsafe characters in name"),
+    ]
+    assert set(listing.ignored) <= set(local_zone.skipped)  # and described, as before
+    assert local_zone.list_files("customers", "2024-01-15") == listing.files
 
 
 def test_version_changes_with_content_even_at_the_same_size(
@@ -102,6 +128,12 @@ def test_symlinks_leading_outside_the_root_are_skipped(
     assert [f.name for f in local_zone.list_files("customers", "2024-01-15")] == ["ok.csv"]
     assert local_zone.list_days("customers") == ["2024-01-15"]
     assert local_zone.list_files("customers", "2024-01-17") == []
+    assert local_zone.list_day("customers", "2024-01-17").ignored == [
+        SkippedEntry("customers/2024-01-17", "day folder leads outside the landing root")
+    ]
+    assert local_zone.list_day("invoices", "2024-01-17").ignored == [
+        SkippedEntry("invoices", "entity folder leads outside the landing root")
+    ]
     assert local_zone.list_days("invoices") == []
     reasons = {e.key: e.reason for e in local_zone.skipped}
     assert reasons["customers/2024-01-15/escape.csv"] == "file leads outside the landing root"

@@ -84,6 +84,24 @@ def test_list_files_and_read_content(zone: S3LandingZone, s3_client: Any, bucket
     assert zone.list_files("customers", "2024-01-16") == []
 
 
+def test_list_day_gives_every_object_not_staged_with_its_reason(
+    zone: S3LandingZone, s3_client: Any, bucket: str
+) -> None:
+    day = "exports/legacy/customers/2024-01-15"
+    put(s3_client, bucket, f"{day}/", b"")  # the marker an S3 console's "create folder" leaves: not a file
+    for name in ("a.csv", "..hidden; export.csv", "export.csv.txt", "back\\slash.csv", "nested/c.csv"):
+        put(s3_client, bucket, f"{day}/{name}")
+    listing = zone.list_day("customers", "2024-01-15")
+    assert [f.key for f in listing.files] == ["customers/2024-01-15/a.csv"]
+    assert [(e.key, e.reason) for e in listing.ignored] == [
+        ("customers/2024-01-15/..hidden; export.csv", "hidden or partial file"),
+        ("customers/2024-01-15/back\\slash.csv", "unsafe characters in name"),
+        ("customers/2024-01-15/export.csv.txt", "not a .csv file"),
+        ("customers/2024-01-15/nested", "a folder: only the files directly in the day folder are staged"),
+    ]
+    assert set(listing.ignored) <= set(zone.skipped)
+
+
 def test_version_is_the_etag_and_changes_on_overwrite(zone: S3LandingZone, s3_client: Any, bucket: str) -> None:
     key = "exports/legacy/customers/2024-01-15/a.csv"
     put(s3_client, bucket, key, b"CUST_NO\nC1\n")

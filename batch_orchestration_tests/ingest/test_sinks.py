@@ -11,9 +11,10 @@ import pytest
 from batch_orchestration.ingest.landing import LocalLandingZone
 from batch_orchestration.ingest.mapping import ColumnMapping, load_mapping, parse_mapping
 from batch_orchestration.ingest.reports import PartitionResult
-from batch_orchestration.ingest.sinks import StagingSink, WarehouseStagingSink, staged_table_name
+from batch_orchestration.ingest.sinks import StagingSink, WarehouseStagingSink
 from batch_orchestration.ingest.staging import stage_partition
 from batch_orchestration.warehouse.backend import Warehouse, open_warehouse, quote_identifier
+from batch_orchestration.warehouse.schema import staged_table
 
 from .conftest import WriteFile
 
@@ -44,9 +45,11 @@ class Stager:
         self.mapping = load_mapping("customers")
 
     def run(self, day: str, chunk_rows: int = 50_000, mapping: ColumnMapping | None = None) -> PartitionResult:
-        with self.warehouse.session() as session:
-            sink = WarehouseStagingSink(session, table=self.table)
-            return stage_partition(self.zone, mapping or self.mapping, day, sink, chunk_rows=chunk_rows)
+        with WarehouseStagingSink(table=self.table) as sink:
+            result = stage_partition(self.zone, mapping or self.mapping, day, sink, chunk_rows=chunk_rows)
+            with self.warehouse.session() as session:
+                sink.replace_day(session)
+        return result
 
     def rows(self, columns: str = "partition_day, source_file, source_row, customer_key, name, email") -> list[tuple]:
         with self.warehouse.session() as session:
@@ -60,10 +63,9 @@ def stager(warehouse: Warehouse, table: str, local_zone: LocalLandingZone) -> St
     return Stager(warehouse, table, local_zone)
 
 
-def test_is_a_staging_sink(warehouse: Warehouse) -> None:
-    with warehouse.session() as session:
-        assert isinstance(WarehouseStagingSink(session), StagingSink)
-    assert staged_table_name("customers") == "staged_customers"
+def test_is_a_staging_sink() -> None:
+    assert isinstance(WarehouseStagingSink(), StagingSink)
+    assert staged_table("customers") == "staged_customers"
 
 
 def test_creates_the_table_in_mapping_order(stager: Stager, write_file: WriteFile) -> None:
@@ -129,10 +131,11 @@ def test_a_failing_run_rolls_back_to_the_previous_staging(stager: Stager, write_
     stager.run("2024-01-15")
     before = stager.rows()
     write_file("customers/2024-01-15/a.csv", f"{HEADER}\nC1,Changed,,\nC2,New,,\n")
-    with pytest.raises(RuntimeError, match="the step failed"), stager.warehouse.session() as session:
-        sink = WarehouseStagingSink(session, table=stager.table)
+    with WarehouseStagingSink(table=stager.table) as sink:
         stage_partition(stager.zone, stager.mapping, "2024-01-15", sink)
-        raise RuntimeError("the step failed after staging")
+        with pytest.raises(RuntimeError, match="the step failed"), stager.warehouse.session() as session:
+            sink.replace_day(session)
+            raise RuntimeError("the step failed after staging")
     assert stager.rows() == before
 
 
@@ -148,15 +151,32 @@ def test_the_spool_is_removed_after_the_partition(stager: Stager, write_file: Wr
     spool_dir = tmp_path / "spool"
     spool_dir.mkdir()
     write_file("customers/2024-01-15/a.csv", f"{HEADER}\nC1,Alice,,\nC2,Bob,,\n")
-    with stager.warehouse.session() as session:
-        sink = WarehouseStagingSink(session, table=stager.table, spool_dir=spool_dir)
+    with WarehouseStagingSink(table=stager.table, spool_dir=spool_dir) as sink:
         stage_partition(stager.zone, stager.mapping, "2024-01-15", sink, chunk_rows=1)
+        assert list(spool_dir.iterdir()) != []
+        with stager.warehouse.session() as session:
+            sink.replace_day(session)
     assert list(spool_dir.iterdir()) == []
     assert len(stager.rows()) == 2
 
 
-def test_appending_before_begin_partition_is_a_programming_error(warehouse: Warehouse) -> None:
-    with warehouse.session() as session:
-        sink = WarehouseStagingSink(session)
-        with pytest.raises(RuntimeError, match=r"begin_partition\(\) was not called"):
-            sink.discard_file("customers/2024-01-15/a.csv")
+def test_the_spool_is_removed_when_staging_fails(stager: Stager, write_file: WriteFile, tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    write_file("customers/2024-01-15/a.csv", f"{HEADER}\nC1,Alice,,\n")
+    with pytest.raises(RuntimeError, match="landing store failed"), WarehouseStagingSink(spool_dir=spool_dir) as sink:
+        stage_partition(stager.zone, stager.mapping, "2024-01-15", sink)
+        raise RuntimeError("the landing store failed")
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_the_sink_is_used_in_order(warehouse: Warehouse, customers_mapping: ColumnMapping) -> None:
+    sink = WarehouseStagingSink()
+    with pytest.raises(RuntimeError, match=r"begin_partition\(\) was not called"):
+        sink.discard_file("customers/2024-01-15/a.csv")
+    sink.begin_partition(customers_mapping, "2024-01-15")
+    with pytest.raises(RuntimeError, match=r"finish_partition\(\) was not called"), warehouse.session() as session:
+        sink.replace_day(session)
+    sink.close()
+    with pytest.raises(RuntimeError, match=r"begin_partition\(\) was not called"):
+        sink.finish_partition()

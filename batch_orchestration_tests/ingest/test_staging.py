@@ -78,8 +78,29 @@ def test_mapping_lineage_and_values(staged: Staged) -> None:
         content_hash(["C1", "Alice", None]),
         content_hash(["C2", "Bob\nJunior", "b@x.com"]),
     ]
-    assert result.summary() == {"files": 1, "files_rejected": 0, "rows_read": 2, "rows_staged": 2, "rows_rejected": 0}
+    assert result.summary() == {
+        "files": 1,
+        "files_rejected": 0,
+        "files_ignored": 0,
+        "rows_read": 2,
+        "rows_staged": 2,
+        "rows_rejected": 0,
+    }
     assert result.rejects == []
+
+
+def test_files_not_staged_are_in_the_result_with_their_reason(staged: Staged) -> None:
+    staged.file("a.csv", f"{HEADER}\nC1,Alice,\n")
+    staged.file("..hidden; export.csv", f"{HEADER}\nC2,Bob,\n")
+    staged.file("export.csv.txt", f"{HEADER}\nC3,Carol,\n")
+    result = staged.run()
+    assert [f.key for f in result.files] == [f"customers/{DAY}/a.csv"]
+    assert [(e.key, e.reason) for e in result.ignored] == [
+        (f"customers/{DAY}/..hidden; export.csv", "hidden or partial file"),
+        (f"customers/{DAY}/export.csv.txt", "not a .csv file"),
+    ]
+    assert result.summary()["files_ignored"] == 2
+    assert staged.frame()["customer_key"].tolist() == ["C1"]
 
 
 def test_content_hash_is_stable_and_tells_null_from_text() -> None:
