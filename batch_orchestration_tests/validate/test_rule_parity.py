@@ -38,8 +38,9 @@ TODAY = datetime.now(UTC).date()
 TOMORROW = (TODAY + timedelta(days=1)).isoformat()
 BASE_CUSTOMER = "C-BASE"  # created for real in the target, so every invoice's customer resolves
 UNKNOWN_CUSTOMER = "C-NOPE"  # in neither system
-ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-FULLWIDTH = str.maketrans("0123456789ABC", "０１２３４５６７８９ＡＢＣ")
+# Digits and letters that are not ASCII but look (or upper-case) like it.
+ARABIC_INDIC = {ord("0") + d: 0x0660 + d for d in range(10)}
+FULLWIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789ABC"}
 NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 NUMERIC_FIELDS = {"credit_limit", "payment_terms", "total_amount", "quantity", "unit_price"}
 
@@ -57,9 +58,9 @@ def email_of(length: int) -> str:
     """A well-formed address of exactly ``length`` characters."""
     local, tail = "a" * 64, ".example.com"
     middle = length - len(local) - 1 - len(tail)
-    labels = [("b" * 60) for _ in range(middle // 61)]
+    labels = ["b" * 60] * (middle // 61)
     rest = middle - 61 * len(labels)
-    return f"{local}@{'.'.join(labels + ['c' * rest])}{tail}" if rest else f"{local}@{'.'.join(labels)}{tail}"
+    return f"{local}@{'.'.join([*labels, 'c' * rest] if rest else labels)}{tail}"
 
 
 def customer_cases() -> list[Case]:
@@ -82,7 +83,7 @@ def customer_cases() -> list[Case]:
         ("email consecutive dots in local part", {"email": "a..b@acme.com"}),
         ("email accented local part", {"email": "josé@acme.com"}),
         ("email IDN domain", {"email": "billing@exämple.com"}),
-        ("email fullwidth at sign", {"email": "billing＠acme.com"}),
+        ("email fullwidth at sign", {"email": "billing\uff20acme.com"}),
         ("email punycode TLD", {"email": "billing@acme.xn--p1ai"}),
         ("email one-letter TLD", {"email": "billing@acme.c"}),
         ("email digit in TLD", {"email": "billing@acme.c0"}),
