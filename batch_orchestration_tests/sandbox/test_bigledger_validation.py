@@ -14,6 +14,7 @@ from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration_tests.sandbox.bigledger_helpers import Client, customer, detail_codes, invoice, item
 
 TOMORROW = (date.today() + timedelta(days=2)).isoformat()
+ARABIC_INDIC = {ord("0") + d: 0x0660 + d for d in range(10)}
 Case = tuple[dict[str, Any], str | None, str | None]  # (data, error code or None for success, detail code)
 
 
@@ -61,6 +62,12 @@ def test_customer_rules(sandbox: RunningSandbox) -> None:
         (customer(19, paymentTerms=-1), "VALIDATION_ERROR", "INVALID_AMOUNT"),
         (customer(20, status="archived"), "VALIDATION_ERROR", "INVALID_VALUE"),
         (customer(21, address={"country": "Malaysia"}), "VALIDATION_ERROR", "TOO_LONG"),
+        # Formats are ASCII and matched whole (docs/target-apis.md, "Validation rules").
+        (customer(22, email="trailing@newline.com\n"), "VALIDATION_ERROR", "INVALID_EMAIL"),
+        (customer(23, phone="+" + "60123456789".translate(ARABIC_INDIC)), "VALIDATION_ERROR", "INVALID_PHONE"),
+        (customer(24, taxNumber="123456789012".translate(ARABIC_INDIC)), "VALIDATION_ERROR", "INVALID_TAX_NUMBER"),
+        (customer(25, taxNumber="\u00df" * 5, address={"country": "GB"}), "VALIDATION_ERROR", "INVALID_TAX_NUMBER"),
+        (customer(26, taxNumber="c2088005-0010"), None, None),
     ])
 
 
@@ -90,6 +97,13 @@ def test_invoice_rules(sandbox: RunningSandbox) -> None:
         (invoice(active, total=100.0), None, None),
         (invoice(active, total=100.005), None, None),
         (invoice(active, total=99.0), "VALIDATION_ERROR", "UNBALANCED"),
+        # Exact and inclusive: 100.01 - 100.00 is 0.01, whatever floats make of it.
+        (invoice(active, total=100.01), None, None),
+        (invoice(active, total=99.99), None, None),
+        (invoice(active, total=100.0101), "VALIDATION_ERROR", "UNBALANCED"),
+        (invoice(active, total=1.0, items=[{**line, "quantity": 1, "unitPrice": 0.3333}] * 3), None, None),
+        (invoice(active, total=1.01, items=[{**line, "quantity": 1, "unitPrice": 0.3333}] * 3),
+         "VALIDATION_ERROR", "UNBALANCED"),  # 0.9999: no per-line or final rounding
     ])
     data = client.batch("invoices", [{"operation": "create", "data": invoice(active, dueDate="2024-01-01")}])
     assert data["results"][0]["success"] and data["summary"]["warnings"] == 1
@@ -133,6 +147,8 @@ def test_journal_entry_rules(sandbox: RunningSandbox) -> None:
         (entry((100, 0), (0, 100)), None, None),
         (entry((100, 0), (0, 60), (0, 40)), None, None),
         (entry((100, 0), (0, 99)), "VALIDATION_ERROR", "UNBALANCED"),
+        (entry((100.01, 0), (0, 100)), None, None),
+        (entry((100.0101, 0), (0, 100)), "VALIDATION_ERROR", "UNBALANCED"),
         (entry((100, 0)), "VALIDATION_ERROR", "TOO_FEW"),
         (entry((100, 100), (0, 0)), "VALIDATION_ERROR", "INVALID_LINE"),
         (entry((-5, 0), (0, -5)), "VALIDATION_ERROR", "INVALID_AMOUNT"),

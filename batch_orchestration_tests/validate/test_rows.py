@@ -38,6 +38,11 @@ def test_valid_rows_are_typed_and_keep_their_lineage() -> None:
         ({"name": "x" * 101}, "TOO_LONG"),
         ({"email": "billing(at)acme"}, "INVALID_EMAIL"),
         ({"phone": "12"}, "INVALID_PHONE"),
+        ({"phone": "0123456789"}, "INVALID_PHONE"),  # the target wants the leading +
+        ({"phone": "+6" + " 0" * 15}, "TOO_LONG"),
+        ({"country": "Malaysia"}, "INVALID_COUNTRY"),
+        ({"country": "US", "tax_number": "12.345.678"}, "INVALID_TAX_NUMBER"),
+        ({"payment_terms": "30.5"}, "INVALID_NUMBER"),
         ({"credit_limit": "-1"}, "INVALID_AMOUNT"),
         ({"credit_limit": "ten"}, "INVALID_NUMBER"),
         ({"tax_number": "12345"}, "INVALID_TAX_NUMBER"),
@@ -59,13 +64,23 @@ def test_invoice_dates_and_amounts() -> None:
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     rows = [good, {**good, "invoice_key": "I2", "invoice_date": tomorrow, "due_date": None},
             {**good, "invoice_key": "I3", "invoice_date": "31/03/2024"},
-            {**good, "invoice_key": "I4", "due_date": "2024-02-01"},
-            {**good, "invoice_key": "I5", "total_amount": "0"}]
+            {**good, "invoice_key": "I4", "due_date": "2024-02-01"},  # the target only warns
+            {**good, "invoice_key": "I5", "total_amount": "0"},
+            {**good, "invoice_key": "I6", "invoice_date": "20240301"}]  # only YYYY-MM-DD
     result = validate_frame(INVOICES, staged(INVOICES, rows))
-    assert list(result.valid["source_key"]) == ["I1"]
+    assert list(result.valid["source_key"]) == ["I1", "I4"]
     assert result.valid.iloc[0]["invoice_date"] == "2024-03-01"
     assert [(r.source_key, r.code) for r in result.rejects] == [
-        ("I2", "FUTURE_DATE"), ("I3", "INVALID_DATE"), ("I4", "INVALID_DATE"), ("I5", "INVALID_AMOUNT")]
+        ("I2", "FUTURE_DATE"), ("I3", "INVALID_DATE"), ("I5", "INVALID_AMOUNT"), ("I6", "INVALID_DATE")]
+
+
+def test_customer_values_are_normalised_as_the_target_reads_them() -> None:
+    row = {**GOOD_CUSTOMER, "country": "my", "status": "Inactive", "tax_number": "C2088005-0010",
+           "payment_terms": "400"}
+    result = validate_frame(CUSTOMERS, staged(CUSTOMERS, [row]))
+    assert result.rejects == []
+    kept = result.valid.iloc[0]
+    assert (kept["country"], kept["status"], kept["payment_terms"]) == ("MY", "inactive", 400)
 
 
 def test_line_items_have_composite_keys_and_positive_amounts() -> None:

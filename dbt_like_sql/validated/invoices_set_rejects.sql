@@ -3,7 +3,8 @@
 -- CUSTOMER_UNKNOWN: the ledger refuses an invoice whose customer it does not have, so the customer
 -- must be validated on this day or before, or already be in the target (id_map, entity 'customers').
 -- NO_LINES: an invoice travels whole with its lines, and an invoice without lines is not one.
--- TOTAL_MISMATCH: the header total must equal the sum of its kept lines within half a cent.
+-- TOTAL_MISMATCH: the header total must equal the sum of its kept lines within 0.01, inclusive and
+-- exact (DECIMAL, not floating point), as the target checks it (docs/target-apis.md).
 -- An invoice may break several of the last three rules and then has one reject per rule.
 WITH run_day AS (
     SELECT partition_day FROM run_context
@@ -64,7 +65,8 @@ SELECT
     k.source_row,
     k.source_key,
     'TOTAL_MISMATCH' AS code,
-    'total_amount ' || CAST(CAST(k.total_amount AS DECIMAL(18, 3)) AS TEXT)
-    || ' differs from the sum of its lines ' || CAST(CAST(k.lines_total AS DECIMAL(18, 3)) AS TEXT) AS message
+    'total_amount ' || CAST(CAST(k.total_amount AS DECIMAL(38, 4)) AS TEXT)
+    || ' differs from the sum of its lines ' || CAST(CAST(k.lines_total AS DECIMAL(38, 4)) AS TEXT)
+    || ' by more than 0.01' AS message
 FROM kept AS k
-WHERE ABS(k.total_amount - k.lines_total) > 0.005
+WHERE ABS(CAST(k.total_amount AS DECIMAL(18, 4)) - k.lines_total) > 0.01

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from batch_orchestration.sandbox.bigledger.validation import Checker
 
@@ -59,10 +60,12 @@ UNITS_OF_MEASURE = (
     "service",
     "lot",
 )
-_MY_TAX_NUMBER = re.compile(r"^(\d{12}|[A-Z]{1,2}\d{8,11})$")
-_OTHER_TAX_NUMBER = re.compile(r"^[A-Z0-9]{5,20}$")
-_ACCOUNT_CODE = re.compile(r"^[A-Za-z0-9.\-]+$")
-TOLERANCE = 0.01
+# ASCII only, either case: upper-casing first would let "ß" (-> "SS") or fullwidth letters through.
+_MY_TAX_NUMBER = re.compile(r"[0-9]{12}|[A-Za-z]{1,2}[0-9]{8,11}")
+_OTHER_TAX_NUMBER = re.compile(r"[A-Za-z0-9]{5,20}")
+_ACCOUNT_CODE = re.compile(r"[A-Za-z0-9.\-]+")
+# Balances are compared exactly, inclusive: |given - computed| <= 0.01, nothing rounded before.
+TOLERANCE = Decimal("0.01")
 
 
 class RuleEnv:
@@ -84,7 +87,7 @@ def _tax_number(check: Checker) -> None:
     address = check.data.get("address")
     country = str(address.get("country") or "MY").upper() if isinstance(address, dict) else "MY"
     pattern = _MY_TAX_NUMBER if country == "MY" else _OTHER_TAX_NUMBER
-    if not pattern.match(value.replace("-", "").upper()):
+    if not pattern.fullmatch(value.replace("-", "")):
         check.add("taxNumber", f"Tax number is not valid for country {country}", "INVALID_TAX_NUMBER")
 
 
@@ -112,8 +115,9 @@ def party(check: Checker, _: RuleEnv) -> None:
     check.choice("status", STATUSES)
 
 
-def _lines_total(check: Checker) -> float:
-    total = 0.0
+def _lines_total(check: Checker) -> Decimal:
+    """The exact sum of quantity x unitPrice over the lines (no per-line or final rounding)."""
+    total = Decimal(0)
     for index, line in enumerate(check.records("items", 1)):
         row = check.nested(line, f"items[{index}].")
         if not row.present("description") and not row.present("itemId"):
@@ -124,7 +128,7 @@ def _lines_total(check: Checker) -> float:
         quantity = row.number("quantity", positive=True, required=True)
         price = row.number("unitPrice", positive=True, required=True)
         total += (quantity or 0) * (price or 0)
-    return round(total, 2)
+    return total
 
 
 def document(party_field: str, date_field: str) -> Rule:
@@ -171,13 +175,13 @@ def journal_entry(check: Checker, _: RuleEnv) -> None:
     check.text("reference", 100)
     check.text("description", 500)
     lines = check.records("lines", 2)
-    debits = credits = 0.0
+    debits = credits = Decimal(0)
     for index, line in enumerate(lines):
         row = check.nested(line, f"lines[{index}].")
         row.text("accountId", 100, required=True)
         row.text("description", 500)
-        debit = row.number("debit", minimum=0) or 0.0
-        credit = row.number("credit", minimum=0) or 0.0
+        debit = row.number("debit", minimum=0) or Decimal(0)
+        credit = row.number("credit", minimum=0) or Decimal(0)
         if (debit > 0) == (credit > 0):
             row.add("debit", "A line needs either a debit or a credit amount", "INVALID_LINE")
         debits, credits = debits + debit, credits + credit
@@ -210,7 +214,7 @@ def payment(check: Checker, env: RuleEnv) -> None:
 
 def account(check: Checker, _: RuleEnv) -> None:
     code = check.text("code", 20, required=True)
-    if code and not _ACCOUNT_CODE.match(code):
+    if code and not _ACCOUNT_CODE.fullmatch(code):
         check.add("code", "code may hold letters, digits, '.' and '-' only", "INVALID_FORMAT")
     check.text("name", 100, required=True)
     check.choice("type", ACCOUNT_TYPES, required=True)

@@ -1,10 +1,15 @@
-"""Field checks shared by the entity rules; each appends :class:`Problem`s instead of raising."""
+"""Field checks shared by the entity rules; each appends :class:`Problem`s instead of raising.
+
+Patterns are ASCII (``[0-9]``, not ``\\d``, which also takes Arabic-Indic or fullwidth digits) and
+matched whole (``fullmatch``: ``$`` alone would let a trailing newline through).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 VALIDATION, DUPLICATE, REFERENCE, PERMISSION, SYSTEM = "validation", "duplicate", "reference", "permission", "system"
@@ -17,11 +22,11 @@ ERROR_CODES = {
 }
 
 _EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
-_PHONE = re.compile(r"^\+\d[\d \-]*\d$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PHONE = re.compile(r"\+[0-9][0-9 \-]*[0-9]")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,12 @@ class Checker:
         self,
         field: str,
         *,
-        minimum: float | None = None,
+        minimum: int | None = None,
         positive: bool = False,
         required: bool = False,
         integer: bool = False,
-    ) -> float | None:
+    ) -> Decimal | None:
+        """The value as an exact Decimal of its JSON text (money is compared exactly, never as floats)."""
         if required and not self.required(field):
             return None
         value = self.data.get(field)
@@ -93,15 +99,19 @@ class Checker:
             kind = "an integer" if integer else "a number"
             self.add(field, f"{field} must be {kind}", "INVALID_TYPE")
             return None
-        if positive and value <= 0:
+        number = Decimal(str(value))
+        if not number.is_finite():  # NaN and Infinity parse from JSON, but are no amounts
+            self.add(field, f"{field} must be a finite number", "INVALID_TYPE")
+            return None
+        if positive and number <= 0:
             self.add(field, f"{field} must be positive", "INVALID_AMOUNT")
-        elif minimum is not None and value < minimum:
+        elif minimum is not None and number < minimum:
             self.add(
                 field,
                 f"{field} must be non-negative" if minimum == 0 else f"{field} must be >= {minimum}",
                 "INVALID_AMOUNT",
             )
-        return float(value)
+        return number
 
     def boolean(self, field: str) -> None:
         if self.data.get(field) is not None and not isinstance(self.data[field], bool):
@@ -119,7 +129,7 @@ class Checker:
         if value is None:
             return None
         try:
-            parsed = date.fromisoformat(value) if _DATE.match(value) else None
+            parsed = date.fromisoformat(value) if _DATE.fullmatch(value) else None
         except ValueError:
             parsed = None
         if parsed is None:
@@ -130,7 +140,7 @@ class Checker:
 
     def email(self, field: str = "email") -> str | None:
         value = self.text(field, 254)
-        if value is not None and not _EMAIL.match(value):
+        if value is not None and not _EMAIL.fullmatch(value):
             self.add(field, "Email format is invalid", "INVALID_EMAIL")
             return None
         return value
@@ -140,7 +150,7 @@ class Checker:
         if value is None:
             return
         digits = sum(ch.isdigit() for ch in value)
-        if not _PHONE.match(value) or not 7 <= digits <= 15:
+        if not _PHONE.fullmatch(value) or not 7 <= digits <= 15:
             self.add(field, "Phone must be +<country code><number>, 7-15 digits", "INVALID_PHONE")
 
     def mapping(self, field: str) -> dict[str, Any] | None:
