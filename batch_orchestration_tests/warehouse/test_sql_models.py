@@ -177,8 +177,8 @@ CANDIDATE_INVOICES = (
     ["source_file", "source_row", "source_key", "customer_key", "invoice_date", "total_amount"],
     [
         ("i.csv", 1, "I1", "C-OLD", RUN_DAY, 30.0),
-        ("i.csv", 2, "I2", "C-TODAY-V", RUN_DAY, 10.004),  # within half a cent of its line
-        ("i.csv", 3, "I3", "C-MAPPED", RUN_DAY, 10.01),  # TOTAL_MISMATCH
+        ("i.csv", 2, "I2", "C-TODAY-V", RUN_DAY, 10.01),  # exactly 0.01 from its line: within the tolerance
+        ("i.csv", 3, "I3", "C-MAPPED", RUN_DAY, 10.0101),  # TOTAL_MISMATCH
         ("i.csv", 4, "I4", "C-FUTURE", RUN_DAY, 5.0),  # CUSTOMER_UNKNOWN: validated only later
         ("i.csv", 5, "I5", "C-WRONG-ENTITY", RUN_DAY, 5.0),  # CUSTOMER_UNKNOWN: mapped as an invoice
         ("i.csv", 6, "I6", "C-OLD", RUN_DAY, 5.0),  # NO_LINES
@@ -463,7 +463,7 @@ def test_invoices_set_rejects(seeded: Engine) -> None:
         ("i.csv", 9, "I8", "NO_LINES"),
     }
     (mismatch,) = result.loc[result.code == "TOTAL_MISMATCH", "message"]
-    assert mismatch == "total_amount 10.010 differs from the sum of its lines 10.000"
+    assert mismatch == "total_amount 10.0101 differs from the sum of its lines 10.0000 by more than 0.01"
 
 
 def test_invoice_line_totals_count_only_kept_lines(seeded: Engine) -> None:
