@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.ingest.landing import LandingZone
@@ -52,11 +51,11 @@ def scan_landing_zone(zone: LandingZone, cursor: dict[str, Any],
     return requests, skipped, next_cursor
 
 
-def build_landing_sensor(name: str, kind: str, job: UnresolvedAssetJobDefinition,
+def build_landing_sensor(name: str, kind: str, job_name: str,
                          partitions: dg.PartitionsDefinition) -> dg.SensorDefinition:
     """A sensor for a landing zone of ``kind`` (local or s3); it idles when the zone is of the other kind."""
 
-    @dg.sensor(name=name, job=job, minimum_interval_seconds=30,
+    @dg.sensor(name=name, job_name=job_name, minimum_interval_seconds=30,
                description=f"Starts a run of the day's partition when {kind} export files land or change.")
     def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource) -> dg.SensorResult:
         if landing.kind != kind:
