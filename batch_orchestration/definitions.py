@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from batch_orchestration.orchestration.assets import build_entity_assets, build_entity_checks
-from batch_orchestration.orchestration.jobs import daily_sync_job, migration_job, nightly_schedule
+from batch_orchestration.orchestration.jobs import MIGRATION_JOB, jobs_and_schedule
 from batch_orchestration.orchestration.partitions import daily_partitions
 from batch_orchestration.orchestration.resources import (
     BigLedgerResource,
@@ -41,19 +41,16 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings.start_date, settings.timezone)
-    migration = migration_job(partitions)
-    sync = daily_sync_job(partitions)
-    return dg.Definitions(
+    pipeline = dg.Definitions(
         assets=build_entity_assets(partitions),
         asset_checks=build_entity_checks(partitions),
-        jobs=[migration, sync],
-        schedules=[nightly_schedule(sync)],
         sensors=[
-            build_landing_sensor("local_landing_sensor", "local", migration, partitions),
-            build_landing_sensor("s3_landing_sensor", "s3", migration, partitions),
+            build_landing_sensor("local_landing_sensor", "local", MIGRATION_JOB, partitions),
+            build_landing_sensor("s3_landing_sensor", "s3", MIGRATION_JOB, partitions),
         ],
         resources=build_resources(settings),
     )
+    return dg.Definitions.merge(pipeline, jobs_and_schedule(partitions))
 
 
 defs = build_definitions(Settings.from_env())

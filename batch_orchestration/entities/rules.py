@@ -140,8 +140,23 @@ Country = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_check_
 Status = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_check_status)]
 PastOrTodayDate = Annotated[date, BeforeValidator(_parse_iso_date), AfterValidator(_check_not_future)]
 OptionalIsoDate = Annotated[date | None, BeforeValidator(_blank_to_none), BeforeValidator(_parse_iso_date)]
-NonNegativeAmount = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_non_negative)]
-PositiveAmount = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_positive)]
+def _check_fits_ledger(value: Decimal) -> Decimal:
+    """Amounts are kept as DECIMAL(18,4): a value that would be rounded or overflow is refused, never changed.
+
+    Trailing zeros do not count: ``10.50000`` is ``10.5``.
+    """
+    exponent = value.normalize().as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if places > 4 or abs(value) >= Decimal(10) ** 14:
+        raise PydanticCustomError("INVALID_AMOUNT", "{value} does not fit 14 digits and 4 decimal places",
+                                  {"value": str(value)})
+    return value
+
+
+NonNegativeAmount = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_non_negative),
+                              AfterValidator(_check_fits_ledger)]
+PositiveAmount = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_positive),
+                           AfterValidator(_check_fits_ledger)]
 
 # pydantic's own error types, as the codes the rejects table shows.
 BUILTIN_ERROR_CODES = {

@@ -49,6 +49,7 @@ _CODES = (
     RejectCode("INVALID_EMAIL", "validation", "not an email address the target accepts"),
     RejectCode("INVALID_PHONE", "validation", "not a phone number the target accepts"),
     RejectCode("INVALID_TAX_NUMBER", "validation", "a tax number that does not fit its country"),
+    RejectCode("INVALID_COUNTRY", "validation", "not a two-letter ISO 3166 country code"),
     # set rules (dbt_like_sql/validated)
     RejectCode("DUPLICATE_KEY", "set_rule", "the key appears again later in the day; the last row is kept"),
     RejectCode("DUPLICATE_EMAIL", "set_rule", "another customer already uses this email"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -96,3 +97,16 @@ def test_an_empty_day_gives_an_empty_typed_frame() -> None:
         columns=["partition_day", "source_file", "source_row", "content_hash", *CUSTOMERS.fields]))
     assert result.valid.empty and result.rejects == []
     assert "source_key" in result.valid.columns
+
+
+def test_an_amount_the_ledger_would_round_is_refused_not_rounded() -> None:
+    from pydantic import ValidationError
+
+    from batch_orchestration.entities.models import InvoiceLineItem
+
+    kept = InvoiceLineItem(invoice_key="I1", line_number=1, quantity="2", unit_price="10.50000")
+    assert kept.unit_price == Decimal("10.5")
+    for value in ("1.23456", "100000000000000"):
+        with pytest.raises(ValidationError) as refused:
+            InvoiceLineItem(invoice_key="I1", line_number=1, quantity="1", unit_price=value)
+        assert refused.value.errors()[0]["type"] == "INVALID_AMOUNT"

@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from batch_orchestration.validate.tables import validated_table
+
 from batch_orchestration.entities.registry import CUSTOMERS, INVOICE_LINE_ITEMS, INVOICES, EntitySpec
 from batch_orchestration.ingest.landing import LocalLandingZone
 from batch_orchestration.ingest.mapping import load_mapping
@@ -29,7 +31,6 @@ from batch_orchestration.orchestration.stages import stage_day, validate_day
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets.bigledger.connector import BigLedgerConnector, BigLedgerSettings
-from batch_orchestration.validate.tables import validated_table
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.backend import quote_identifier
 
