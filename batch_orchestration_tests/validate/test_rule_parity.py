@@ -20,19 +20,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from batch_orchestration.validate.tables import validated_table
-
 from batch_orchestration.entities.registry import CUSTOMERS, INVOICE_LINE_ITEMS, INVOICES, EntitySpec
 from batch_orchestration.ingest.landing import LocalLandingZone
 from batch_orchestration.ingest.mapping import load_mapping
-from batch_orchestration.ingest.sinks import staged_table_name
-from batch_orchestration.load.state import ensure_load_state
 from batch_orchestration.orchestration.stages import stage_day, validate_day
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets.bigledger.connector import BigLedgerConnector, BigLedgerSettings
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.backend import quote_identifier
+from batch_orchestration.warehouse.schema import ensure_schema, staged_table, validated_table
 
 DAY = "2024-03-01"
 TODAY = datetime.now(UTC).date()
@@ -277,8 +274,7 @@ class PipelineSide:
 
 def run_pipeline(root: Path, warehouse_url: str) -> PipelineSide:
     warehouse = open_warehouse(warehouse_url)
-    with warehouse.session() as session:
-        ensure_load_state(session)  # the set rules read the ID map
+    ensure_schema(warehouse)
     zone = LocalLandingZone(root)
     reject_codes: dict[tuple[str, str], list[str]] = {}
     valid: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -291,7 +287,7 @@ def run_pipeline(root: Path, warehouse_url: str) -> PipelineSide:
             reject_codes.setdefault((entity.name, str(reject.source_key).split("/")[0]), []).append(reject.code)
         # Grouped by the record's own key, or for line items by their invoice.
         group = entity.key_fields[0]
-        for target, table in ((valid, validated_table(entity)), (staged, staged_table_name(entity.name))):
+        for target, table in ((valid, validated_table(entity.name)), (staged, staged_table(entity.name))):
             rows = target.setdefault(entity.name, {})
             for row in read_day(warehouse, table):
                 rows.setdefault(row[group], []).append(row)
@@ -328,7 +324,7 @@ def test_pipeline_and_target_give_every_case_the_same_verdict(
         base_url=sandbox.url, company_id=DEMO_COMPANY, api_key=DEMO_API_KEY,
         rate_window_seconds=sandbox.config.window_seconds, rate_state_path=tmp_path / "rate.sqlite"))
 
-    def payload(entity: EntitySpec, key: str, parent_ids: dict[str, str]) -> tuple[bool, dict[str, Any]]:
+    def payload(entity: EntitySpec, key: str, parent_ids: dict[str, dict[str, str]]) -> tuple[bool, dict[str, Any]]:
         """(kept by the pipeline, the data the target gets)."""
         kept = pipeline.valid[entity.name].get(key)
         if kept:
@@ -342,7 +338,7 @@ def test_pipeline_and_target_give_every_case_the_same_verdict(
     assert kept_base
     [created] = validate_only(connector, "customers", [base_data], commit=True)
     assert created["success"], created
-    parent_ids = {BASE_CUSTOMER: created["data"]["id"], UNKNOWN_CUSTOMER: "cust_000000000000"}
+    parent_ids = {"customers": {BASE_CUSTOMER: created["data"]["id"], UNKNOWN_CUSTOMER: "cust_000000000000"}}
 
     mismatches = []
     for entity, cases in ((CUSTOMERS, customers), (INVOICES, invoices)):
