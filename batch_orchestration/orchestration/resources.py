@@ -49,7 +49,7 @@ class BigLedgerResource(dg.ConfigurableResource):
 
     base_url: str
     company_id: str
-    api_key: str = Field(description="Set with dg.EnvVar('BIGLEDGER_API_KEY')")
+    api_key: str = Field(description="Set with dg.EnvVar('BIGLEDGER_API_KEY')", repr=False)
     rate_window_seconds: float = Field(default=60.0, description="The target's rate-limit minute")
     rate_state_path: str | None = Field(default=None, description="File shared by processes for pacing")
 

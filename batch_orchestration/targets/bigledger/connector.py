@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ LOOKUP_PAGE = 100  # seed 002 pagination, and the length of one ``referenceId[in
 class BigLedgerSettings:
     base_url: str
     company_id: str
-    api_key: str
+    api_key: str = field(repr=False)  # from the environment; kept out of logs and tracebacks
     # The target's rate-limit "minute"; the sandbox can shorten it, the real API does not.
     rate_window_seconds: float = 60.0
     rate_state_path: Path | None = None
