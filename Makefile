@@ -27,6 +27,8 @@ lint: install
 
 ui: install
 	mkdir -p $(DAGSTER_HOME) && cp batch_orchestration/instance/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	# dagster.yaml cannot name a pool: record the target pool's own limit in the instance.
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster instance concurrency set bigledger_api 1
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 sandbox: install

@@ -12,15 +12,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
+from importlib.resources import files
 from pathlib import Path
 
 from batch_orchestration.warehouse.backend import WarehouseSession, quote_identifier
 from batch_orchestration.warehouse.sql_model_parse import ColumnLineage, SqlModel, SqlModelError, parse_model
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
+# The repository's dbt_like_sql/ folder, installed as this package (pyproject.toml maps it).
+MODELS_PACKAGE = "batch_orchestration.dbt_like_sql"
+
+
+def _installed_models_dir() -> Path:
+    """Where the models package is on disk: the repository folder (editable install) or its copy (wheel)."""
+    root = files(MODELS_PACKAGE)
+    if not isinstance(root, Path):
+        raise SqlModelError(f"{MODELS_PACKAGE} is not a folder on disk ({root}); install the package unzipped")
+    return root
+
+
+DEFAULT_MODELS_DIR = _installed_models_dir()
 
 __all__ = [
     "DEFAULT_MODELS_DIR",
+    "MODELS_PACKAGE",
     "ModelGraph",
     "ModelNode",
     "ModelRun",
@@ -146,7 +160,7 @@ def _topological_order(nodes: dict[str, ModelNode]) -> list[str]:
 
 
 def model_graph(models_dir: Path | None = None) -> ModelGraph:
-    """Discover and order the models (default: the repository's ``dbt_like_sql/``)."""
+    """Discover and order the models (default: the installed ``dbt_like_sql/``)."""
     return ModelGraph(discover_models(models_dir))
 
 

@@ -24,7 +24,7 @@ LOOKUP_PAGE = 100  # seed 002 pagination, and the length of one ``referenceId[in
 class BigLedgerSettings:
     base_url: str
     company_id: str
-    api_key: str = field(repr=False)
+    api_key: str = field(repr=False)  # from the environment; kept out of logs and tracebacks
     # Named in error messages ("check the API key in $BIGLEDGER_API_KEY"); the value never is.
     api_key_variable: str = "BIGLEDGER_API_KEY"
     # The target's rate-limit "minute"; the sandbox can shorten it, the real API does not.
