@@ -44,15 +44,3 @@ def write_partition(root: Path, entity: str, day: str, rows: list[Row], rng: ran
             writer.writerows(part)
         written.append(path.relative_to(root).as_posix())
     return written
-
-
-def read_partition_files(root: Path, entity: str) -> dict[str, list[Row]]:
-    """day -> rows of every export file of an entity, in file order (for checks and tests)."""
-    out: dict[str, list[Row]] = {}
-    for folder in sorted(p for p in (root / entity).iterdir() if p.is_dir()):
-        rows: list[Row] = []
-        for path in sorted(folder.glob(FILE_PATTERN)):
-            with path.open(encoding="utf-8", newline="") as handle:
-                rows.extend(csv.DictReader(handle))
-        out[folder.name] = rows
-    return out

@@ -19,9 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
+from batch_orchestration.warehouse.backend import is_identifier
+
 log = logging.getLogger(__name__)
 
-_ENTITY = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_SKIPPED_KEPT = 100
 
@@ -31,7 +32,7 @@ class LandingNameError(ValueError):
 
 
 def check_entity(entity: str) -> str:
-    if not _ENTITY.match(entity):
+    if not is_identifier(entity):
         raise LandingNameError(f"entity must be a lower-case identifier, got {entity!r}")
     return entity
 

@@ -7,19 +7,19 @@ field at fault, instead of surfacing later as a mysteriously empty column.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from batch_orchestration.warehouse.backend import is_identifier
+
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "entities" / "mappings"
 
 # Columns every staged row carries before the canonical fields; a field may not reuse these names.
 LINEAGE_COLUMNS: tuple[str, ...] = ("partition_day", "source_file", "source_row", "content_hash")
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class MappingError(ValueError):
@@ -48,7 +48,7 @@ class ColumnMapping(BaseModel):
     @field_validator("entity")
     @classmethod
     def _entity_is_identifier(cls, value: str) -> str:
-        if not _IDENTIFIER.match(value):
+        if not is_identifier(value):
             raise ValueError(f"entity must be a lower-case identifier, got {value!r}")
         return value
 
@@ -57,7 +57,7 @@ class ColumnMapping(BaseModel):
     def _columns_are_sane(cls, columns: dict[str, str]) -> dict[str, str]:
         seen: dict[str, str] = {}
         for canonical, legacy in columns.items():
-            if not _IDENTIFIER.match(canonical):
+            if not is_identifier(canonical):
                 raise ValueError(f"canonical field {canonical!r} is not a lower-case identifier")
             if canonical in LINEAGE_COLUMNS:
                 raise ValueError(f"canonical field {canonical!r} clashes with a lineage column")
@@ -119,7 +119,7 @@ def load_mapping(entity: str, path: str | Path | None = None) -> ColumnMapping:
 
     The file's ``entity`` must match the one asked for, so a mapping cannot be applied to the wrong export.
     """
-    if not _IDENTIFIER.match(entity):
+    if not is_identifier(entity):
         raise MappingError(f"entity must be a lower-case identifier, got {entity!r}")
     source = Path(path) if path is not None else MAPPINGS_DIR / f"{entity}.yaml"
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from batch_orchestration.ingest.landing import SkippedEntry
@@ -49,11 +48,6 @@ class FileReport:
     def rows_rejected(self) -> int:
         return sum(1 for r in self.rejects if r.source_row is not None)
 
-    @property
-    def reject_code(self) -> str | None:
-        """The code of the file-level reject, if the whole file was refused."""
-        return next((r.code for r in self.rejects if r.source_row is None), None)
-
 
 @dataclass
 class PartitionResult:
@@ -86,9 +80,6 @@ class PartitionResult:
     @property
     def rejects(self) -> list[RejectRecord]:
         return [r for f in self.files for r in f.rejects]
-
-    def reject_counts(self) -> dict[str, int]:
-        return dict(Counter(r.code for r in self.rejects))
 
     def summary(self) -> dict[str, int]:
         """Flat numbers, ready to be Dagster metadata."""

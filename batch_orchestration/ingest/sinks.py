@@ -41,32 +41,6 @@ def staged_columns(mapping: ColumnMapping) -> list[str]:
     return [*LINEAGE_COLUMNS, *mapping.fields]
 
 
-class FrameCollector:
-    """Keeps the chunks in memory: for tests and small previews, not for big files."""
-
-    def __init__(self) -> None:
-        self.frames: list[pd.DataFrame] = []
-        self.columns: list[str] = []
-
-    def begin_partition(self, mapping: ColumnMapping, day: str) -> None:
-        self.frames = []
-        self.columns = staged_columns(mapping)
-
-    def append(self, frame: pd.DataFrame) -> None:
-        self.frames.append(frame)
-
-    def discard_file(self, source_file: str) -> None:
-        self.frames = [f for f in self.frames if not (f["source_file"] == source_file).any()]
-
-    def finish_partition(self) -> None:
-        """Nothing to do: the frames are the partition."""
-
-    def frame(self) -> pd.DataFrame:
-        if not self.frames:
-            return pd.DataFrame({c: pd.Series(dtype="string") for c in self.columns})
-        return pd.concat(self.frames, ignore_index=True)
-
-
 class WarehouseStagingSink:
     """Spools a partition while its files are read; ``replace_day`` then writes it in the caller's session.
 

@@ -19,12 +19,18 @@ import pyarrow as pa
 
 Dialect = Literal["duckdb", "postgres"]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def is_identifier(name: str) -> bool:
+    """The one rule for names that reach SQL or a path (tables, columns, entities, fields):
+    lower-case letters, digits and underscores, not starting with a digit."""
+    return bool(_IDENTIFIER.match(name))
 
 
 def quote_identifier(name: str) -> str:
     """Quote a table or column name; names that are not plain identifiers are refused outright."""
-    if not _IDENTIFIER.match(name):
+    if not is_identifier(name):
         raise ValueError(f"not a safe SQL identifier: {name!r}")
     return f'"{name}"'
 

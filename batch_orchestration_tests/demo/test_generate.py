@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import time
@@ -16,7 +17,7 @@ import yaml
 from email_validator import EmailNotValidError, validate_email
 
 from batch_orchestration.demo import BAD_KINDS, ENTITIES, GenerationSummary, generate_export, line_key
-from batch_orchestration.demo.layout import Row, read_partition_files
+from batch_orchestration.demo.layout import FILE_PATTERN, Row
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 MAPPINGS = Path(__file__).resolve().parents[2] / "batch_orchestration" / "entities" / "mappings"
@@ -24,6 +25,18 @@ DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 4)]
 SMALL = {"customers": 300, "invoices_per_customer": 4.0, "lines_per_invoice": (1, 4), "bad_fraction": 0.03}
 
 Export = dict[str, dict[str, list[Row]]]  # entity -> day -> rows
+
+
+def read_partition_files(root: Path, entity: str) -> dict[str, list[Row]]:
+    """day -> rows of every export file of an entity, in file order."""
+    out: dict[str, list[Row]] = {}
+    for folder in sorted(p for p in (root / entity).iterdir() if p.is_dir()):
+        rows: list[Row] = []
+        for path in sorted(folder.glob(FILE_PATTERN)):
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows.extend(csv.DictReader(handle))
+        out[folder.name] = rows
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from botocore.exceptions import ClientError
 
 from batch_orchestration.ingest.landing import LandingNameError, LandingZone, S3LandingZone
 from batch_orchestration.ingest.mapping import parse_mapping
-from batch_orchestration.ingest.sinks import FrameCollector
 from batch_orchestration.ingest.staging import stage_partition
+from batch_orchestration_tests.ingest.collector import FrameCollector
 
 
 def put(client: Any, bucket: str, key: str, body: bytes = b"CUST_NO\nC1\n") -> None:
