@@ -104,12 +104,20 @@ def _check_not_future(value: date) -> date:
     return value
 
 
+# An amount as exports write it: digits with an optional "." decimal part (and exponent), or "," as a
+# thousands separator between groups of three. Anything else ("5.000,00", "1,2") is refused, never
+# re-read as another number.
+_AMOUNT = re.compile(
+    r"[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?)"
+)
+
+
 def _parse_decimal(value: object) -> object:
     if isinstance(value, str):
-        try:
-            return Decimal(value.strip().replace(",", ""))
-        except ArithmeticError:
-            raise PydanticCustomError("INVALID_NUMBER", "Not a number: {value}", {"value": value}) from None
+        text = value.strip()
+        if not _AMOUNT.fullmatch(text):
+            raise PydanticCustomError("INVALID_NUMBER", "Not a number: {value}", {"value": value})
+        return Decimal(text.replace(",", ""))
     return value
 
 

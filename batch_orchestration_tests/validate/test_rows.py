@@ -110,3 +110,23 @@ def test_an_amount_the_ledger_would_round_is_refused_not_rounded() -> None:
         with pytest.raises(ValidationError) as refused:
             InvoiceLineItem(invoice_key="I1", line_number=1, quantity="1", unit_price=value)
         assert refused.value.errors()[0]["type"] == "INVALID_AMOUNT"
+
+
+@pytest.mark.parametrize(("text", "value"), [("1,000.50", "1000.50"), ("1,234,567", "1234567"), (".5", "0.5"),
+                                             ("1e3", "1000"), ("12345678.905", "12345678.905")])
+def test_amounts_are_read_as_written(text: str, value: str) -> None:
+    from batch_orchestration.entities.models import InvoiceLineItem
+
+    assert InvoiceLineItem(invoice_key="I1", line_number=1, quantity="1", unit_price=text).unit_price == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["5.000,00", "1,2", "12,34", "1.000.000", "ten"])
+def test_an_amount_in_another_notation_is_refused_not_re_read(text: str) -> None:
+    """``5.000,00`` (a European five thousand) must not become 5.0."""
+    from pydantic import ValidationError
+
+    from batch_orchestration.entities.models import InvoiceLineItem
+
+    with pytest.raises(ValidationError) as refused:
+        InvoiceLineItem(invoice_key="I1", line_number=1, quantity="1", unit_price=text)
+    assert refused.value.errors()[0]["type"] == "INVALID_NUMBER"

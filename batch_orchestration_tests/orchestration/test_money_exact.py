@@ -1,0 +1,68 @@
+"""Amounts stay exact from the CSV export to the target: staging, validation, the warehouse, the wire."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import requests
+
+from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.ingest.landing import LocalLandingZone
+from batch_orchestration.load.loader import Loader
+from batch_orchestration.orchestration.stages import stage_day, validate_day
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.warehouse import open_warehouse
+from batch_orchestration.warehouse.schema import ensure_schema
+from batch_orchestration_tests.load.conftest import connector_for
+
+DAY = "2024-03-01"
+MANY = 100  # lines of 0.01: a float sum would be 1.0000000000000007
+
+
+def _export(root: Path) -> None:
+    files = {
+        "customers": ["CUST_NO,CUST_NAME,EMAIL_ADDR", "C1,Acme,billing@acme.example"],
+        "invoices": ["INV_NO,CUST_NO,INV_DATE,INV_TOTAL", "BIG,C1,2024-02-15,12345678.905",
+                     "SUM,C1,2024-02-15,0.30", "MANY,C1,2024-02-15,1.00"],
+        "invoice_line_items": ["INV_NO,LINE_NO,DESCRIPTION,QTY,UNIT_PRICE", "BIG,1,Plant,1,12345678.905",
+                               "SUM,1,Ten cents,1,0.10", "SUM,2,Twenty cents,1,0.20",
+                               *(f"MANY,{n},Cent {n},1,0.01" for n in range(1, MANY + 1))],
+    }
+    for entity, lines in files.items():
+        folder = root / entity / DAY
+        folder.mkdir(parents=True)
+        (folder / "export.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_amounts_are_exact_from_the_csv_to_the_target(tmp_path: Path, warehouse_url: str, sandbox) -> None:
+    _export(tmp_path / "landing")
+    warehouse = open_warehouse(warehouse_url)
+    ensure_schema(warehouse)
+    zone = LocalLandingZone(tmp_path / "landing")
+    loader = Loader(warehouse, connector_for(sandbox, tmp_path))
+    for entity in ENTITIES.values():
+        stage_day(warehouse, zone, entity, DAY)
+    for entity in ENTITIES.values():
+        assert validate_day(warehouse, entity, DAY).rejects == []
+    for entity in ENTITIES.values():
+        assert loader.load_partition(entity, DAY).rejected == 0
+
+    with warehouse.session() as session:
+        totals = dict(session.fetch_all("SELECT source_key, total_amount FROM validated_invoices"))
+        sums = dict(session.fetch_all(
+            "SELECT invoice_key, SUM(quantity * unit_price) FROM validated_invoice_line_items GROUP BY invoice_key"))
+        ids = dict(session.fetch_all("SELECT source_key, target_id FROM id_map WHERE entity = 'invoices'"))
+    assert totals == {"BIG": Decimal("12345678.905"), "SUM": Decimal("0.30"), "MANY": Decimal("1.00")}
+    assert sums == totals
+
+    held = {}
+    for key, target_id in ids.items():
+        answer = requests.get(f"{sandbox.url}/v1/invoices/{target_id}", timeout=10,
+                              headers={"Authorization": f"Bearer {DEMO_API_KEY}", "X-Company-Id": DEMO_COMPANY})
+        held[key] = answer.json(parse_float=Decimal)["data"]
+    assert [item["unitPrice"] for item in held["BIG"]["items"]] == [Decimal("12345678.905")]
+    assert [item["unitPrice"] for item in held["SUM"]["items"]] == [Decimal("0.10"), Decimal("0.20")]
+    assert {item["unitPrice"] for item in held["MANY"]["items"]} == {Decimal("0.01")}
+    assert len(held["MANY"]["items"]) == MANY
+    assert (held["SUM"]["total"], held["MANY"]["total"]) == (Decimal("0.30"), Decimal("1.00"))
