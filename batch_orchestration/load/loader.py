@@ -37,7 +37,7 @@ from batch_orchestration.targets.base import (
     TargetRefused,
 )
 from batch_orchestration.validate.codes import reject_code
-from batch_orchestration.validate.rejects import RejectRecord, append_rejects, load_reject_reasons
+from batch_orchestration.validate.rejects import RejectRecord, append_rejects, clear_load_rejects, load_reject_reasons
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import nulls_as_none, quote_identifier
 from batch_orchestration.warehouse.schema import validated_table
@@ -89,13 +89,14 @@ def _read_rows(session: WarehouseSession, entity: str, day: str) -> list[dict[st
     return nulls_as_none(frame).to_dict(orient="records")
 
 
-def _missing_parent_reject(entity: str, day: str, row: dict[str, Any], parent: str, parent_key: str,
+def _missing_parent_reject(target: str, entity: str, day: str, row: dict[str, Any], parent: str, parent_key: str,
                            reasons: dict[str, str]) -> RejectRecord:
     reason = reasons.get(parent_key)
     code = reject_code("PARENT_REJECTED" if reason else "PARENT_NOT_LOADED")
     return RejectRecord(entity=entity, partition_day=day, source_file=row.get("source_file"),
                         source_row=row.get("source_row"), source_key=row["source_key"], stage="load",
-                        code=code.code, message=code.message(parent=parent, key=parent_key, reason=reason))
+                        code=code.code, message=code.message(parent=parent, key=parent_key, reason=reason),
+                        target=target)
 
 
 class Loader:
@@ -142,8 +143,7 @@ class Loader:
         """Read the day once, and clear its load rejects: this load states them anew."""
         children_of = [child for child in ENTITIES.values() if child.travels_with == entity.name]
         with self.warehouse.session() as session:
-            session.execute("DELETE FROM rejects WHERE entity = ? AND partition_day = ? AND stage = 'load'",
-                            (entity.name, day))
+            clear_load_rejects(session, self.connector.name, entity.name, day)
             children: dict[str, list[dict[str, Any]]] = {}
             for child in children_of:
                 for row in _read_rows(session, child.name, day):
@@ -157,7 +157,8 @@ class Loader:
                              for key, mapped in read_id_map(session, self.connector.name, parent).items()}
                     for parent in entity.parents
                 },
-                parent_reasons={parent: load_reject_reasons(session, parent) for parent in entity.parents},
+                parent_reasons={parent: load_reject_reasons(session, self.connector.name, parent)
+                                for parent in entity.parents},
             )
 
     def _load_own_records(self, entity: EntitySpec, day: str, report: LoadReport) -> None:
@@ -169,7 +170,7 @@ class Loader:
                                                   state.children.get(row["source_key"], []))
             except MissingParent as missing:
                 held_back.append(_missing_parent_reject(
-                    entity.name, day, row, missing.parent_entity, missing.parent_key,
+                    self.connector.name, entity.name, day, row, missing.parent_entity, missing.parent_key,
                     state.parent_reasons.get(missing.parent_entity, {})))
                 continue
             candidates.append(Candidate(row["source_key"], row["content_hash"], row, data))
@@ -259,6 +260,7 @@ class Loader:
                     entity=entity.name, partition_day=day, source_file=planned.record.get("source_file"),
                     source_row=planned.record.get("source_row"), source_key=planned.source_key, stage="load",
                     code=code, message=outcome.message or reject_code("LOAD_FAILED").message(),
+                    target=self.connector.name,
                 )
             )
         with self.warehouse.session() as session:
@@ -275,18 +277,18 @@ class Loader:
         parent = ENTITIES[entity.travels_with or ""]
         parent_key = parent.key_fields[0]
         with self.warehouse.session() as session:
-            session.execute("DELETE FROM rejects WHERE entity = ? AND partition_day = ? AND stage = 'load'",
-                            (entity.name, day))
+            clear_load_rejects(session, self.connector.name, entity.name, day)
             rows = _read_rows(session, entity.name, day)
             parent_ids = read_id_map(session, self.connector.name, parent.name)
             own = read_id_map(session, self.connector.name, entity.name)
-            refused_today = load_reject_reasons(session, parent.name, day)
+            refused_today = load_reject_reasons(session, self.connector.name, parent.name, day)
         entries, rejects = [], []
         for row in rows:
             key = row[parent_key]
             mapped_parent = parent_ids.get(key)
             if mapped_parent is None or key in refused_today:
-                rejects.append(_missing_parent_reject(entity.name, day, row, parent.name, key, refused_today))
+                rejects.append(_missing_parent_reject(self.connector.name, entity.name, day, row, parent.name, key,
+                                                      refused_today))
                 continue
             previous = own.get(row["source_key"])
             if previous is not None and (previous.content_hash == row["content_hash"] or previous.partition_day > day):

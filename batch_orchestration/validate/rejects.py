@@ -19,7 +19,11 @@ REJECT_STAGES = ("staging", "validation", "set_rule", "load")
 
 @dataclass(frozen=True)
 class RejectRecord:
-    """One rejected record, or a whole rejected file (then ``source_row`` is None)."""
+    """One rejected record, or a whole rejected file (then ``source_row`` is None).
+
+    A load reject names the ``target`` that refused it (the same record may load into another);
+    the rejects of the other stages are the source's and name none.
+    """
 
     entity: str
     partition_day: str
@@ -29,11 +33,14 @@ class RejectRecord:
     stage: str
     code: str
     message: str
+    target: str | None = None
     rejected_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
 
     def __post_init__(self) -> None:
         if self.stage not in REJECT_STAGES:
             raise ValueError(f"unknown reject stage {self.stage!r}")
+        if (self.stage == "load") != (self.target is not None):
+            raise ValueError(f"a {self.stage} reject {'needs' if self.stage == 'load' else 'names no'} target")
         if self.stage != "load":  # load rejects may carry the target's own codes
             reject_code(self.code)
 
@@ -55,13 +62,21 @@ def append_rejects(session: WarehouseSession, rejects: list[RejectRecord]) -> No
     session.append_df("rejects", _frame(rejects))
 
 
-def load_reject_reasons(session: WarehouseSession, entity: str, day: str | None = None) -> dict[str, str]:
-    """``source_key -> "CODE: message"`` of the entity's load rejects: of ``day``, or the latest of any day."""
+def clear_load_rejects(session: WarehouseSession, target: str, entity: str, day: str) -> None:
+    """Forget what ``target`` refused of the entity on ``day``: a new load of the day states it anew."""
+    session.execute("DELETE FROM rejects WHERE stage = 'load' AND target = ? AND entity = ? AND partition_day = ?",
+                    (target, entity, day))
+
+
+def load_reject_reasons(session: WarehouseSession, target: str, entity: str,
+                        day: str | None = None) -> dict[str, str]:
+    """``source_key -> "CODE: message"`` of what ``target`` refused of the entity: on ``day``, or the
+    latest of any day."""
     on_day = " AND partition_day = ?" if day is not None else ""
     rows = session.fetch_all(
-        "SELECT source_key, code || ': ' || message FROM rejects WHERE entity = ? AND stage = 'load' "
-        f"AND source_key IS NOT NULL{on_day} ORDER BY partition_day, rejected_at",
-        (entity, *([day] if day is not None else [])),
+        "SELECT source_key, code || ': ' || message FROM rejects WHERE stage = 'load' AND target = ? "
+        f"AND entity = ? AND source_key IS NOT NULL{on_day} ORDER BY partition_day, rejected_at",
+        (target, entity, *([day] if day is not None else [])),
     )
     return dict(rows)
 

@@ -105,9 +105,16 @@ def _money_as_decimal(session: WarehouseSession) -> None:
                 )
 
 
+def _rejects_per_target(session: WarehouseSession) -> None:
+    """Load rejects belong to the target that refused them; 0.1 loaded into BigLedger only."""
+    session.execute("ALTER TABLE rejects ADD COLUMN target TEXT")
+    session.execute("UPDATE rejects SET target = 'bigledger' WHERE stage = 'load'")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rejects, ID map and intent log", _baseline),
     Migration(2, f"money columns of the validated tables as {MONEY_SQL_TYPE}", _money_as_decimal),
+    Migration(3, "the target of each load reject", _rejects_per_target),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

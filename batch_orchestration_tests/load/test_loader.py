@@ -14,6 +14,7 @@ import requests
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.load.loader import BatchUnconfirmed, Loader
 from batch_orchestration.load.planner import reference_id
+from batch_orchestration.orchestration.stages import unaccounted_records
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig
 from batch_orchestration.targets.base import TargetRefused
 from batch_orchestration.targets.bigledger import BigLedgerConnector
@@ -183,3 +184,31 @@ def test_amounts_stay_exact_from_the_warehouse_to_the_target(warehouse: Warehous
     assert [item["unitPrice"] for item in held["BIG"]["items"]] == [Decimal("12345678.905")]
     assert [item["unitPrice"] for item in held["SUM"]["items"]] == [Decimal("0.10"), Decimal("0.20")]
     assert held["SUM"]["total"] == Decimal("0.30")
+
+
+class SecondLedger(BigLedgerConnector):
+    """Another target the same entity is routed to: its own name, its own state."""
+
+    name = "bigledger-eu"
+
+
+def test_the_same_entity_in_two_targets_keeps_two_histories(
+        warehouse: Warehouse, sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    first, second = sandbox_factory(window_seconds=1.0), sandbox_factory(window_seconds=1.0)
+    main = connector_for(first, tmp_path / "main")
+    europe = SecondLedger(connector_for(second, tmp_path / "europe").settings)
+    main.send_batch("customers", [{"operation": "create", "referenceId": "elsewhere",
+                                   "data": {"name": "Elsewhere", "email": "taken@example.com"}}])
+    put_validated(warehouse, "customers", [customer("C1"), customer("C2", email="taken@example.com")])
+
+    assert Loader(warehouse, main).load_partition(CUSTOMERS, DAY).rejected == 1
+    assert Loader(warehouse, europe).load_partition(CUSTOMERS, DAY).created == 2
+    again = Loader(warehouse, europe).load_partition(CUSTOMERS, DAY)  # clears only its own load rejects
+
+    assert again.skipped == 2
+    assert _rows(warehouse, "SELECT target, source_key FROM rejects WHERE stage = 'load'") == [("bigledger", "C2")]
+    assert sorted(_rows(warehouse, "SELECT target, source_key FROM id_map")) == [
+        ("bigledger", "C1"), ("bigledger-eu", "C1"), ("bigledger-eu", "C2")]
+    for target in ("bigledger", "bigledger-eu"):
+        assert unaccounted_records(warehouse, CUSTOMERS, DAY, target).empty, target
+    assert len(unaccounted_records(warehouse, CUSTOMERS, DAY, "a-third-ledger")) == 2

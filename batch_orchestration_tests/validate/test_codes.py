@@ -50,4 +50,5 @@ def test_a_reject_with_an_uncatalogued_code_is_refused() -> None:
                      source_key="C1", stage="set_rule", code="DUPLICATE_KYE", message="typo")
     # The target's own codes pass through on load rejects.
     RejectRecord(entity="customers", partition_day="2024-03-01", source_file="c.csv", source_row=1,
-                 source_key="C1", stage="load", code="DUPLICATE_ERROR", message="Email already exists")
+                 source_key="C1", stage="load", code="DUPLICATE_ERROR", message="Email already exists",
+                 target="bigledger")

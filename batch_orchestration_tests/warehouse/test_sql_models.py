@@ -85,7 +85,7 @@ PERMANENT_DDL = [
     """CREATE TABLE id_map (target TEXT, entity TEXT, source_key TEXT, target_id TEXT, content_hash TEXT,
        payload_hash TEXT, partition_day TEXT, updated_at TIMESTAMP)""",
     """CREATE TABLE rejects (entity TEXT, partition_day TEXT, source_file TEXT, source_row BIGINT,
-       source_key TEXT, stage TEXT, code TEXT, message TEXT, rejected_at TIMESTAMP)""",
+       source_key TEXT, stage TEXT, code TEXT, message TEXT, target TEXT, rejected_at TIMESTAMP)""",
 ]
 
 VALIDATED_CUSTOMERS = (
@@ -137,13 +137,15 @@ ID_MAP = (
     ],
 )
 REJECTS = (
-    ["entity", "partition_day", "source_file", "source_row", "source_key", "stage", "code", "message", "rejected_at"],
+    ["entity", "partition_day", "source_file", "source_row", "source_key", "stage", "code", "message", "target",
+     "rejected_at"],
     [
-        ("customers", "2024-03-02", "c2.csv", 3, "C-LOADREJ", "load", "TARGET_REFUSED", "m", TS),
-        ("customers", "2024-03-02", "c2.csv", 4, "C-VALREJ", "set_rule", "DUPLICATE_KEY", "m", TS),
-        ("customers", "2024-03-01", "c2.csv", 5, "C-OTHERDAY-REJ", "load", "TARGET_REFUSED", "m", TS),
-        ("invoices", "2024-03-02", "i.csv", 10, "I9", "load", "TARGET_REFUSED", "m", TS),
-        ("customers", "2024-03-02", "i.csv", 8, "I7", "load", "TARGET_REFUSED", "m", TS),  # other entity
+        ("customers", "2024-03-02", "c2.csv", 3, "C-LOADREJ", "load", "TARGET_REFUSED", "m", "ledger", TS),
+        ("customers", "2024-03-02", "c2.csv", 4, "C-VALREJ", "set_rule", "DUPLICATE_KEY", "m", None, TS),
+        ("customers", "2024-03-01", "c2.csv", 5, "C-OTHERDAY-REJ", "load", "TARGET_REFUSED", "m", "ledger", TS),
+        ("invoices", "2024-03-02", "i.csv", 10, "I9", "load", "TARGET_REFUSED", "m", "ledger", TS),
+        ("customers", "2024-03-02", "i.csv", 8, "I7", "load", "TARGET_REFUSED", "m", "ledger", TS),  # other entity
+        ("invoices", "2024-03-02", "i.csv", 1, "I1", "load", "TARGET_REFUSED", "m", "other-ledger", TS),  # not ours
     ],
 )
 

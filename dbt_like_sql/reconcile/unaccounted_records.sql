@@ -1,7 +1,8 @@
--- The conservation check "every validated record ends loaded or rejected": the records validated on
--- the run day (all entities) that are neither in the target's ID map with the same content hash (loaded as
--- they are now) nor rejected at the load stage for that day. Any row here is a record the pipeline
--- lost between validation and loading, so the check fails when this model is not empty. A record
+-- The conservation check "every validated record ends loaded or rejected", for one target: the
+-- records validated on the run day (all entities) that are neither in that target's ID map with the
+-- same content hash (loaded as they are now) nor rejected by that target at the load stage for that
+-- day. Any row here is a record the pipeline lost between validation and loading, so the check fails
+-- when this model is not empty. A record
 -- whose ID map entry comes from a later day is accounted for: the target holds its newer version.
 WITH run_day AS (
     SELECT partition_day, target FROM run_context
@@ -31,6 +32,6 @@ WHERE NOT EXISTS (
 AND NOT EXISTS (
     SELECT 1
     FROM rejects AS r
-    WHERE r.stage = 'load' AND r.entity = v.entity AND r.source_key = v.source_key
+    WHERE r.stage = 'load' AND r.target = d.target AND r.entity = v.entity AND r.source_key = v.source_key
         AND r.partition_day = v.partition_day
 )
