@@ -16,7 +16,7 @@ from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
 from batch_orchestration.validate.rows import validate_frame
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier
-from batch_orchestration.warehouse.schema import staged_table, validated_table
+from batch_orchestration.warehouse.schema import create_validated_records_view, staged_table, validated_table
 from batch_orchestration.warehouse.sql_models import ModelRun, run_models
 
 
@@ -98,5 +98,6 @@ def unaccounted_records(warehouse: Warehouse, entity: EntitySpec, day: str, targ
     """Validated records of the day that ended neither in the ID map nor among the load rejects."""
     with warehouse.session() as session:
         session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day], "target": [target]}))
+        create_validated_records_view(session)
         run_models(session, select=["unaccounted_records"], count_rows=False)
         return session.fetch_df("SELECT * FROM unaccounted_records WHERE entity = ?", (entity.name,))

@@ -186,6 +186,19 @@ def _sync_table(session: WarehouseSession, table: str, wanted: dict[str, str]) -
             )
 
 
+def create_validated_records_view(session: WarehouseSession) -> None:
+    """``validated_records``: every entity's validated records as (entity, source_key, content_hash,
+    partition_day), a session-private view built from the registry, so a check over all entities
+    cannot forget one (the conservation check reads it)."""
+    selects = [
+        f"SELECT '{entity.name}' AS entity, source_key, content_hash, partition_day "
+        f"FROM {quote_identifier(validated_table(entity.name))}"
+        for entity in ENTITIES.values()
+        if quote_identifier(entity.name)  # an entity name is an identifier, so the literal is safe
+    ]
+    session.execute(f"CREATE OR REPLACE TEMP VIEW validated_records AS {' UNION ALL '.join(selects)}")
+
+
 def applied_versions(session: WarehouseSession) -> list[int]:
     return [version for (version,) in session.fetch_all("SELECT version FROM schema_version ORDER BY version")]
 

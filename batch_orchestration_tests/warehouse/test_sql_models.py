@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from batch_orchestration.warehouse.backend import Warehouse, WarehouseSession, open_warehouse
+from batch_orchestration.warehouse.schema import create_validated_records_view
 from batch_orchestration.warehouse.sql_models import (
     ModelGraph,
     SqlModelError,
@@ -232,6 +233,7 @@ def seed_permanent_tables(engine: Engine) -> None:
 def create_day_temp_tables(session: WarehouseSession) -> None:
     """What the pipeline does before running the set rules: the day's context and candidates."""
     session.create_temp_table("run_context", pd.DataFrame({"partition_day": [RUN_DAY], "target": ["ledger"]}))
+    create_validated_records_view(session)
     session.create_temp_table("candidate_customers", frame(CANDIDATE_CUSTOMERS))
     session.create_temp_table("candidate_invoices", frame(CANDIDATE_INVOICES))
     session.create_temp_table("candidate_invoice_line_items", frame(CANDIDATE_LINES))
@@ -291,14 +293,8 @@ def test_repository_models_upstream_models_and_sources() -> None:
     totals = graph.node("invoice_line_totals")
     assert totals.upstream_models == ("invoice_line_item_candidates_ranked",)
     assert totals.upstream_sources == ()
-    assert graph.node("unaccounted_records").upstream_sources == (
-        "id_map",
-        "rejects",
-        "run_context",
-        "validated_customers",
-        "validated_invoice_line_items",
-        "validated_invoices",
-    )
+    assert graph.node("unaccounted_records").upstream_sources == ("id_map", "rejects", "run_context",
+                                                                  "validated_records")
 
 
 def test_column_lineage() -> None:
@@ -318,12 +314,8 @@ def test_column_lineage() -> None:
     assert ("invoice_line_totals", "lines_total") in invoice_message
     assert ("invoice_candidates_ranked", "total_amount") in invoice_message
     unaccounted = graph.node("unaccounted_records").column_lineage
-    assert unaccounted["entity"] == []
-    assert unaccounted["source_key"] == [
-        ("validated_customers", "source_key"),
-        ("validated_invoice_line_items", "source_key"),
-        ("validated_invoices", "source_key"),
-    ]
+    assert unaccounted["entity"] == [("validated_records", "entity")]
+    assert unaccounted["source_key"] == [("validated_records", "source_key")]
 
 
 @pytest.mark.parametrize("name", SET_REJECT_MODELS)

@@ -2,26 +2,17 @@
 -- records validated on the run day (all entities) that are neither in that target's ID map with the
 -- same content hash (loaded as they are now) nor rejected by that target at the load stage for that
 -- day. Any row here is a record the pipeline lost between validation and loading, so the check fails
--- when this model is not empty. A record
+-- when this model is not empty. validated_records is every entity's validated records, a view the
+-- pipeline builds from the registry (warehouse/schema.py), so no entity can be left out here. A record
 -- whose ID map entry comes from a later day is accounted for: the target holds its newer version.
 WITH run_day AS (
     SELECT partition_day, target FROM run_context
-),
-validated AS (
-    SELECT 'customers' AS entity, c.source_key, c.content_hash, c.partition_day
-    FROM validated_customers AS c
-    UNION ALL
-    SELECT 'invoices' AS entity, i.source_key, i.content_hash, i.partition_day
-    FROM validated_invoices AS i
-    UNION ALL
-    SELECT 'invoice_line_items' AS entity, l.source_key, l.content_hash, l.partition_day
-    FROM validated_invoice_line_items AS l
 )
 SELECT
     v.entity,
     v.source_key,
     v.partition_day
-FROM validated AS v
+FROM validated_records AS v
 JOIN run_day AS d ON v.partition_day = d.partition_day
 WHERE NOT EXISTS (
     SELECT 1
