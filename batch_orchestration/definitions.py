@@ -16,6 +16,8 @@ from batch_orchestration.orchestration.resources import (
 from batch_orchestration.orchestration.sensors import build_landing_sensor
 from batch_orchestration.orchestration.settings import Settings
 
+BIGLEDGER_KEY_VARIABLE = "BIGLEDGER_API_KEY"  # read by EnvVar, and named (never its value) in errors
+
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
@@ -31,7 +33,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "target": BigLedgerResource(
             base_url=settings.target_base_url,
             company_id=settings.target_company_id,
-            api_key=dg.EnvVar("BIGLEDGER_API_KEY"),
+            api_key=dg.EnvVar(BIGLEDGER_KEY_VARIABLE),
+            api_key_variable=BIGLEDGER_KEY_VARIABLE,
             rate_window_seconds=settings.rate_window_seconds,
             rate_state_path=str(settings.home / "rate_limits.sqlite"),
         ),

@@ -181,12 +181,28 @@ class Loader:
             report.rejects_by_code.update(r.code for r in held_back)
         planned = plan(entity.name, day, candidates, state.id_map)
         report.skipped = sum(1 for p in planned if p.operation == "skip")
+        self._refresh_unchanged(entity, day, planned, state.id_map)
         total, done = len(planned) - report.skipped, 0
         self.progress(done, total)
         for batch in batches(planned, self.connector.max_batch(entity.name)):
             self._send(entity, day, batch, report)
             done += len(batch)
             self.progress(done, total)
+
+    def _refresh_unchanged(self, entity: EntitySpec, day: str, planned: list[PlannedRecord],
+                           id_map: dict[str, MappedRecord]) -> None:
+        """A record whose source text changed but whose payload did not (``1000`` for ``1000.00``) is
+        not sent; the ID map learns that the target holds this day's version, so the conservation
+        check counts it as loaded."""
+        entries = []
+        for p in planned:
+            mapped = id_map.get(p.source_key)
+            if (p.operation == "skip" and mapped is not None and mapped.partition_day <= day
+                    and mapped.content_hash != p.content_hash):
+                entries.append((p.source_key, mapped.target_id, p.content_hash, mapped.payload_hash))
+        if entries:
+            with self.warehouse.session() as session:
+                upsert_id_map(session, self.connector.name, entity.name, day, entries)
 
     def _send(self, entity: EntitySpec, day: str, batch: list[PlannedRecord], report: LoadReport) -> None:
         """Send one batch under the connector's retry policy, settling an ambiguous answer by lookup."""
@@ -200,9 +216,10 @@ class Loader:
         pending = {p.reference_id: p for p in batch}
         outcomes: list[RecordOutcome] = []
         in_doubt = False
+        ever_in_doubt = False  # once an answer was lost, a later refusal does not mean "nothing applied"
 
         def attempt() -> None:
-            nonlocal in_doubt
+            nonlocal in_doubt, ever_in_doubt
             if in_doubt:
                 creates = [ref for ref, p in pending.items() if p.operation == "create"]
                 found = self.connector.lookup(entity.name, creates) if creates else {}
@@ -217,7 +234,7 @@ class Loader:
             try:
                 outcomes.extend(self.connector.send_batch(entity.name, [p.operation_body() for p in pending.values()]))
             except AmbiguousOutcome as exc:
-                in_doubt = True
+                in_doubt = ever_in_doubt = True
                 report.ambiguous_batches += 1
                 log.warning("batch of %d %s: %s; looking the records up before resending", len(pending),
                             entity.name, exc)
@@ -227,8 +244,12 @@ class Loader:
         try:
             self.connector.policy.retrying((NotApplied, AmbiguousOutcome))(attempt)
         except TargetRefused:
-            with self.warehouse.session() as session:  # nothing was applied: nothing to reconcile later
-                close_intent(session, intent_id, "refused", {})
+            if ever_in_doubt:
+                # An earlier send may have been applied: keep what is known, leave the intent open.
+                self._record(entity, day, batch, outcomes, intent_id=None, report=report)
+            else:
+                with self.warehouse.session() as session:  # nothing was applied: nothing to reconcile
+                    close_intent(session, intent_id, "refused", {})
             raise
         except (NotApplied, AmbiguousOutcome) as exc:
             # Keep the intent open: the next run looks these up before sending them again.

@@ -54,9 +54,8 @@ class BigLedgerResource(dg.ConfigurableResource):
 
     base_url: str
     company_id: str
-    api_key: str = Field(description="Set with dg.EnvVar('BIGLEDGER_API_KEY')", repr=False)
-    api_key_variable: str = Field(default="BIGLEDGER_API_KEY",
-                                  description="The variable holding the key, named in error messages")
+    api_key: str = Field(description="Set with dg.EnvVar(<api_key_variable>)", repr=False)
+    api_key_variable: str = Field(description="The variable the key is read from, named in error messages")
     rate_window_seconds: float = Field(default=60.0, description="The target's rate-limit minute")
     rate_state_path: str | None = Field(default=None, description="File shared by processes for pacing")
 

@@ -16,13 +16,16 @@ when a step starts, so no stage ever meets a missing table.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from batch_orchestration.entities.registry import ENTITIES, MONEY_SQL_TYPE, EntitySpec
 from batch_orchestration.ingest.mapping import load_mapping
-from batch_orchestration.warehouse.backend import Warehouse, WarehouseSession, quote_identifier
+from batch_orchestration.warehouse.backend import Warehouse, WarehouseSession, is_identifier, quote_identifier
+
+log = logging.getLogger(__name__)
 
 LINEAGE_TYPES = {"partition_day": "TEXT", "source_file": "TEXT", "source_row": "BIGINT", "content_hash": "TEXT"}
 
@@ -87,22 +90,39 @@ def _baseline(session: WarehouseSession) -> None:
     )
 
 
+# The money columns release 0.1 kept as DOUBLE PRECISION: frozen here, whatever the registry says later.
+_RELEASE_0_1_MONEY = {
+    "validated_customers": ("credit_limit",),
+    "validated_invoices": ("total_amount",),
+    "validated_invoice_line_items": ("quantity", "unit_price"),
+}
+_EXACT_BELOW = 10**11  # a double holds any amount of 4 places exactly below this
+
+
 def _money_as_decimal(session: WarehouseSession) -> None:
     """Release 0.1 kept amounts as DOUBLE PRECISION; convert them to exact decimals.
 
-    A double read back from a CSV amount of at most 4 decimal places (and under 10^11) rounds to the
-    exact original at scale 4, so the conversion restores what the export said.
+    A double read from a CSV amount of at most 4 decimal places rounds back to the exact original at
+    scale 4 when it is below 10^11. Larger ones may be off in the last place: they are named in the
+    log, and re-validating their days rebuilds them exactly from the staged text.
     """
-    for entity in ENTITIES.values():
-        table = validated_table(entity.name)
+    for table, columns in _RELEASE_0_1_MONEY.items():
         types = column_types(session, table)
-        for name in entity.fields:
-            if entity.sql_type(name) == MONEY_SQL_TYPE and types.get(name) == "DOUBLE PRECISION":
-                column = quote_identifier(name)
-                session.execute(
-                    f"ALTER TABLE {quote_identifier(table)} ALTER COLUMN {column} TYPE {MONEY_SQL_TYPE} "
-                    f"USING CAST({column} AS {MONEY_SQL_TYPE})"
-                )
+        for name in columns:
+            if types.get(name) != "DOUBLE PRECISION":
+                continue
+            column = quote_identifier(name)
+            doubtful = session.fetch_all(
+                f"SELECT DISTINCT partition_day FROM {quote_identifier(table)} WHERE ABS({column}) >= ?",
+                (_EXACT_BELOW,))
+            if doubtful:
+                days = ", ".join(sorted(day for (day,) in doubtful))
+                log.warning("%s.%s holds amounts of 10^11 or more that a double may have rounded; "
+                            "re-validate these days to rebuild them from the staged text: %s", table, name, days)
+            session.execute(
+                f"ALTER TABLE {quote_identifier(table)} ALTER COLUMN {column} TYPE {MONEY_SQL_TYPE} "
+                f"USING CAST({column} AS {MONEY_SQL_TYPE})"
+            )
 
 
 def _rejects_per_target(session: WarehouseSession) -> None:
@@ -190,11 +210,13 @@ def create_validated_records_view(session: WarehouseSession) -> None:
     """``validated_records``: every entity's validated records as (entity, source_key, content_hash,
     partition_day), a session-private view built from the registry, so a check over all entities
     cannot forget one (the conservation check reads it)."""
+    for entity in ENTITIES.values():
+        if not is_identifier(entity.name):  # the name becomes a string literal below
+            raise SchemaError(f"entity name {entity.name!r} is not an identifier")
     selects = [
         f"SELECT '{entity.name}' AS entity, source_key, content_hash, partition_day "
         f"FROM {quote_identifier(validated_table(entity.name))}"
         for entity in ENTITIES.values()
-        if quote_identifier(entity.name)  # an entity name is an identifier, so the literal is safe
     ]
     session.execute(f"CREATE OR REPLACE TEMP VIEW validated_records AS {' UNION ALL '.join(selects)}")
 

@@ -212,3 +212,46 @@ def test_the_same_entity_in_two_targets_keeps_two_histories(
     for target in ("bigledger", "bigledger-eu"):
         assert unaccounted_records(warehouse, CUSTOMERS, DAY, target).empty, target
     assert len(unaccounted_records(warehouse, CUSTOMERS, DAY, "a-third-ledger")) == 2
+
+
+class KeyRevokedAfterTheFirstSend(BigLedgerConnector):
+    """The first batch goes out (and its answer is lost); then the key is revoked, as in a key
+    rotation mid-run or a proxy that starts refusing: every later request gets a real 401."""
+
+    def send_batch(self, entity: str, operations: list[dict[str, Any]]) -> list[Any]:
+        try:
+            return super().send_batch(entity, operations)
+        finally:
+            requests.put(f"{self.settings.base_url}/_sandbox/faults", json={"spec": ""}, timeout=10,
+                         headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).raise_for_status()
+            self.http._session.headers["Authorization"] = "Bearer revoked"  # what a revoked key sends
+
+
+def test_a_refusal_after_a_lost_answer_leaves_the_batch_to_be_settled(
+        warehouse: Warehouse, sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    sandbox = sandbox_factory(window_seconds=1.0, faults=FaultConfig(p_lost=1.0))
+    put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(5)])
+    revoked = KeyRevokedAfterTheFirstSend(connector_for(sandbox, tmp_path).settings)
+
+    with pytest.raises(TargetRefused):
+        Loader(warehouse, revoked).load_partition(CUSTOMERS, DAY)
+    assert _rows(warehouse, "SELECT status FROM intent_log") == [("open",)]  # the lost batch was applied
+
+    settled = Loader(warehouse, connector_for(sandbox, tmp_path)).load_partition(CUSTOMERS, DAY)
+    assert (settled.reconciled_intents, settled.created, settled.skipped) == (1, 0, 5)
+    references = _references(connector_for(sandbox, tmp_path), "customers")
+    assert len(references) == 5 and max(references.values()) == 1
+
+
+def test_a_new_spelling_of_the_same_payload_is_skipped_and_accounted_for(
+        warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    loader = Loader(warehouse, connector_for(sandbox, tmp_path))
+    put_validated(warehouse, "customers", [customer("C1")], day="2024-03-01")
+    loader.load_partition(CUSTOMERS, "2024-03-01")
+    respelled = {**customer("C1"), "credit_limit": Decimal("1000")}  # was 1000.00: other text, same payload
+    put_validated(warehouse, "customers", [respelled], day="2024-03-02")
+
+    report = loader.load_partition(CUSTOMERS, "2024-03-02")
+
+    assert (report.skipped, report.batches_sent) == (1, 0)
+    assert unaccounted_records(warehouse, CUSTOMERS, "2024-03-02", "bigledger").empty

@@ -42,7 +42,8 @@ def _files_holding(root: Path, needle: bytes) -> list[Path]:
 def test_the_key_is_in_no_repr(tmp_path: Path) -> None:
     settings = BigLedgerSettings(base_url="http://127.0.0.1:1", company_id=DEMO_COMPANY, api_key=API_KEY,
                                  rate_state_path=tmp_path / "rate.sqlite")
-    resource = BigLedgerResource(base_url="http://127.0.0.1:1", company_id=DEMO_COMPANY, api_key=API_KEY)
+    resource = BigLedgerResource(base_url="http://127.0.0.1:1", company_id=DEMO_COMPANY, api_key=API_KEY,
+                                 api_key_variable="BIGLEDGER_API_KEY")
     connector = BigLedgerConnector(settings)
     for value in (settings, resource, connector, connector.http):
         assert API_KEY not in repr(value) and API_KEY not in str(value), type(value).__name__

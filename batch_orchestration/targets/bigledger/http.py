@@ -90,13 +90,21 @@ class BigLedgerHttp:
 
     def _get_once(self, path: str, params: dict[str, str] | None) -> dict[str, Any]:
         self.limiter.acquire("requests_second", "requests_hour")
-        return self._send("GET", path, params=params).json()
+        return _json(self._send("GET", path, params=params), f"GET {path}")
 
     def post_batch(self, path: str, body: dict[str, Any], large: bool) -> dict[str, Any]:
         """POST a batch once; the caller retries under the policy (see module docstring)."""
         budgets = ["requests_second", "requests_hour", "batches", *(["large_batches"] if large else [])]
         self.limiter.acquire(*budgets)
-        return self._send("POST", path, data=encode_json(body)).json()
+        return _json(self._send("POST", path, data=encode_json(body)), f"POST {path}")
+
+
+def _json(response: requests.Response, request: str) -> dict[str, Any]:
+    """A success whose body is not JSON (a proxy's page, a cut answer) says nothing of what was applied."""
+    try:
+        return response.json()
+    except ValueError:
+        raise AmbiguousOutcome(f"{request}: HTTP {response.status_code} with a body that is not JSON") from None
 
 
 def _connection_refused(exc: requests.exceptions.ConnectionError) -> bool:
