@@ -13,6 +13,7 @@ from batch_orchestration.sandbox.context import SandboxContext
 from batch_orchestration.sandbox.families import install_families
 from batch_orchestration.sandbox.faults import FaultInjector, FaultMiddleware
 from batch_orchestration.sandbox.jobs import JobRunner
+from batch_orchestration.sandbox.journal import JournalMiddleware, RequestJournal
 from batch_orchestration.sandbox.store import Store
 
 
@@ -24,6 +25,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         store=store,
         jobs=JobRunner(store),
         faults=FaultInjector(config.faults, config.fault_seed),
+        journal=RequestJournal(),
     )
 
     @asynccontextmanager
@@ -43,6 +45,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     )
     app.state.sandbox = ctx
     app.add_middleware(FaultMiddleware, injector=ctx.faults)
+    app.add_middleware(JournalMiddleware, journal=ctx.journal)  # added last: outermost, sees every try
     app.include_router(inspection.router)
     install_families(app, ctx)
     return app

@@ -1,4 +1,4 @@
-"""What every request handler of the sandbox can reach: settings, store, job runner, faults."""
+"""What every request handler of the sandbox can reach: settings, store, job runner, faults, journal."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import Request
 from batch_orchestration.sandbox.config import SandboxConfig
 from batch_orchestration.sandbox.faults import FaultInjector
 from batch_orchestration.sandbox.jobs import JobRunner
+from batch_orchestration.sandbox.journal import RequestJournal
 from batch_orchestration.sandbox.store import Store
 
 
@@ -18,6 +19,7 @@ class SandboxContext:
     store: Store
     jobs: JobRunner
     faults: FaultInjector
+    journal: RequestJournal
 
     def company_for_key(self, api_key: str) -> str | None:
         """The company an API key belongs to, or None for an unknown key."""

@@ -1,4 +1,4 @@
-"""Endpoints for tests and operators: what a company holds, resetting it, and the fault settings."""
+"""Endpoints for tests and operators: what a company holds and was sent, resetting it, and the faults."""
 
 from __future__ import annotations
 
@@ -35,6 +35,18 @@ def health() -> dict[str, str]:
 def company_counts(company: str, ctx: Context, authorization: Annotated[str | None, Header()] = None):
     _require_company_key(ctx, company, authorization)
     return CompanyCounts(company=company, counts=ctx.store.counts(company))
+
+
+class CompanyRequests(BaseModel):
+    company: str
+    requests: list[dict[str, str]] = Field(description="The newest requests, oldest first: method, path, query, body")
+
+
+@router.get("/companies/{company}/requests", response_model=CompanyRequests)
+def company_requests(company: str, ctx: Context, authorization: Annotated[str | None, Header()] = None):
+    """What the company's client sent, as sent (the Authorization header is never kept)."""
+    _require_company_key(ctx, company, authorization)
+    return CompanyRequests(company=company, requests=ctx.journal.of_company(company))
 
 
 @router.delete("/companies/{company}", status_code=204)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import requests
 
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
@@ -66,3 +67,11 @@ def invoice(key: str, customer_key: str, total: str) -> dict[str, Any]:
 def line(invoice_key: str, number: int, quantity: str, unit_price: str) -> dict[str, Any]:
     return {"invoice_key": invoice_key, "line_number": number, "description": f"Line {number}",
             "quantity": Decimal(quantity), "unit_price": Decimal(unit_price)}
+
+
+def sent(sandbox: RunningSandbox, method: str, path: str) -> list[dict[str, str]]:
+    """The requests the sandbox's journal holds for the demo company, as its client sent them."""
+    answer = requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/requests", timeout=10,
+                          headers={"Authorization": f"Bearer {DEMO_API_KEY}"})
+    answer.raise_for_status()
+    return [r for r in answer.json()["requests"] if r["method"] == method and r["path"] == path]

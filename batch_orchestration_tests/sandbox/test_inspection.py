@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import requests
 
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
 
 
@@ -47,3 +48,17 @@ def test_inspection_requires_the_company_key(sandbox_factory: Callable[..., Runn
                             timeout=10)
     assert bad_spec.status_code == 422
     assert requests.get(f"{base}/health", timeout=10).json() == {"status": "ok"}
+
+
+def test_the_journal_keeps_what_each_client_sent_and_no_key(sandbox, demo_headers: dict[str, str]) -> None:
+    body = '{"operations":[{"operation":"create","referenceId":"r1","data":{"name":"Acme","creditLimit":0.1000}}]}'
+    answer = requests.post(f"{sandbox.url}/v1/batch/customers", data=body, timeout=10,
+                           headers={**demo_headers, "Content-Type": "application/json"})
+    assert answer.status_code == 200
+    journal = requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/requests", timeout=10,
+                           headers={"Authorization": demo_headers["Authorization"]}).json()["requests"]
+    assert [(r["method"], r["path"], r["body"]) for r in journal] == [("POST", "/v1/batch/customers", body)]
+    assert DEMO_API_KEY not in str(journal)
+    refused = requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/requests", timeout=10,
+                           headers={"Authorization": "Bearer wrong"})
+    assert refused.status_code == 401

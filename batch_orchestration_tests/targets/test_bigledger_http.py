@@ -12,7 +12,7 @@ from batch_orchestration.sandbox.config import FaultConfig
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.wire import encode_json
 from batch_orchestration_tests.conftest import SandboxFactory
-from batch_orchestration_tests.load.conftest import connector_for
+from batch_orchestration_tests.load.conftest import connector_for, sent
 
 ONE = {"operations": [{"operation": "create", "referenceId": "r1", "data": {"name": "Acme"}}]}
 
@@ -44,9 +44,18 @@ def test_a_refused_connection_is_not_applied(sandbox, tmp_path: Path) -> None:
 
 
 def test_reads_are_retried_within_the_policy(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
-    http = connector_for(sandbox_factory(window_seconds=1.0, faults=FaultConfig(p_5xx=1.0)), tmp_path).http
+    sandbox = sandbox_factory(window_seconds=1.0, faults=FaultConfig(p_5xx=1.0))
+    http = connector_for(sandbox, tmp_path).http
     with pytest.raises(AmbiguousOutcome):
         http.get("/v1/customers")
+    assert len(sent(sandbox, "GET", "/v1/customers")) == http.policy.max_attempts
+
+
+def test_a_write_is_sent_exactly_once_per_call(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    sandbox = sandbox_factory(window_seconds=1.0, faults=FaultConfig(p_5xx=1.0))
+    with pytest.raises(AmbiguousOutcome):
+        connector_for(sandbox, tmp_path).http.post_batch("/v1/batch/customers", ONE, large=False)
+    assert len(sent(sandbox, "POST", "/v1/batch/customers")) == 1
 
 
 def test_final_answers_carry_the_targets_words_and_what_to_check(sandbox, tmp_path: Path) -> None:

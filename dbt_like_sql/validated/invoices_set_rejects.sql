@@ -69,4 +69,4 @@ SELECT
     || ' differs from the sum of its lines ' || CAST(CAST(k.lines_total AS DECIMAL(38, 4)) AS TEXT)
     || ' by more than 0.01' AS message
 FROM kept AS k
-WHERE ABS(CAST(k.total_amount AS DECIMAL(18, 4)) - k.lines_total) > 0.01
+WHERE ABS(CAST(k.total_amount AS DECIMAL(38, 8)) - k.lines_total) > 0.01  -- wide enough for 14+4 digits at scale 8

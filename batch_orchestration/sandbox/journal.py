@@ -1,0 +1,72 @@
+"""The sandbox's journal of requests: what each company's client actually sent, byte for byte.
+
+A test can then check the wire itself (an amount written as ``12345678901234.5678``, how many times a
+read was tried) rather than what the sandbox made of it. Kept in memory, the newest
+:data:`JOURNAL_SIZE` requests; the Authorization header is never recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+JOURNAL_SIZE = 2000
+_NOT_JOURNALED = ("/_sandbox", "/docs", "/openapi.json", "/redoc", "/sandbox-uploads")
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    company: str
+    method: str
+    path: str
+    query: str
+    body: str
+
+
+class RequestJournal:
+    def __init__(self, size: int = JOURNAL_SIZE) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def record(self, entry: JournalEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def of_company(self, company: str) -> list[dict[str, str]]:
+        with self._lock:
+            return [asdict(entry) for entry in self._entries if entry.company == company]
+
+
+class JournalMiddleware:
+    """ASGI middleware, outermost: every target-API request is journaled, faulted ones included."""
+
+    def __init__(self, app: ASGIApp, journal: RequestJournal) -> None:
+        self.app = app
+        self.journal = journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_NOT_JOURNALED):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+            return message
+
+        try:
+            await self.app(scope, recording_receive, send)
+        finally:
+            headers = dict(scope.get("headers") or [])
+            self.journal.record(JournalEntry(
+                company=headers.get(b"x-company-id", b"").decode("latin-1"),
+                method=scope["method"],
+                path=scope["path"],
+                query=scope.get("query_string", b"").decode("latin-1"),
+                body=b"".join(chunks).decode("utf-8", "replace"),
+            ))
