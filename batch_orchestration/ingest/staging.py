@@ -7,8 +7,9 @@ every ``chunk_rows`` rows as a DataFrame. Each staged row carries its lineage (`
 every canonical field as a nullable string, stripped, empty -> null.
 
 Bad input never crashes and is never dropped silently: a file is refused as a whole (empty,
-not UTF-8, malformed quoting, unusable header) and then nothing of it stays staged, or single rows
-are refused (ragged, NUL bytes) and the rest is kept; each refusal is a ``RejectRecord``.
+not in its declared encoding, malformed quoting, unusable header) and then nothing of it stays
+staged, or single rows are refused (ragged, NUL bytes) and the rest is kept; each refusal is a
+``RejectRecord``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pandas as pd
 
 from batch_orchestration.entities.registry import join_key
 from batch_orchestration.ingest import reports as codes
-from batch_orchestration.ingest.csv_stream import DecodedLines, InvalidUtf8
+from batch_orchestration.ingest.csv_stream import DecodedLines, InvalidEncoding
 from batch_orchestration.ingest.landing import LandingFile, LandingZone, check_day
 from batch_orchestration.ingest.mapping import ColumnMapping, normalize_header
 from batch_orchestration.ingest.reports import FileNote, FileReport, PartitionResult
@@ -32,6 +33,8 @@ from batch_orchestration.validate.rejects import RejectRecord
 
 CHUNK_ROWS = 50_000
 STRING = pd.StringDtype("pyarrow")
+# A file not in the encoding its mapping declares (other than UTF-8, which keeps its own code).
+INVALID_ENCODING = "INVALID_ENCODING"
 
 
 def content_hash(values: list[str | None]) -> str:
@@ -175,11 +178,12 @@ class _FileStager:
     def run(self) -> FileReport:
         try:
             with self.file.open() as stream:
-                self._stage(DecodedLines(stream))
+                self._stage(DecodedLines(stream, encoding=self.mapping.formats.encoding))
         except FileRejected as exc:
             self._refuse(exc.code, str(exc))
-        except InvalidUtf8 as exc:
-            self._refuse(codes.INVALID_UTF8, f"{exc}; the whole file is refused")
+        except InvalidEncoding as exc:
+            code = codes.INVALID_UTF8 if exc.encoding == "utf-8" else INVALID_ENCODING
+            self._refuse(code, f"{exc}; the whole file is refused")
         return self.report
 
     def _refuse(self, code: str, message: str) -> None:
@@ -192,7 +196,7 @@ class _FileStager:
         self.reject(code, message)
 
     def _stage(self, lines: DecodedLines) -> None:
-        reader = csv.reader(lines, strict=True)
+        reader = csv.reader(lines, strict=True, delimiter=self.mapping.formats.delimiter)
         blank = 0
         plan: HeaderPlan | None = None
         chunk = _Chunk(self.mapping, self.day, self.file.key)

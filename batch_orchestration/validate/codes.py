@@ -28,6 +28,8 @@ _CODES = (
     # staging: a file refused whole, a row refused alone, or a note that is not a reject
     RejectCode("EMPTY_FILE", "staging", "the file has no header and no rows"),
     RejectCode("INVALID_UTF8", "staging", "the file is not UTF-8; it is refused whole"),
+    RejectCode("INVALID_ENCODING", "staging", "the file is not in the encoding its mapping declares (other than "
+               "UTF-8); it is refused whole"),
     RejectCode("MALFORMED_CSV", "staging", "the CSV cannot be parsed (quoting); the file is refused whole"),
     RejectCode("DUPLICATE_HEADER", "staging", "a mapped column appears twice in the header"),
     RejectCode("MISSING_COLUMNS", "staging", "a required column is missing from the header"),

@@ -12,7 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from batch_orchestration.entities.registry import EntitySpec, join_key
 from batch_orchestration.entities.rules import BUILTIN_ERROR_CODES
-from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS
+from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS, ColumnMapping, load_mapping
+from batch_orchestration.validate.formats import apply_formats, field_formats
 from batch_orchestration.validate.rejects import RejectRecord
 from batch_orchestration.warehouse.backend import nulls_as_none
 
@@ -43,26 +44,33 @@ def _to_column_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def validate_frame(entity: EntitySpec, frame: pd.DataFrame) -> RowValidation:
+def validate_frame(entity: EntitySpec, frame: pd.DataFrame, mapping: ColumnMapping | None = None) -> RowValidation:
     """Validate a staged frame (lineage columns + canonical string fields).
 
-    The whole frame is validated in one call of pydantic-core; only when some rows fail are the
-    failures told apart, so the common, mostly-valid case stays fast.
+    Values are first read in the export's declared formats (``mapping``, by default the entity's
+    mapping); one that does not fit is its row's first error. The whole frame is validated in one
+    call of pydantic-core; only when some rows fail are the failures told apart, so the common,
+    mostly-valid case stays fast.
     """
     fields = list(entity.fields)
     raw = nulls_as_none(frame.reindex(columns=fields))
-    records = [{k: v for k, v in row.items() if v is not None} for row in raw.to_dict(orient="records")]
+    staged = [{k: v for k, v in row.items() if v is not None} for row in raw.to_dict(orient="records")]
+    records, failed = apply_formats(staged, field_formats(entity, mapping or load_mapping(entity.name)))
+    # A value refused by its format was left out of its record; the model's "missing" for it says no more.
+    refused = {tuple(error["loc"]) for errors in failed.values() for error in errors}
     adapter = TypeAdapter(list[entity.model])  # type: ignore[name-defined]
-    failed: dict[int, list[Any]] = {}
     try:
-        models = adapter.validate_python(records)
+        models: list[Any] | None = adapter.validate_python(records)
     except ValidationError as exc:
+        models = None
         for error in exc.errors():
-            failed.setdefault(int(error["loc"][0]), []).append(error)
-        good_positions = [i for i in range(len(records)) if i not in failed]
+            if error["loc"][:2] not in refused:
+                failed.setdefault(int(error["loc"][0]), []).append(error)
+    good_positions = [i for i in range(len(records)) if i not in failed]
+    if models is None:
         models = adapter.validate_python([records[i] for i in good_positions])
     else:
-        good_positions = list(range(len(records)))
+        models = [models[i] for i in good_positions]
 
     lineage = frame.reindex(columns=list(LINEAGE_COLUMNS))
     # Built column by column: per-row pandas access would dominate the cost on large days.
@@ -76,7 +84,7 @@ def validate_frame(entity: EntitySpec, frame: pd.DataFrame) -> RowValidation:
     for position, errors in sorted(failed.items()):
         code, message = _describe(errors)
         row = lineage.iloc[position]
-        key_parts = [records[position].get(f) for f in entity.key_fields]
+        key_parts = [staged[position].get(f) for f in entity.key_fields]
         rejects.append(
             RejectRecord(
                 entity=entity.name,

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from batch_orchestration.ingest.csv_stream import DecodedLines, InvalidUtf8
+from batch_orchestration.ingest.csv_stream import DecodedLines, InvalidEncoding
 
 
 def lines(data: bytes, block_bytes: int = 4) -> list[str]:
@@ -28,13 +28,13 @@ def test_only_newline_splits_lines() -> None:
 @pytest.mark.parametrize("block_bytes", [1, 2, 5, 1 << 20])
 def test_invalid_utf8_reports_byte_offset_and_line(block_bytes: int) -> None:
     data = b"AB\ncaf\xc3\xa9\nx\xff\n"
-    with pytest.raises(InvalidUtf8) as caught:
+    with pytest.raises(InvalidEncoding) as caught:
         lines(data, block_bytes)
     assert (caught.value.offset, caught.value.line, caught.value.bad) == (10, 3, b"\xff")
 
 
 def test_truncated_sequence_at_the_end_is_invalid() -> None:
-    with pytest.raises(InvalidUtf8) as caught:
+    with pytest.raises(InvalidEncoding) as caught:
         lines(b"ok\n\xe6\x97", block_bytes=2)
     assert caught.value.offset == 3
 

@@ -58,6 +58,9 @@ def test_entity_name_cannot_traverse() -> None:
         load_mapping("../secrets")
 
 
+FORMATS = "entity: t\ncolumns: {a: A}\nformats: "
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -73,6 +76,21 @@ def test_entity_name_cannot_traverse() -> None:
         ("entity: t\ncolumns: {a: A}\nrequired: [b]\n", r"required names fields that are not in columns: \['b'\]"),
         ("entity: t\ncolumns: {a: A}\non_unknown_columns: ignore\n", "on_unknown_columns: Input should be"),
         ("entity: t\ncolumns: {a: A}\nsurprise: 1\n", "surprise: Extra inputs are not permitted"),
+        (f"{FORMATS}{{dates: '%d/%m/%Y'}}\n", "formats.dates: Extra inputs are not permitted"),
+        (f"{FORMATS}{{decimal: ','}}\n", "formats: .*decimal and thousands separators are both ','"),
+        (f"{FORMATS}{{decimal: ';'}}\n", "formats.decimal: Input should be"),
+        (f"{FORMATS}{{thousands: '_'}}\n", "formats.thousands: Input should be"),
+        (f"{FORMATS}{{date: '%d/%M/%Y'}}\n", "formats.date: .*'%d/%M/%Y' does not read back day, month and year"),
+        (f"{FORMATS}{{date: '%d/%m'}}\n", "formats.date: .*does not read back"),
+        (f"{FORMATS}{{encoding: klingon}}\n", "formats.encoding: .*'klingon' is not a text encoding"),
+        (f"{FORMATS}{{encoding: base64}}\n", "formats.encoding: .*'base64' is not a text encoding"),
+        (f"{FORMATS}{{delimiter: ';;'}}\n", "formats.delimiter: .*must be one character"),
+        (f"{FORMATS}{{delimiter: '\"'}}\n", "formats.delimiter: .*other than a quote"),
+        (f"{FORMATS}{{columns: {{b: {{date: '%Y%m%d'}}}}}}\n",
+         r"formats.columns names fields that are not in columns: \['b'\]"),
+        (f"{FORMATS}{{columns: {{a: {{date: '%Y%d'}}}}}}\n", "formats.columns.a.date: .*does not read back"),
+        (f"{FORMATS}{{decimal: ',', thousands: '.', columns: {{a: {{thousands: ','}}}}}}\n",
+         "formats: .*columns.a: decimal and thousands separators are both ','"),
     ],
 )
 def test_invalid_yaml_gets_a_clear_error(text: str, message: str) -> None:
@@ -83,3 +101,35 @@ def test_invalid_yaml_gets_a_clear_error(text: str, message: str) -> None:
 
 def test_header_normalization() -> None:
     assert normalize_header("\ufeff  Cust_No \t") == "cust_no"
+
+
+def test_packaged_mappings_declare_the_canonical_formats() -> None:
+    for entity in ("customers", "invoices", "invoice_line_items"):
+        formats = load_mapping(entity).formats
+        assert (formats.encoding, formats.delimiter, formats.date, formats.decimal, formats.thousands) == (
+            "utf-8", ",", "%Y-%m-%d", ".", ",")
+        assert formats.columns == {}
+
+
+def test_formats_per_column_override_the_file_level_ones() -> None:
+    mapping = parse_mapping(f"""{FORMATS}
+  encoding: CP1252
+  delimiter: ";"
+  date: "%d/%m/%Y"
+  decimal: ","
+  thousands: "."
+  columns:
+    a: {{date: "%Y%m%d", thousands: ""}}
+""")
+    formats = mapping.formats
+    assert formats.encoding == "cp1252"  # Python's name for the codec
+    assert (formats.date_format("a"), formats.number_format("a")) == ("%Y%m%d", (",", ""))
+    assert (formats.date_format("other"), formats.number_format("other")) == ("%d/%m/%Y", (",", "."))
+
+
+def test_mappings_are_read_from_the_configured_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "things.yaml").write_text(VALID)
+    monkeypatch.setenv("BATCH_ORCHESTRATION_MAPPINGS_DIR", str(tmp_path))
+    assert load_mapping("things").fields == ["thing_key", "label"]
+    with pytest.raises(MappingError, match=rf"no column mapping for 'customers': {tmp_path}/customers\.yaml"):
+        load_mapping("customers")  # no silent fall-back to the packaged mapping

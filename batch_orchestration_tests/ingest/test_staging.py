@@ -140,6 +140,35 @@ def test_invalid_utf8_rejects_the_whole_file_with_the_byte_offset(staged: Staged
     assert result.rows_staged == 1
 
 
+EUROPEAN = "{encoding: cp1252, delimiter: ';'}"
+
+
+def test_a_declared_encoding_and_delimiter_stage_the_text_as_the_export_wrote_it(staged: Staged) -> None:
+    staged.file("a.csv", "CUST_NO;CUST_NAME;EMAIL_ADDR\r\nC1;Café Élan, Fils;é@x.fr\r\nC2;Ærø;\r\n".encode("cp1252"))
+    result = staged.run(mapping_with(formats=EUROPEAN))
+    frame = staged.frame()
+    assert result.rejects == [] and result.rows_staged == 2
+    assert frame["name"].tolist() == ["Café Élan, Fils", "Ærø"]  # the comma is data under ";"
+    assert frame["content_hash"].tolist() == [content_hash(["C1", "Café Élan, Fils", "é@x.fr"]),
+                                              content_hash(["C2", "Ærø", None])]
+
+
+def test_a_byte_the_declared_encoding_does_not_have_refuses_the_file(staged: Staged) -> None:
+    head = "CUST_NO;CUST_NAME;EMAIL_ADDR\nC1;Café;\n".encode("cp1252")
+    staged.file("a.csv", head + b"C2;\x81;\n")  # 0x81 is not a cp1252 character
+    result = staged.run(mapping_with(formats=EUROPEAN))
+    (reject,) = result.rejects
+    assert (reject.code, reject.source_row, result.rows_staged) == ("INVALID_ENCODING", None, 0)
+    assert reject.message == (f"invalid cp1252 at byte offset {len(head) + 3} (line 3, bytes 0x81); "
+                              "the whole file is refused")
+
+
+def test_a_file_that_does_not_use_the_declared_delimiter_misses_its_columns(staged: Staged) -> None:
+    staged.file("a.csv", f"{HEADER}\nC1,Alice,\n")
+    (reject,) = staged.run(mapping_with(formats=EUROPEAN)).rejects
+    assert reject.code == "MISSING_COLUMNS"
+
+
 @pytest.mark.parametrize("content", [b"", b"\n\n", b"\xef\xbb\xbf", b"  \r\n"])
 def test_empty_file(staged: Staged, content: bytes) -> None:
     staged.file("empty.csv", content)
