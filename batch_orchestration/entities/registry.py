@@ -48,8 +48,18 @@ class EntitySpec:
         return tuple(self.model.model_fields)
 
     def source_key(self, record: dict[str, Any]) -> str:
-        """The natural key of a source record, as text (composite keys joined by ``/``)."""
-        return join_key(str(record[f]) for f in self.key_fields)
+        """The natural key of a source record, as text (composite keys joined by ``/``).
+
+        The same whether the record is the model's values or the export's text: an integer key part
+        is written as the integer (line ``01`` of a refused row is ``1``, as in its valid version).
+        """
+        return join_key(self._key_text(f, record[f]) for f in self.key_fields)
+
+    def _key_text(self, field_name: str, value: Any) -> str:
+        text = str(value).strip()
+        if self.sql_type(field_name) == "BIGINT" and text.isascii() and text.isdigit():
+            return str(int(text))
+        return text
 
     def sql_type(self, field_name: str) -> str:
         annotation = self.model.model_fields[field_name].annotation

@@ -10,6 +10,7 @@ from batch_orchestration.validate.rejects import RejectRecord
 # File-level reject codes (the whole file is refused, nothing of it staged).
 EMPTY_FILE = "EMPTY_FILE"
 INVALID_UTF8 = "INVALID_UTF8"
+INVALID_ENCODING = "INVALID_ENCODING"  # a declared encoding other than UTF-8 does not fit the file
 MALFORMED_CSV = "MALFORMED_CSV"
 DUPLICATE_HEADER = "DUPLICATE_HEADER"
 MISSING_COLUMNS = "MISSING_COLUMNS"

@@ -33,8 +33,6 @@ from batch_orchestration.validate.rejects import RejectRecord
 
 CHUNK_ROWS = 50_000
 STRING = pd.StringDtype("pyarrow")
-# A file not in the encoding its mapping declares (other than UTF-8, which keeps its own code).
-INVALID_ENCODING = "INVALID_ENCODING"
 
 
 def content_hash(values: list[str | None]) -> str:
@@ -182,7 +180,7 @@ class _FileStager:
         except FileRejected as exc:
             self._refuse(exc.code, str(exc))
         except InvalidEncoding as exc:
-            code = codes.INVALID_UTF8 if exc.encoding == "utf-8" else INVALID_ENCODING
+            code = codes.INVALID_UTF8 if exc.encoding == "utf-8" else codes.INVALID_ENCODING
             self._refuse(code, f"{exc}; the whole file is refused")
         return self.report
 

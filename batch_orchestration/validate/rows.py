@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from batch_orchestration.entities.registry import EntitySpec, join_key
+from batch_orchestration.entities.registry import EntitySpec
 from batch_orchestration.entities.rules import BUILTIN_ERROR_CODES
 from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS, ColumnMapping, load_mapping
 from batch_orchestration.validate.formats import apply_formats, field_formats
@@ -84,14 +84,14 @@ def validate_frame(entity: EntitySpec, frame: pd.DataFrame, mapping: ColumnMappi
     for position, errors in sorted(failed.items()):
         code, message = _describe(errors)
         row = lineage.iloc[position]
-        key_parts = [staged[position].get(f) for f in entity.key_fields]
+        key_values = {f: staged[position].get(f) for f in entity.key_fields}
         rejects.append(
             RejectRecord(
                 entity=entity.name,
                 partition_day=str(row["partition_day"]),
                 source_file=row["source_file"],
                 source_row=int(row["source_row"]),
-                source_key=join_key(str(p) for p in key_parts) if all(key_parts) else None,
+                source_key=entity.source_key(key_values) if all(key_values.values()) else None,
                 stage="validation",
                 code=code,
                 message=message,

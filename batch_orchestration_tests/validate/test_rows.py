@@ -130,3 +130,15 @@ def test_an_amount_in_another_notation_is_refused_not_re_read(text: str) -> None
     with pytest.raises(ValidationError) as refused:
         InvoiceLineItem(invoice_key="I1", line_number=1, quantity="1", unit_price=text)
     assert refused.value.errors()[0]["type"] == "INVALID_NUMBER"
+
+
+def test_a_refused_row_is_keyed_as_its_valid_version_would_be() -> None:
+    frame = pd.DataFrame([
+        {"partition_day": "2024-03-01", "source_file": "l.csv", "source_row": 1, "content_hash": "a",
+         "invoice_key": "I1", "line_number": "01", "quantity": "1", "unit_price": "5"},
+        {"partition_day": "2024-03-01", "source_file": "l.csv", "source_row": 2, "content_hash": "b",
+         "invoice_key": "I1", "line_number": "02", "quantity": "-1", "unit_price": "5"},
+    ])
+    result = validate_frame(INVOICE_LINE_ITEMS, frame)
+    assert list(result.valid["source_key"]) == ["I1/1"]
+    assert [r.source_key for r in result.rejects] == ["I1/2"]
