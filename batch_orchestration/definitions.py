@@ -8,18 +8,25 @@ from batch_orchestration.orchestration.assets import build_entity_assets, build_
 from batch_orchestration.orchestration.jobs import MIGRATION_JOB, jobs_and_schedule
 from batch_orchestration.orchestration.partitions import daily_partitions
 from batch_orchestration.orchestration.resources import (
-    BigLedgerResource,
     LandingZoneResource,
     PipelineSettingsResource,
     WarehouseResource,
 )
 from batch_orchestration.orchestration.sensors import build_landing_sensor
 from batch_orchestration.orchestration.settings import Settings
+from batch_orchestration.targets.routing import Routing, default_routing, load_routing
+from batch_orchestration.targets.systems import SYSTEMS
 
-BIGLEDGER_KEY_VARIABLE = "BIGLEDGER_API_KEY"  # read by EnvVar, and named (never its value) in errors
+
+def routing_of(settings: Settings) -> Routing:
+    """The routing file if one is named, else every entity into the one target the settings describe."""
+    if settings.routing_path:
+        return load_routing(settings.routing_path)
+    return default_routing(settings.target_base_url, settings.target_company_id, settings.rate_window_seconds)
 
 
-def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.ConfigurableResource]:
+    targets = {route.resource_key: SYSTEMS[route.config.system](route, settings.home) for route in routing.routes()}
     return {
         "warehouse": WarehouseResource(url=settings.warehouse_url),
         "landing": LandingZoneResource(
@@ -30,28 +37,22 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             s3_endpoint_url=settings.s3_endpoint_url,
             s3_region=settings.s3_region,
         ),
-        "target": BigLedgerResource(
-            base_url=settings.target_base_url,
-            company_id=settings.target_company_id,
-            api_key=dg.EnvVar(BIGLEDGER_KEY_VARIABLE),
-            api_key_variable=BIGLEDGER_KEY_VARIABLE,
-            rate_window_seconds=settings.rate_window_seconds,
-            rate_state_path=str(settings.home / "rate_limits.sqlite"),
-        ),
+        **targets,
         "settings": PipelineSettingsResource(max_reject_rate=settings.max_reject_rate),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings.start_date, settings.timezone)
+    routing = routing_of(settings)
     pipeline = dg.Definitions(
-        assets=build_entity_assets(partitions),
-        asset_checks=build_entity_checks(partitions),
+        assets=build_entity_assets(partitions, routing),
+        asset_checks=build_entity_checks(partitions, routing),
         sensors=[
             build_landing_sensor("local_landing_sensor", "local", MIGRATION_JOB, partitions),
             build_landing_sensor("s3_landing_sensor", "s3", MIGRATION_JOB, partitions),
         ],
-        resources=build_resources(settings),
+        resources=build_resources(settings, routing),
     )
     return dg.Definitions.merge(pipeline, jobs_and_schedule(partitions))
 

@@ -20,16 +20,15 @@ from batch_orchestration.orchestration.metadata import (
 )
 from batch_orchestration.orchestration.partitions import PREVIOUS_DAY
 from batch_orchestration.orchestration.resources import (
-    BigLedgerResource,
     LandingZoneResource,
     PipelineSettingsResource,
     WarehouseResource,
 )
 from batch_orchestration.orchestration.stages import stage_day, unaccounted_records, validate_day
 from batch_orchestration.targets.base import TargetRefused
+from batch_orchestration.targets.routing import Route, Routing
+from batch_orchestration.targets.systems import TargetResource
 from batch_orchestration.validate.rejects import reject_sample
-
-TARGET_POOL = "bigledger_api"
 
 # Step retries for what can fail transiently (the landing store, the target API).
 STEP_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -135,35 +134,39 @@ def _validated_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) ->
     return validated
 
 
-def _loaded_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _loaded_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition, route: Route) -> dg.AssetsDefinition:
     own_key = _key(entity.name, "loaded")
     deps: list[dg.AssetDep | dg.AssetKey] = [_key(entity.name, "validated")]
     deps += [_key(parent, "loaded") for parent in entity.parents]
     deps += [_key(child.name, "validated") for child in ENTITIES.values() if child.travels_with == entity.name]
     deps.append(dg.AssetDep(own_key, partition_mapping=PREVIOUS_DAY))
+    travels = f"; they travel inside their {entity.travels_with}" if entity.travels_with else ""
 
     @dg.asset(
         key=own_key,
         deps=deps,
         partitions_def=partitions,
         group_name=entity.name,
-        kinds={"api"},
-        pool=TARGET_POOL,
+        kinds={"api", route.config.system},
+        pool=route.pool,
         retry_policy=STEP_RETRY,
-        description=(f"{entity.name} in the target: created, updated or skipped from the ID map"
-                     + (f"; they travel inside their {entity.travels_with}" if entity.travels_with else "")),
+        required_resource_keys={"warehouse", route.resource_key},
+        metadata={"target": route.target, "target_system": route.config.system},
+        description=(f"{entity.name} in the target {route.target} ({route.config.system}): created, updated or "
+                     f"skipped from the ID map{travels}"),
     )
-    def loaded(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-               target: BigLedgerResource) -> dg.MaterializeResult:
+    def loaded(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         day = context.partition_key
+        target: TargetResource = getattr(context.resources, route.resource_key)
         connector = target.connector()
 
         def progress(done: int, total: int) -> None:
             if total and (done == total or done % 1000 < connector.max_batch(entity.travels_with or entity.name)):
                 context.log.info(f"{entity.name} {day}: {done}/{total} records sent")
 
+        loader = Loader(context.resources.warehouse.open(), connector, progress=progress)
         try:
-            report = Loader(warehouse.open(), connector, progress=progress).load_partition(entity, day)
+            report = loader.load_partition(entity, day)
         except TargetRefused as refused:
             # No retry can change this answer: fail now, without step retries, with what to check.
             raise dg.Failure(description=str(refused), allow_retries=False) from None
@@ -186,7 +189,8 @@ def _loaded_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
     return loaded
 
 
-def _conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
+def _conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition,
+                        route: Route) -> dg.AssetChecksDefinition:
     """A check of its own, so it can be re-run on a day without loading it again.
 
     Partitioned, so each result belongs to its day; Dagster 1.13 marks partitioned checks as a preview
@@ -194,20 +198,20 @@ def _conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition)
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
-        return _partitioned_conservation_check(entity, partitions)
+        return _partitioned_conservation_check(entity, partitions, route)
 
 
-def _partitioned_conservation_check(entity: EntitySpec,
-                                    partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
+def _partitioned_conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition,
+                                    route: Route) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=_key(entity.name, "loaded"),
         name="every_record_loaded_or_rejected",
         partitions_def=partitions,
-        description="Every validated record of the day is in the ID map or among the load rejects",
+        required_resource_keys={"warehouse"},
+        description=f"Every validated record of the day is in {route.target}'s ID map or among its load rejects",
     )
-    def check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-              target: BigLedgerResource) -> dg.AssetCheckResult:
-        missing = unaccounted_records(warehouse.open(), entity, context.partition_key, target.connector().name)
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        missing = unaccounted_records(context.resources.warehouse.open(), entity, context.partition_key, route.target)
         return dg.AssetCheckResult(
             passed=missing.empty,
             metadata={"unaccounted": len(missing),
@@ -217,17 +221,18 @@ def _partitioned_conservation_check(entity: EntitySpec,
     return check
 
 
-def build_entity_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition | dg.AssetSpec]:
+def build_entity_assets(partitions: dg.PartitionsDefinition,
+                        routing: Routing) -> list[dg.AssetsDefinition | dg.AssetSpec]:
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = []
     for entity in ENTITIES.values():
         assets += [
             _landing_spec(entity),
             _staged_asset(entity, partitions),
             _validated_asset(entity, partitions),
-            _loaded_asset(entity, partitions),
+            _loaded_asset(entity, partitions, routing.route(entity.name)),
         ]
     return assets
 
 
-def build_entity_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    return [_conservation_check(entity, partitions) for entity in ENTITIES.values()]
+def build_entity_checks(partitions: dg.PartitionsDefinition, routing: Routing) -> list[dg.AssetChecksDefinition]:
+    return [_conservation_check(entity, partitions, routing.route(entity.name)) for entity in ENTITIES.values()]

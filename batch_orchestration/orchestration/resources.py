@@ -1,4 +1,4 @@
-"""Dagster resources: the warehouse, the landing zone and the target, all configurable per deployment."""
+"""Dagster resources: the warehouse, the landing zone and the settings (targets: ``targets/systems.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from batch_orchestration.ingest.landing import LandingZone, LocalLandingZone, S3LandingZone
-from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
 from batch_orchestration.warehouse import Warehouse, open_warehouse
 from batch_orchestration.warehouse.schema import ensure_schema
 
@@ -47,29 +46,6 @@ class LandingZoneResource(dg.ConfigurableResource):
             client = S3Resource(endpoint_url=self.s3_endpoint_url, region_name=self.s3_region).get_client()
             return S3LandingZone(self.s3_bucket, self.s3_prefix, client)
         raise ValueError(f"unknown landing zone kind {self.kind!r}: use local or s3")
-
-
-class BigLedgerResource(dg.ConfigurableResource):
-    """The BigLedger batch API. The key comes from the environment (``EnvVar``), never from config files."""
-
-    base_url: str
-    company_id: str
-    api_key: str = Field(description="Set with dg.EnvVar(<api_key_variable>)", repr=False)
-    api_key_variable: str = Field(description="The variable the key is read from, named in error messages")
-    rate_window_seconds: float = Field(default=60.0, description="The target's rate-limit minute")
-    rate_state_path: str | None = Field(default=None, description="File shared by processes for pacing")
-
-    def connector(self) -> BigLedgerConnector:
-        return BigLedgerConnector(
-            BigLedgerSettings(
-                base_url=self.base_url,
-                company_id=self.company_id,
-                api_key=self.api_key,
-                api_key_variable=self.api_key_variable,
-                rate_window_seconds=self.rate_window_seconds,
-                rate_state_path=Path(self.rate_state_path) if self.rate_state_path else None,
-            )
-        )
 
 
 class PipelineSettingsResource(dg.ConfigurableResource):

@@ -15,6 +15,9 @@ def _env(name: str, default: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    """``target_*`` and ``rate_window_seconds`` describe the default single target, used when no
+    routing file is given."""
+
     home: Path
     warehouse_url: str
     landing_kind: str
@@ -29,6 +32,7 @@ class Settings:
     start_date: str
     timezone: str
     max_reject_rate: float
+    routing_path: str = ""  # empty: every entity into one BigLedger target (targets/routing.py)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,4 +52,5 @@ class Settings:
             start_date=_env("START_DATE", "2024-01-01"),
             timezone=_env("TIMEZONE", "UTC"),
             max_reject_rate=float(_env("MAX_REJECT_RATE", "0.10")),
+            routing_path=_env("ROUTING", ""),
         )

@@ -179,17 +179,11 @@ def test_amounts_stay_exact_from_the_warehouse_to_the_target(warehouse: Warehous
     assert '"unitPrice":0.1000' in body and '"unitPrice":0.2000' in body
 
 
-class SecondLedger(BigLedgerConnector):
-    """Another target the same entity is routed to: its own name, its own state."""
-
-    name = "bigledger-eu"
-
-
 def test_the_same_entity_in_two_targets_keeps_two_histories(
         warehouse: Warehouse, sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
     first, second = sandbox_factory(window_seconds=1.0), sandbox_factory(window_seconds=1.0)
     main = connector_for(first, tmp_path / "main")
-    europe = SecondLedger(connector_for(second, tmp_path / "europe").settings)
+    europe = connector_for(second, tmp_path / "europe", target_name="bigledger_eu")  # its own name, its own state
     main.send_batch("customers", [{"operation": "create", "referenceId": "elsewhere",
                                    "data": {"name": "Elsewhere", "email": "taken@example.com"}}])
     put_validated(warehouse, "customers", [customer("C1"), customer("C2", email="taken@example.com")])
@@ -201,8 +195,8 @@ def test_the_same_entity_in_two_targets_keeps_two_histories(
     assert again.skipped == 2
     assert _rows(warehouse, "SELECT target, source_key FROM rejects WHERE stage = 'load'") == [("bigledger", "C2")]
     assert sorted(_rows(warehouse, "SELECT target, source_key FROM id_map")) == [
-        ("bigledger", "C1"), ("bigledger-eu", "C1"), ("bigledger-eu", "C2")]
-    for target in ("bigledger", "bigledger-eu"):
+        ("bigledger", "C1"), ("bigledger_eu", "C1"), ("bigledger_eu", "C2")]
+    for target in ("bigledger", "bigledger_eu"):
         assert unaccounted_records(warehouse, CUSTOMERS, DAY, target).empty, target
     assert len(unaccounted_records(warehouse, CUSTOMERS, DAY, "a-third-ledger")) == 2
 

@@ -64,7 +64,7 @@ class Pipeline:
         return BigLedgerConnector(BigLedgerSettings(
             base_url=self.sandbox.url, company_id=DEMO_COMPANY, api_key=DEMO_API_KEY,
             rate_window_seconds=self.sandbox.config.window_seconds,
-            rate_state_path=self.settings.home / "rate_limits.sqlite"))
+            rate_state_path=self.settings.home / "rate_limits_bigledger.sqlite"))
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with open_warehouse(self.settings.warehouse_url).session() as session:

@@ -47,5 +47,5 @@ def test_nightly_schedule_and_sensors() -> None:
 
 
 def test_the_api_key_is_not_in_the_definitions_config() -> None:
-    target = defs.resources["target"]
+    target = defs.resources["target_bigledger"]
     assert "EnvVar" in type(target.api_key).__name__ or str(target.api_key).startswith("EnvVar")

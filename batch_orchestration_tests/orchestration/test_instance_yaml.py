@@ -9,18 +9,17 @@ import dagster as dg
 import pytest
 
 from batch_orchestration.definitions import build_definitions
-from batch_orchestration.orchestration.assets import TARGET_POOL
 from batch_orchestration.orchestration.settings import Settings
 
 INSTANCE_DIR = Path(__file__).parents[2] / "batch_orchestration" / "instance"
 
 
 def test_the_target_pool_is_the_only_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``pools.default_limit`` is the bigledger_api limit only while no other pool exists."""
+    """The default routing has one target, so its loads have one pool, which ``pools.default_limit`` limits."""
     monkeypatch.setenv("BATCH_ORCHESTRATION_HOME", str(tmp_path))
     defs = build_definitions(Settings.from_env())
     pools = {ad.op.pool for ad in defs.resolve_asset_graph().assets_defs if ad.is_executable} - {None}
-    assert pools == {TARGET_POOL}
+    assert pools == {"bigledger_api"}
 
 
 @pytest.mark.parametrize("instance_yaml", [

@@ -11,10 +11,10 @@ import pytest
 from dagster._serdes import serialize_value
 
 from batch_orchestration.definitions import build_definitions
-from batch_orchestration.orchestration.resources import BigLedgerResource
 from batch_orchestration.orchestration.settings import Settings
 from batch_orchestration.sandbox.config import DEMO_COMPANY
 from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
+from batch_orchestration.targets.bigledger.resource import BigLedgerResource
 from batch_orchestration_tests.conftest import SandboxFactory
 from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, small_export
 
@@ -42,8 +42,8 @@ def _files_holding(root: Path, needle: bytes) -> list[Path]:
 def test_the_key_is_in_no_repr(tmp_path: Path) -> None:
     settings = BigLedgerSettings(base_url="http://127.0.0.1:1", company_id=DEMO_COMPANY, api_key=API_KEY,
                                  rate_state_path=tmp_path / "rate.sqlite")
-    resource = BigLedgerResource(base_url="http://127.0.0.1:1", company_id=DEMO_COMPANY, api_key=API_KEY,
-                                 api_key_variable="BIGLEDGER_API_KEY")
+    resource = BigLedgerResource(target_name="bigledger", base_url="http://127.0.0.1:1", company_id=DEMO_COMPANY,
+                                 api_key=API_KEY, api_key_variable="BIGLEDGER_API_KEY")
     connector = BigLedgerConnector(settings)
     for value in (settings, resource, connector, connector.http):
         assert API_KEY not in repr(value) and API_KEY not in str(value), type(value).__name__
@@ -80,7 +80,7 @@ def test_a_run_and_a_failing_run_leave_the_key_nowhere(
                             tags={"dagster/partition": DAY_KEYS[1]}) as failed:
             assert not failed.success
         # An error handler that formats the resource the run used, as it was resolved from the environment.
-        target = build_definitions(wrong_settings).resources["target"]
+        target = build_definitions(wrong_settings).resources["target_bigledger"]
         with dg.build_resources({"target": target}) as resources:
             try:
                 resources.target.connector().send_batch("customers", [])

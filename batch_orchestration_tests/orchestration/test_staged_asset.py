@@ -13,6 +13,7 @@ import pytest
 from batch_orchestration.orchestration.assets import build_entity_assets
 from batch_orchestration.orchestration.partitions import daily_partitions
 from batch_orchestration.orchestration.resources import LandingZoneResource, WarehouseResource
+from batch_orchestration.targets.routing import default_routing
 
 DAY = "2024-03-01"
 GOOD = "CUST_NO,CUST_NAME,EMAIL_ADDR,PHONE_NO\nC1,Alice,a@x.org,\n"
@@ -25,7 +26,8 @@ IGNORED = {
 
 
 def _staged_asset() -> dg.AssetsDefinition:
-    assets = build_entity_assets(daily_partitions("2024-03-01", "UTC"))
+    routing = default_routing("http://127.0.0.1:1", "unused", 60.0)  # staging reaches no target
+    assets = build_entity_assets(daily_partitions("2024-03-01", "UTC"), routing)
     return next(a for a in assets if isinstance(a, dg.AssetsDefinition) and a.key == dg.AssetKey("customers_staged"))
 
 

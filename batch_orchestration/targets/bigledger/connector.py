@@ -27,6 +27,8 @@ class BigLedgerSettings:
     api_key: str = field(repr=False)  # from the environment; kept out of logs and tracebacks
     # Named in error messages ("check the API key in $BIGLEDGER_API_KEY"); the value never is.
     api_key_variable: str = "BIGLEDGER_API_KEY"
+    # The routing's name of this target: the ID map, intents and load rejects are kept under it.
+    target_name: str = "bigledger"
     # The target's rate-limit "minute"; the sandbox can shorten it, the real API does not.
     rate_window_seconds: float = 60.0
     rate_state_path: Path | None = None
@@ -45,9 +47,8 @@ def _budgets(window: float) -> list[Budget]:
 
 
 class BigLedgerConnector:
-    name = "bigledger"
-
     def __init__(self, settings: BigLedgerSettings) -> None:
+        self.name = settings.target_name
         state_path = settings.rate_state_path or default_state_path(settings.base_url, settings.company_id)
         self.http = BigLedgerHttp(
             base_url=settings.base_url,

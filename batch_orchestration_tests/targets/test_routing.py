@@ -1,0 +1,71 @@
+"""Routing: one file says where each entity loads; the asset graph and the state follow it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from batch_orchestration.definitions import build_definitions
+from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.orchestration.runner import run_days
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.targets.routing import RoutingError, default_routing, load_routing
+from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, small_export
+
+
+def _write(path: Path, targets: dict[str, dict[str, object]], entities: dict[str, str]) -> Path:
+    path.write_text(yaml.safe_dump({"targets": targets, "entities": entities}), encoding="utf-8")
+    return path
+
+
+def _target(url: str = "http://127.0.0.1:8765", system: str = "bigledger") -> dict[str, object]:
+    return {"system": system, "base_url": url, "company_id": DEMO_COMPANY, "api_key_env": "EU_LEDGER_KEY",
+            "rate_window_seconds": 1.0}
+
+
+def test_without_a_file_every_entity_goes_to_one_bigledger_target() -> None:
+    routing = default_routing("http://127.0.0.1:8765", DEMO_COMPANY, 60.0)
+    assert {entity: routing.route(entity).target for entity in ENTITIES} == dict.fromkeys(ENTITIES, "bigledger")
+    assert routing.route("customers").pool == "bigledger_api"
+
+
+@pytest.mark.parametrize(("targets", "entities", "message"), [
+    ({"eu": _target(system="sap")}, dict.fromkeys(ENTITIES, "eu"), "unknown system 'sap'"),
+    ({"eu": _target()}, {"customers": "eu", "invoices": "eu"}, re.escape("missing ['invoice_line_items']")),
+    ({"eu": _target()}, {**dict.fromkeys(ENTITIES, "eu"), "invoices": "us"}, "routed to 'us'"),
+    ({"eu": _target(), "us": _target()}, {"customers": "eu", "invoices": "us", "invoice_line_items": "us"},
+     "invoices refer to their customers: route both to the same target"),
+    ({"EU": _target()}, dict.fromkeys(ENTITIES, "EU"), "lower-case identifier"),
+    ({"eu": {**_target(), "api_key": "secret-in-a-file"}}, dict.fromkeys(ENTITIES, "eu"), "api_key"),
+])
+def test_a_routing_that_cannot_work_is_refused_naming_the_file(tmp_path: Path, targets: dict[str, dict[str, object]],
+                                                               entities: dict[str, str], message: str) -> None:
+    path = _write(tmp_path / "routing.yaml", targets, entities)
+    with pytest.raises(RoutingError, match=message) as refused:
+        load_routing(path)
+    assert str(path) in str(refused.value)
+
+
+def test_a_routed_target_names_the_assets_pool_and_state(tmp_path: Path, sandbox,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EU_LEDGER_KEY", DEMO_API_KEY)
+    routing_file = _write(tmp_path / "routing.yaml", {"eu": _target(sandbox.url)}, dict.fromkeys(ENTITIES, "eu"))
+    small_export(tmp_path / "landing", customers=30)
+    settings = make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}", routing_path=str(routing_file),
+                             target_base_url="http://127.0.0.1:1")  # the default target is not used
+    defs = build_definitions(settings)
+
+    loaded = defs.resolve_assets_def("invoices_loaded")
+    assert loaded.op.pool == "eu_api"
+    assert loaded.metadata_by_key[dg.AssetKey("invoices_loaded")]["target"] == "eu"
+    assert "target_eu" in defs.resources and "target_bigledger" not in defs.resources
+    with dg.instance_for_test() as instance:
+        (result,) = run_days(defs, DAY_KEYS[:1], instance)
+    assert result.success
+    pipeline = Pipeline(settings, defs, sandbox)
+    assert {target for (target,) in pipeline.query("SELECT DISTINCT target FROM id_map")} == {"eu"}
+    assert pipeline.target_counts()["customers"] == len(pipeline.mapped_keys("customers"))
