@@ -17,10 +17,11 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS, ColumnMapping
+from batch_orchestration.ingest.mapping import ColumnMapping
 from batch_orchestration.ingest.spool import ParquetSpool
 from batch_orchestration.warehouse.backend import WarehouseSession, quote_identifier
 from batch_orchestration.warehouse.schema import ensure_staged_table, staged_table
+from batch_orchestration.warehouse.schema import staged_columns as staged_table_columns  # name -> type
 
 SPOOL_BATCH_ROWS = 50_000
 
@@ -37,8 +38,8 @@ class StagingSink(Protocol):
 
 
 def staged_columns(mapping: ColumnMapping) -> list[str]:
-    """Column order of a staged frame and table: lineage columns, then canonical fields."""
-    return [*LINEAGE_COLUMNS, *mapping.fields]
+    """Column order of a staged frame and table (the schema owner's): lineage columns, then fields."""
+    return list(staged_table_columns(mapping.fields))
 
 
 class WarehouseStagingSink:

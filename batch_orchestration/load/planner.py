@@ -25,15 +25,7 @@ def reference_id(entity: str, source_key: str) -> str:
 def payload_hash(data: dict[str, Any]) -> str:
     """A hash of exactly what is sent for a record (canonical JSON), so a change of a payload builder
     or a parent's target id resends the record, and an unchanged payload never is."""
-    return hashlib.sha256(encode_json(_sorted(data)).encode()).hexdigest()
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _sorted(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
+    return hashlib.sha256(encode_json(data, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,12 @@ from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
 from batch_orchestration.validate.rows import validate_frame
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier
-from batch_orchestration.warehouse.schema import create_validated_records_view, staged_table, validated_table
+from batch_orchestration.warehouse.schema import (
+    create_validated_records_view,
+    staged_table,
+    validated_columns,
+    validated_table,
+)
 from batch_orchestration.warehouse.sql_models import ModelRun, run_models
 
 
@@ -44,8 +49,8 @@ def _staged_frame(session: WarehouseSession, entity: EntitySpec, day: str) -> pd
 def _create_candidates(session: WarehouseSession, entity: EntitySpec, valid: pd.DataFrame) -> None:
     """The columns the set rules read, as ``candidate_<entity>``, typed as the validated table is."""
     columns = ["source_file", "source_row", "source_key", *entity.candidate_columns]
-    types = {"source_file": "TEXT", "source_row": "BIGINT", "source_key": "TEXT",
-             **{c: entity.sql_type(c) for c in entity.candidate_columns}}
+    table_types = validated_columns(entity)
+    types = {column: table_types[column] for column in columns}
     session.create_temp_table(f"candidate_{entity.name}", valid.reindex(columns=columns), types)
 
 

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from batch_orchestration.entities.registry import ENTITIES, MONEY_SQL_TYPE, EntitySpec
-from batch_orchestration.ingest.mapping import load_mapping
+from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS, load_mapping
 from batch_orchestration.warehouse.backend import Warehouse, WarehouseSession, is_identifier, quote_identifier
 
 log = logging.getLogger(__name__)
 
-LINEAGE_TYPES = {"partition_day": "TEXT", "source_file": "TEXT", "source_row": "BIGINT", "content_hash": "TEXT"}
+# The lineage columns every staged and validated row carries (ingest/mapping.py names them), typed.
+LINEAGE_TYPES = {column: "BIGINT" if column == "source_row" else "TEXT" for column in LINEAGE_COLUMNS}
 
 
 class SchemaError(RuntimeError):
