@@ -26,7 +26,8 @@ def routing_of(settings: Settings) -> Routing:
 
 
 def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.ConfigurableResource]:
-    targets = {route.resource_key: SYSTEMS[route.config.system](route, settings.home) for route in routing.routes()}
+    targets = {route.resource_key: SYSTEMS[route.config.system].resource(route, settings.home)
+               for route in routing.routes()}
     return {
         "warehouse": WarehouseResource(url=settings.warehouse_url),
         "landing": LandingZoneResource(

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from batch_orchestration.demo import bad
-from batch_orchestration.demo.fake import Faker, money
+from batch_orchestration.demo.fake import Faker, Item, money
 from batch_orchestration.demo.layout import Row, write_partition
 from batch_orchestration.demo.summary import BAD_KINDS, ENTITIES, BadRecord, GenerationSummary
 
@@ -200,6 +200,11 @@ class _Export:
             self.orphan_lines[index].append(row)
             self.summary.bad_records.append(record)
 
+    @staticmethod
+    def _item_row(item: Item) -> Row:
+        return {"ITEM_CODE": item.code, "ITEM_NAME": item.description, "ITEM_TYPE": "inventory", "UOM": "unit",
+                "SELL_PRICE": money(item.price_cents), "TAX_CODE": "SST", "STATUS": "active"}
+
     # output
     def write(self, root: Path) -> GenerationSummary:
         by_day: dict[str, list[bad.InvoiceDraft]] = {label: [] for label in self.labels}
@@ -215,6 +220,8 @@ class _Export:
                 lines.insert(self.rng.randrange(len(lines) + 1), orphan)
             outputs = {"customers": self.customer_rows[index],
                        "invoices": [draft.row for draft in by_day[label]], "invoice_line_items": lines}
+            if index == 0:  # the item master comes first: invoice lines name its codes
+                outputs["items"] = [self._item_row(item) for item in self.catalogue]
             for entity, rows in outputs.items():
                 summary.files[entity][label] = write_partition(root, entity, label, rows, self.rng)
                 summary.rows[entity][label] = len(rows)

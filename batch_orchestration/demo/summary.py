@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-ENTITIES = ("customers", "invoices", "invoice_line_items")
+ENTITIES = ("customers", "items", "invoices", "invoice_line_items")
 
 # kind -> the entity whose record is bad.
 BAD_KINDS = {

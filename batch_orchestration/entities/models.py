@@ -14,23 +14,37 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic_core import PydanticCustomError
 
 from batch_orchestration.entities.rules import (
+    ACCOUNT_TYPES,
+    ADJUSTMENT_TYPES,
     DEFAULT_COUNTRY,
+    ITEM_TYPES,
+    PAYMENT_METHODS,
     TAX_NUMBER_MAX_LENGTH,
+    UNITS_OF_MEASURE,
+    AccountCode,
     Country,
     Email,
+    IsoDate,
     NonNegativeAmount,
     OptionalIsoDate,
+    OptionalPastOrTodayDate,
     PastOrTodayDate,
     Phone,
     PositiveAmount,
     Status,
     _blank_to_none,
+    choice,
+    optional_choice,
     optional_text,
     valid_tax_number,
 )
 
 Key = Annotated[str, Field(min_length=1, max_length=64)]
+OptionalKey = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=64)]
+ItemCode = Annotated[str, Field(min_length=1, max_length=50)]
 LINE_DESCRIPTION_MAX_LENGTH = 500
+OptionalAmount = Annotated[NonNegativeAmount | None, BeforeValidator(_blank_to_none)]
+OptionalCount = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0)]
 
 
 class SourceRecord(BaseModel):
@@ -39,8 +53,9 @@ class SourceRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
-class Customer(SourceRecord):
-    customer_key: Key
+class Party(SourceRecord):
+    """What customers and suppliers share: the target checks both by the same rules."""
+
     name: Annotated[str, Field(min_length=1, max_length=100)]
     email: Email = None
     phone: Phone = None
@@ -55,13 +70,21 @@ class Customer(SourceRecord):
     status: Status = "active"
 
     @model_validator(mode="after")
-    def _tax_number_fits_country(self) -> Customer:
+    def _tax_number_fits_country(self) -> Party:
         if self.tax_number is not None and not valid_tax_number(self.tax_number, self.country):
             raise PydanticCustomError(
                 "INVALID_TAX_NUMBER", "Tax number {number} is not valid for {country}",
                 {"number": self.tax_number, "country": self.country},
             )
         return self
+
+
+class Customer(Party):
+    customer_key: Key
+
+
+class Supplier(Party):
+    supplier_key: Key
 
 
 class Invoice(SourceRecord):
@@ -76,8 +99,9 @@ class Invoice(SourceRecord):
     notes: optional_text(2000) = None
 
 
-class InvoiceLineItem(SourceRecord):
-    invoice_key: Key
+class DocumentLine(SourceRecord):
+    """A line of an invoice or a bill; its item code, when given, names an item of the migration."""
+
     line_number: Annotated[int, Field(ge=1)]
     item_code: optional_text() = None
     description: optional_text(LINE_DESCRIPTION_MAX_LENGTH) = None
@@ -86,7 +110,7 @@ class InvoiceLineItem(SourceRecord):
     tax_code: optional_text(20) = None
 
     @model_validator(mode="after")
-    def _item_code_fits_as_description(self) -> InvoiceLineItem:
+    def _item_code_fits_as_description(self) -> DocumentLine:
         """A line without a description is sent with its item code as the description."""
         if self.description is None and self.item_code is not None \
                 and len(self.item_code) > LINE_DESCRIPTION_MAX_LENGTH:
@@ -94,4 +118,103 @@ class InvoiceLineItem(SourceRecord):
                 "TOO_LONG", "item_code stands in for the missing description and is longer than {limit}",
                 {"limit": LINE_DESCRIPTION_MAX_LENGTH},
             )
+        return self
+
+
+class InvoiceLineItem(DocumentLine):
+    invoice_key: Key
+
+
+class Bill(SourceRecord):
+    """A supplier's bill; the target checks it as an invoice (seed 000 lists both with the same rules)."""
+
+    bill_key: Key
+    supplier_key: Key
+    bill_date: PastOrTodayDate
+    due_date: OptionalIsoDate = None
+    reference: optional_text(100) = None
+    total_amount: PositiveAmount
+    notes: optional_text(2000) = None
+
+
+class BillLineItem(DocumentLine):
+    bill_key: Key
+
+
+class Item(SourceRecord):
+    item_code: ItemCode
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: optional_text(1000) = None
+    category: optional_text(100) = None
+    item_type: optional_choice("Item type", ITEM_TYPES) = None
+    unit_of_measure: optional_choice("Unit of measure", UNITS_OF_MEASURE) = None
+    cost_price: OptionalAmount = None
+    selling_price: OptionalAmount = None
+    tax_code: optional_text(20) = None
+    reorder_level: OptionalAmount = None
+    reorder_quantity: OptionalAmount = None
+    status: Status = "active"
+
+
+class Account(SourceRecord):
+    account_code: AccountCode
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    account_type: choice("Account type", ACCOUNT_TYPES)
+    description: optional_text(500) = None
+    status: Status = "active"
+
+
+class JournalEntry(SourceRecord):
+    """Any valid date: the target takes journal entries dated in the future (accruals)."""
+
+    entry_key: Key
+    entry_date: IsoDate
+    reference: optional_text(100) = None
+    description: optional_text(500) = None
+
+
+class JournalEntryLine(SourceRecord):
+    entry_key: Key
+    line_number: Annotated[int, Field(ge=1)]
+    account_code: AccountCode
+    description: optional_text(500) = None
+    debit: OptionalAmount = None
+    credit: OptionalAmount = None
+
+    @model_validator(mode="after")
+    def _debit_or_credit(self) -> JournalEntryLine:
+        if bool(self.debit) == bool(self.credit):
+            raise PydanticCustomError("INVALID_LINE", "A line needs either a debit or a credit amount, not both", {})
+        return self
+
+
+class StockAdjustment(SourceRecord):
+    adjustment_key: Key
+    item_code: ItemCode
+    location: optional_text(100) = None
+    adjustment_type: choice("Adjustment type", ADJUSTMENT_TYPES)
+    quantity: PositiveAmount
+    unit_cost: OptionalAmount = None
+    reason: optional_text(500) = None
+    reference: optional_text(100) = None
+    adjustment_date: OptionalPastOrTodayDate = None
+
+
+class Payment(SourceRecord):
+    """Received from a customer or paid to a supplier: exactly one of the two, as the target requires."""
+
+    payment_key: Key
+    customer_key: OptionalKey = None
+    supplier_key: OptionalKey = None
+    invoice_key: OptionalKey = None
+    bill_key: OptionalKey = None
+    payment_date: PastOrTodayDate
+    amount: PositiveAmount
+    method: optional_choice("Payment method", PAYMENT_METHODS) = None
+    reference: optional_text(100) = None
+
+    @model_validator(mode="after")
+    def _one_party(self) -> Payment:
+        if (self.customer_key is None) == (self.supplier_key is None):
+            raise PydanticCustomError("REQUIRED", "Exactly one of customer_key or supplier_key is required", {})
         return self

@@ -1,18 +1,37 @@
-"""The entity registry: everything the pipeline knows about an entity, in one entry.
+"""The entity registry: what the pipeline knows of each entity of the *source*, in one entry.
 
-Adding an entity is adding a model (models.py), a column mapping (mappings/<name>.yaml) and an entry
-here; the asset factory, staging, validation and loading are driven by these entries.
+An entry names the entity's model, natural key, the fields that name other entities' keys
+(references), and, for the root of an aggregate (an invoice with its lines), its parts. Nothing here
+is about a target: how an entity is sent is its binding's (``targets/<system>/bindings.py``).
+
+Adding an entity is a model (models.py), a column mapping (mappings/<name>.yaml), an entry here and
+a binding for each target system that takes it; staging, validation (with the set rules every
+entity needs, generated from these entries), loading and the asset graph follow from them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, get_args
 
-from batch_orchestration.entities.models import Customer, Invoice, InvoiceLineItem, SourceRecord
+from batch_orchestration.entities.models import (
+    Account,
+    Bill,
+    BillLineItem,
+    Customer,
+    Invoice,
+    InvoiceLineItem,
+    Item,
+    JournalEntry,
+    JournalEntryLine,
+    Payment,
+    SourceRecord,
+    StockAdjustment,
+    Supplier,
+)
 
 # Money and quantities are exact: 14 digits before the point and 4 after (docs/architecture.md).
 MONEY_SQL_TYPE = "DECIMAL(18,4)"
@@ -25,27 +44,57 @@ def join_key(parts: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
-class EntitySpec:
-    """One entity of the migration.
+class Reference:
+    """A field that holds the natural key of a record of another entity (an invoice's customer).
 
-    ``parents`` are the entities a record refers to (validated against, loaded after).
-    ``validate_with`` are other entities whose *staged* rows the set rules need (an invoice's
-    lines, for "at least one line" and "total consistent with its lines").
-    ``travels_with`` names the parent whose payload carries this entity's records, where the
-    target accepts them only that way (BigLedger: invoice line items inside the invoice).
+    The record is valid only if that record is valid up to its day or already in a target (a set
+    rule generated from this), and it is loaded after it, with the target's id of it.
     """
+
+    field: str
+    entity: str
+
+
+@dataclass(frozen=True)
+class LinesTotal:
+    """The root's ``total`` must equal the sum of ``quantity x price`` over its parts, within 0.01."""
+
+    total: str
+    quantity: str
+    price: str
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The parts of an aggregate root (an invoice's lines): validated and loaded with it, as one unit.
+
+    ``link`` is the part's field holding its root's key; a root needs at least ``minimum`` valid parts.
+    """
+
+    entity: str
+    link: str
+    minimum: int = 1
+    total: LinesTotal | None = None
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity of the migration. ``parts`` makes it the root of an aggregate."""
 
     name: str
     model: type[SourceRecord]
     key_fields: tuple[str, ...]
-    parents: tuple[str, ...] = ()
-    validate_with: tuple[str, ...] = ()
-    travels_with: str | None = None
-    candidate_columns: tuple[str, ...] = field(default=())
+    references: tuple[Reference, ...] = ()
+    parts: Parts | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(self.model.model_fields)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """The entities a record refers to: validated against, and loaded, before it."""
+        return tuple(dict.fromkeys(reference.entity for reference in self.references))
 
     def source_key(self, record: dict[str, Any]) -> str:
         """The natural key of a source record, as text (composite keys joined by ``/``).
@@ -62,39 +111,46 @@ class EntitySpec:
         return text
 
     def sql_type(self, field_name: str) -> str:
-        annotation = self.model.model_fields[field_name].annotation
-        candidates = [annotation, *get_args(annotation)]
-        for candidate in candidates:
-            if candidate in _SQL_TYPES:
-                return _SQL_TYPES[candidate]
-        return "TEXT"
+        return _sql_type(self.model.model_fields[field_name].annotation)
 
 
-CUSTOMERS = EntitySpec(
-    name="customers",
-    model=Customer,
-    key_fields=("customer_key",),
-    candidate_columns=("email", "name"),
-)
-INVOICES = EntitySpec(
-    name="invoices",
-    model=Invoice,
-    key_fields=("invoice_key",),
-    parents=("customers",),
-    validate_with=("invoice_line_items",),
-    candidate_columns=("customer_key", "invoice_date", "total_amount"),
-)
-INVOICE_LINE_ITEMS = EntitySpec(
-    name="invoice_line_items",
-    model=InvoiceLineItem,
-    key_fields=("invoice_key", "line_number"),
-    parents=("invoices",),
-    travels_with="invoices",
-    candidate_columns=("invoice_key", "line_number", "quantity", "unit_price"),
-)
+def _sql_type(annotation: Any) -> str:
+    """The column type of an annotation, looking through ``X | None`` and ``Annotated[X, ...]``."""
+    if annotation in _SQL_TYPES:
+        return _SQL_TYPES[annotation]
+    found = [_sql_type(arg) for arg in get_args(annotation) if arg is not type(None)]
+    return next((kind for kind in found if kind != "TEXT"), "TEXT")
 
-# In dependency order: a parent always comes before its children.
-ENTITIES: dict[str, EntitySpec] = {e.name: e for e in (CUSTOMERS, INVOICES, INVOICE_LINE_ITEMS)}
+
+def _document_lines(part: str, link: str) -> Parts:
+    return Parts(part, link, total=LinesTotal("total_amount", "quantity", "unit_price"))
+
+
+_ITEM = Reference("item_code", "items")
+
+# In dependency order: an entity always comes after the entities it refers to.
+ENTITIES: dict[str, EntitySpec] = {
+    e.name: e
+    for e in (
+        EntitySpec("customers", Customer, ("customer_key",)),
+        EntitySpec("suppliers", Supplier, ("supplier_key",)),
+        EntitySpec("items", Item, ("item_code",)),
+        EntitySpec("accounts", Account, ("account_code",)),
+        EntitySpec("invoice_line_items", InvoiceLineItem, ("invoice_key", "line_number"), (_ITEM,)),
+        EntitySpec("invoices", Invoice, ("invoice_key",), (Reference("customer_key", "customers"),),
+                   _document_lines("invoice_line_items", "invoice_key")),
+        EntitySpec("bill_line_items", BillLineItem, ("bill_key", "line_number"), (_ITEM,)),
+        EntitySpec("bills", Bill, ("bill_key",), (Reference("supplier_key", "suppliers"),),
+                   _document_lines("bill_line_items", "bill_key")),
+        EntitySpec("journal_entry_lines", JournalEntryLine, ("entry_key", "line_number"),
+                   (Reference("account_code", "accounts"),)),
+        EntitySpec("journal_entries", JournalEntry, ("entry_key",), parts=Parts("journal_entry_lines", "entry_key", 2)),
+        EntitySpec("stock_adjustments", StockAdjustment, ("adjustment_key",), (_ITEM,)),
+        EntitySpec("payments", Payment, ("payment_key",), (
+            Reference("customer_key", "customers"), Reference("supplier_key", "suppliers"),
+            Reference("invoice_key", "invoices"), Reference("bill_key", "bills"))),
+    )
+}
 
 
 def get_entity(name: str) -> EntitySpec:
@@ -102,3 +158,24 @@ def get_entity(name: str) -> EntitySpec:
         return ENTITIES[name]
     except KeyError:
         raise KeyError(f"unknown entity {name!r}; known: {', '.join(ENTITIES)}") from None
+
+
+def root_of(entity: str) -> EntitySpec | None:
+    """The aggregate root whose part ``entity`` is, or None."""
+    return next((e for e in ENTITIES.values() if e.parts and e.parts.entity == entity), None)
+
+
+def members(root: EntitySpec) -> tuple[EntitySpec, ...]:
+    """The entities validated and loaded together with ``root``: its parts first, then itself."""
+    return (ENTITIES[root.parts.entity], root) if root.parts else (root,)
+
+
+def units() -> list[EntitySpec]:
+    """The roots of the units of work, in dependency order: each aggregate once, by its root."""
+    return [entity for entity in ENTITIES.values() if root_of(entity.name) is None]
+
+
+def unit_parents(root: EntitySpec) -> tuple[str, ...]:
+    """The entities outside the unit that its members refer to."""
+    inside = {member.name for member in members(root)}
+    return tuple(dict.fromkeys(p for member in members(root) for p in member.parents if p not in inside))

@@ -36,6 +36,17 @@ DEFAULT_COUNTRY = "MY"
 COUNTRY = re.compile(r"[A-Za-z]{2}")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 STATUSES = ("active", "inactive")
+ITEM_TYPES = ("inventory", "service", "non-inventory")
+ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
+ADJUSTMENT_TYPES = ("increase", "decrease")
+PAYMENT_METHODS = ("cash", "bank_transfer", "cheque", "card", "online", "other")
+UNITS_OF_MEASURE = (
+    "pieces", "piece", "pcs", "unit", "units", "each", "ea", "box", "boxes", "carton", "pack", "set", "pair",
+    "dozen", "roll", "kg", "g", "mg", "tonne", "lb", "oz", "l", "ml", "gal", "m", "cm", "mm", "km", "ft", "in",
+    "m2", "m3", "hour", "hours", "day", "days", "month", "months", "service", "lot",
+)
+ACCOUNT_CODE = re.compile(r"[A-Za-z0-9.\-]+")
+ACCOUNT_CODE_MAX_LENGTH = 20
 
 
 def _blank_to_none(value: object) -> object:
@@ -76,12 +87,25 @@ def _check_country(value: str) -> str:
     return value.upper()
 
 
-def _check_status(value: str) -> str:
-    """One of the statuses in either case, kept lower-case."""
-    if value.lower() not in STATUSES:
-        raise PydanticCustomError("INVALID_VALUE", "Status must be one of {allowed}: {value}",
-                                  {"allowed": ", ".join(STATUSES), "value": value})
-    return value.lower()
+def one_of(label: str, allowed: tuple[str, ...]) -> Any:
+    """A check that the value is one of ``allowed`` in either case; the value is kept lower-case."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.lower() not in allowed:
+            raise PydanticCustomError("INVALID_VALUE", "{label} must be one of {allowed}: {value}",
+                                      {"label": label, "allowed": ", ".join(allowed), "value": value})
+        return value.lower()
+
+    return check
+
+
+def _check_account_code(value: str) -> str:
+    if not ACCOUNT_CODE.fullmatch(value):
+        raise PydanticCustomError("INVALID_FORMAT", "Account code may hold letters, digits, '.' and '-' only: {value}",
+                                  {"value": value})
+    return value
 
 
 def _parse_iso_date(value: object) -> object:
@@ -145,9 +169,26 @@ Phone = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=
 Email = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=EMAIL_MAX_LENGTH),
                   AfterValidator(_check_email)]
 Country = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_check_country)]
-Status = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_check_status)]
+Status = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(one_of("Status", STATUSES))]
+
+
+def optional_choice(label: str, allowed: tuple[str, ...]) -> Any:
+    """An optional value out of ``allowed`` (blank is absent), kept lower-case."""
+    return Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(one_of(label, allowed))]
+
+
+def choice(label: str, allowed: tuple[str, ...]) -> Any:
+    """A required value out of ``allowed``, kept lower-case."""
+    return Annotated[str, Field(min_length=1), AfterValidator(one_of(label, allowed))]
+
+
+AccountCode = Annotated[str, Field(min_length=1, max_length=ACCOUNT_CODE_MAX_LENGTH),
+                        AfterValidator(_check_account_code)]
+IsoDate = Annotated[date, BeforeValidator(_parse_iso_date)]
 PastOrTodayDate = Annotated[date, BeforeValidator(_parse_iso_date), AfterValidator(_check_not_future)]
 OptionalIsoDate = Annotated[date | None, BeforeValidator(_blank_to_none), BeforeValidator(_parse_iso_date)]
+OptionalPastOrTodayDate = Annotated[date | None, BeforeValidator(_blank_to_none), BeforeValidator(_parse_iso_date),
+                                    AfterValidator(lambda value: value if value is None else _check_not_future(value))]
 def _check_fits_ledger(value: Decimal) -> Decimal:
     """Amounts are kept as DECIMAL(18,4): a value that would be rounded or overflow is refused, never changed.
 

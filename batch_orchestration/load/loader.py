@@ -1,12 +1,15 @@
-"""Loading one entity's validated records of one day into a target, exactly once.
+"""Loading one unit (an entity, or an aggregate root with its parts) of one day into a target, exactly once.
 
-One pass: read the day, its children, the ID map and the parents' target ids; build each record's
-payload (a record whose parent is not in the target is rejected, naming the parent and why); plan
-create / update / skip against the ID map by the hash of that payload; send the batches; record the
-outcomes. For each batch the intent is logged and committed first, and the outcome (target ids into
-the ID map, failures into the rejects table) is recorded while the intent is closed, in one
-transaction. When the target's answer is lost, the records are looked up by their ``referenceId``
-before anything is sent again; a run that died with intents open does the same first thing next time.
+One pass: read the day, its parts, the ID maps and the target's ids of the records it names; build
+each record's payload through the target's binding (a record whose parent is not in the target is
+rejected, naming the parent and why); plan create / update / skip against the ID map by the hash of
+that payload; send the batches; record the outcomes. Parts travel inside their root's payload: they
+are recorded with it (in the ID map under their root's target id, or rejected with their root).
+
+For each batch the intent is logged and committed first, and the outcome (target ids into the ID
+map, failures into the rejects table) is recorded while the intent is closed, in one transaction.
+When the target's answer is lost, the records are looked up by their ``referenceId`` before anything
+is sent again; a run that died with intents open does the same first thing next time.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from batch_orchestration.entities.registry import ENTITIES, EntitySpec
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, unit_parents
 from batch_orchestration.load.planner import Candidate, PlannedRecord, batches, plan
 from batch_orchestration.load.state import (
     MappedRecord,
@@ -30,10 +33,13 @@ from batch_orchestration.load.state import (
 )
 from batch_orchestration.targets.base import (
     AmbiguousOutcome,
+    Binding,
     Connector,
     MissingParent,
     NotApplied,
+    Outgoing,
     RecordOutcome,
+    TargetIds,
     TargetRefused,
 )
 from batch_orchestration.validate.codes import reject_code
@@ -72,31 +78,38 @@ class LoadReport:
         return sent / self.seconds if self.seconds > 0 else 0.0
 
 
+Row = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class _DayState:
     """Everything one load reads from the warehouse, read once before anything is sent."""
 
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     id_map: dict[str, MappedRecord]
-    children: dict[str, list[dict[str, Any]]]
-    parent_ids: dict[str, dict[str, str]]
+    parts: dict[str, list[Row]]  # root key -> its parts of the day, in key order
+    part_id_map: dict[str, MappedRecord]
+    target_ids: TargetIds
     parent_reasons: dict[str, dict[str, str]]
 
 
-def _read_rows(session: WarehouseSession, entity: str, day: str) -> list[dict[str, Any]]:
-    table = quote_identifier(validated_table(entity))
-    frame = session.fetch_df(f"SELECT * FROM {table} WHERE partition_day = ? ORDER BY source_row", (day,))
+def _read_rows(session: WarehouseSession, entity: EntitySpec, day: str) -> list[Row]:
+    table = quote_identifier(validated_table(entity.name))
+    order = ", ".join(quote_identifier(f) for f in entity.key_fields)
+    frame = session.fetch_df(f"SELECT * FROM {table} WHERE partition_day = ? ORDER BY {order}", (day,))
     return nulls_as_none(frame).to_dict(orient="records")
 
 
-def _missing_parent_reject(target: str, entity: str, day: str, row: dict[str, Any], parent: str, parent_key: str,
-                           reasons: dict[str, str]) -> RejectRecord:
-    reason = reasons.get(parent_key)
-    code = reject_code("PARENT_REJECTED" if reason else "PARENT_NOT_LOADED")
+def _load_reject(target: str, entity: str, day: str, row: Row, code: str, message: str) -> RejectRecord:
     return RejectRecord(entity=entity, partition_day=day, source_file=row.get("source_file"),
                         source_row=row.get("source_row"), source_key=row["source_key"], stage="load",
-                        code=code.code, message=code.message(parent=parent, key=parent_key, reason=reason),
-                        target=target)
+                        code=code, message=message, target=target)
+
+
+def _missing_parent_message(missing: MissingParent, reasons: dict[str, str]) -> tuple[str, str]:
+    reason = reasons.get(missing.parent_key)
+    code = reject_code("PARENT_REJECTED" if reason else "PARENT_NOT_LOADED")
+    return code.code, code.message(parent=missing.parent_entity, key=missing.parent_key, reason=reason)
 
 
 class Loader:
@@ -107,24 +120,28 @@ class Loader:
 
     # -- public ----------------------------------------------------------------------------------
 
-    def load_partition(self, entity: EntitySpec, day: str) -> LoadReport:
+    def load_unit(self, root: EntitySpec, day: str) -> dict[str, LoadReport]:
+        """Load the unit of ``root`` for ``day``; one report per member (its parts', then its own)."""
         started = time.monotonic()
-        report = LoadReport(entity=entity.name, partition_day=day)
-        if entity.travels_with:
-            self._account_travelling_children(entity, day, report)
-        else:
-            report.reconciled_intents = self.reconcile_open_intents(entity)
-            self._load_own_records(entity, day, report)
-        report.seconds = time.monotonic() - started
-        return report
+        binding = self.connector.binding(root.name)
+        reports = {member.name: LoadReport(entity=member.name, partition_day=day) for member in members(root)}
+        reports[root.name].reconciled_intents = self.reconcile_open_intents(root, binding)
+        _UnitLoad(self, root, binding, day, reports).run()
+        for report in reports.values():
+            report.seconds = time.monotonic() - started
+        return reports
 
-    def reconcile_open_intents(self, entity: EntitySpec) -> int:
-        """Settle batches a dead run left open: look their records up before anything is resent."""
+    def reconcile_open_intents(self, entity: EntitySpec, binding: Binding) -> int:
+        """Settle batches a dead run left open: look their records up before anything is resent.
+
+        Parts are settled with their root on its next load (the root is then a skip, and its parts
+        are recorded under its id).
+        """
         with self.warehouse.session() as session:
             intents = open_intents(session, self.connector.name, entity.name)
         for intent in intents:
             creates = [op["referenceId"] for op in intent.operations if op["operation"] == "create"]
-            found = self.connector.lookup(entity.name, creates) if creates else {}
+            found = self.connector.lookup(binding, creates) if creates else {}
             entries = [
                 (op["sourceKey"], found[op["referenceId"]], op["contentHash"], op["payloadHash"])
                 for op in intent.operations
@@ -137,82 +154,178 @@ class Loader:
                         intent.intent_id, entity.name, len(entries), len(creates))
         return len(intents)
 
-    # -- own records ---------------------------------------------------------------------------
 
-    def _read_day(self, entity: EntitySpec, day: str) -> _DayState:
-        """Read the day once, and clear its load rejects: this load states them anew."""
-        children_of = [child for child in ENTITIES.values() if child.travels_with == entity.name]
-        with self.warehouse.session() as session:
-            clear_load_rejects(session, self.connector.name, entity.name, day)
-            children: dict[str, list[dict[str, Any]]] = {}
-            for child in children_of:
-                for row in _read_rows(session, child.name, day):
-                    children.setdefault(row[entity.key_fields[0]], []).append(row)
-            return _DayState(
-                rows=_read_rows(session, entity.name, day),
-                id_map=read_id_map(session, self.connector.name, entity.name),
-                children=children,
-                parent_ids={
-                    parent: {key: mapped.target_id
-                             for key, mapped in read_id_map(session, self.connector.name, parent).items()}
-                    for parent in entity.parents
-                },
-                parent_reasons={parent: load_reject_reasons(session, self.connector.name, parent)
-                                for parent in entity.parents},
-            )
+class _UnitLoad:
+    """One load of one unit and day: the pass the module docstring describes."""
 
-    def _load_own_records(self, entity: EntitySpec, day: str, report: LoadReport) -> None:
-        state = self._read_day(entity, day)
+    def __init__(self, loader: Loader, root: EntitySpec, binding: Binding, day: str,
+                 reports: dict[str, LoadReport]) -> None:
+        self.warehouse, self.connector, self.progress = loader.warehouse, loader.connector, loader.progress
+        self.root, self.binding, self.day, self.reports = root, binding, day, reports
+        self.part = ENTITIES[root.parts.entity] if root.parts else None
+        self.target = self.connector.name
+
+    @property
+    def report(self) -> LoadReport:
+        return self.reports[self.root.name]
+
+    def run(self) -> None:
+        state = self._read_day()
         candidates, held_back = [], []
         for row in state.rows:
+            parts = state.parts.get(row["source_key"], [])
             try:
-                data = self.connector.record_data(entity.name, row, state.parent_ids,
-                                                  state.children.get(row["source_key"], []))
+                data = self.binding.payload(row, parts, state.target_ids)
             except MissingParent as missing:
-                held_back.append(_missing_parent_reject(
-                    self.connector.name, entity.name, day, row, missing.parent_entity, missing.parent_key,
-                    state.parent_reasons.get(missing.parent_entity, {})))
+                code, message = _missing_parent_message(missing, state.parent_reasons.get(missing.parent_entity, {}))
+                held_back.append((row, code, message))
                 continue
             candidates.append(Candidate(row["source_key"], row["content_hash"], row, data))
-        if held_back:
-            with self.warehouse.session() as session:
-                append_rejects(session, held_back)
-            report.rejected += len(held_back)
-            report.rejects_by_code.update(r.code for r in held_back)
-        planned = plan(entity.name, day, candidates, state.id_map)
-        report.skipped = sum(1 for p in planned if p.operation == "skip")
-        self._refresh_unchanged(entity, day, planned, state.id_map)
-        total, done = len(planned) - report.skipped, 0
+        planned = plan(self.root.name, self.day, candidates, state.id_map)
+        if not self.binding.updatable:
+            message = reject_code("NOT_UPDATABLE").message(target=self.target, entity=self.root.name)
+            held_back += [(p.record, "NOT_UPDATABLE", message) for p in planned if p.operation == "update"]
+            planned = [p for p in planned if p.operation != "update"]
+        self._reject(held_back, state)
+        skips = [p for p in planned if p.operation == "skip"]
+        self.report.skipped = len(skips)
+        self._refresh_unchanged(skips, state)
+        total, done = len(planned) - len(skips), 0
         self.progress(done, total)
-        for batch in batches(planned, self.connector.max_batch(entity.name)):
-            self._send(entity, day, batch, report)
+        for batch in batches(planned, self.binding.max_batch):
+            self._send(batch, state)
             done += len(batch)
             self.progress(done, total)
 
-    def _refresh_unchanged(self, entity: EntitySpec, day: str, planned: list[PlannedRecord],
-                           id_map: dict[str, MappedRecord]) -> None:
-        """A record whose source text changed but whose payload did not (``1000`` for ``1000.00``) is
-        not sent; the ID map learns that the target holds this day's version, so the conservation
-        check counts it as loaded."""
-        entries = []
-        for p in planned:
-            mapped = id_map.get(p.source_key)
-            if (p.operation == "skip" and mapped is not None and mapped.partition_day <= day
-                    and mapped.content_hash != p.content_hash):
-                entries.append((p.source_key, mapped.target_id, p.content_hash, mapped.payload_hash))
-        if entries:
-            with self.warehouse.session() as session:
-                upsert_id_map(session, self.connector.name, entity.name, day, entries)
+    def _read_day(self) -> _DayState:
+        """Read the day once, and clear its load rejects: this load states them anew."""
+        with self.warehouse.session() as session:
+            for member in members(self.root):
+                clear_load_rejects(session, self.target, member.name, self.day)
+            parts: dict[str, list[Row]] = {}
+            part_id_map: dict[str, MappedRecord] = {}
+            if self.part is not None and self.root.parts is not None:
+                for row in _read_rows(session, self.part, self.day):
+                    parts.setdefault(row[self.root.parts.link], []).append(row)
+                part_id_map = read_id_map(session, self.target, self.part.name)
+            referenced = unit_parents(self.root)
+            return _DayState(
+                rows=_read_rows(session, self.root, self.day),
+                id_map=read_id_map(session, self.target, self.root.name),
+                parts=parts,
+                part_id_map=part_id_map,
+                target_ids=TargetIds({
+                    parent: {key: mapped.target_id for key, mapped in read_id_map(session, self.target, parent).items()}
+                    for parent in referenced
+                }),
+                parent_reasons={parent: load_reject_reasons(session, self.target, parent) for parent in referenced},
+            )
 
-    def _send(self, entity: EntitySpec, day: str, batch: list[PlannedRecord], report: LoadReport) -> None:
+    # -- recording -------------------------------------------------------------------------------
+
+    def _part_entries(self, root_key: str, target_id: str, payload_hash: str,
+                      state: _DayState, only_stale: bool = False) -> list[tuple[str, str, str, str]]:
+        """ID-map entries of a root's parts: each is held by its root's record in the target."""
+        entries = []
+        part_report = self.reports[self.part.name] if self.part else None
+        for part in state.parts.get(root_key, []):
+            mapped = state.part_id_map.get(part["source_key"])
+            if only_stale and mapped is not None and mapped.content_hash == part["content_hash"] \
+                    and mapped.target_id == target_id:
+                if part_report:
+                    part_report.skipped += 1
+                continue
+            if part_report:
+                if mapped is None:
+                    part_report.created += 1
+                else:
+                    part_report.updated += 1
+            entries.append((part["source_key"], target_id, part["content_hash"], payload_hash))
+        return entries
+
+    def _part_rejects(self, root_row: Row, code: str, message: str, state: _DayState) -> list[RejectRecord]:
+        if self.part is None:
+            return []
+        reason = reject_code("HEADER_REJECTED").message(
+            parent=self.root.name, key=root_row["source_key"], reason=f"{code}: {message}")
+        rejects = [_load_reject(self.target, self.part.name, self.day, part, "HEADER_REJECTED", reason)
+                   for part in state.parts.get(root_row["source_key"], [])]
+        self.reports[self.part.name].rejected += len(rejects)
+        self.reports[self.part.name].rejects_by_code.update(r.code for r in rejects)
+        return rejects
+
+    def _reject(self, held_back: list[tuple[Row, str, str]], state: _DayState) -> None:
+        """Records not sent (a parent not in the target, a change the target cannot take), with their parts."""
+        if not held_back:
+            return
+        rejects = []
+        for row, code, message in held_back:
+            rejects.append(_load_reject(self.target, self.root.name, self.day, row, code, message))
+            rejects += self._part_rejects(row, code, message, state)
+        self.report.rejected += len(held_back)
+        self.report.rejects_by_code.update(code for _, code, _ in held_back)
+        with self.warehouse.session() as session:
+            append_rejects(session, rejects)
+
+    def _refresh_unchanged(self, skips: list[PlannedRecord], state: _DayState) -> None:
+        """A record whose source text changed but whose payload did not (``1000`` for ``1000.00``) is
+        not sent; the ID map learns that the target holds this day's version (and its parts, held by
+        it), so the conservation check counts them as loaded. A replay of an older day changes nothing."""
+        entries, part_entries = [], []
+        for p in skips:
+            mapped = state.id_map[p.source_key]
+            if mapped.partition_day > self.day:
+                continue
+            if mapped.content_hash != p.content_hash:
+                entries.append((p.source_key, mapped.target_id, p.content_hash, mapped.payload_hash))
+            part_entries += self._part_entries(p.source_key, mapped.target_id, mapped.payload_hash, state,
+                                               only_stale=True)
+        if entries or part_entries:
+            with self.warehouse.session() as session:
+                upsert_id_map(session, self.target, self.root.name, self.day, entries)
+                if self.part is not None:
+                    upsert_id_map(session, self.target, self.part.name, self.day, part_entries)
+
+    def _record(self, batch: list[PlannedRecord], outcomes: list[RecordOutcome], intent_id: str | None,
+                state: _DayState) -> None:
+        by_reference = {p.reference_id: p for p in batch}
+        entries, part_entries, rejects = [], [], []
+        for outcome in outcomes:
+            planned = by_reference[outcome.reference_id]
+            if outcome.success and outcome.target_id:
+                entries.append((planned.source_key, outcome.target_id, planned.content_hash, planned.payload_hash))
+                part_entries += self._part_entries(planned.source_key, outcome.target_id, planned.payload_hash, state)
+                if planned.operation == "create":
+                    self.report.created += 1
+                else:
+                    self.report.updated += 1
+                continue
+            code = outcome.code or reject_code("LOAD_FAILED").code
+            message = outcome.message or reject_code("LOAD_FAILED").message()
+            self.report.rejected += 1
+            self.report.rejects_by_code[code] += 1
+            rejects.append(_load_reject(self.target, self.root.name, self.day, planned.record, code, message))
+            rejects += self._part_rejects(planned.record, code, message, state)
+        with self.warehouse.session() as session:
+            upsert_id_map(session, self.target, self.root.name, self.day, entries)
+            if self.part is not None:
+                upsert_id_map(session, self.target, self.part.name, self.day, part_entries)
+            append_rejects(session, rejects)
+            if intent_id is not None:
+                close_intent(session, intent_id, "closed", {"succeeded": len(entries), "rejected": len(rejects)})
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def _send(self, batch: list[PlannedRecord], state: _DayState) -> None:
         """Send one batch under the connector's retry policy, settling an ambiguous answer by lookup."""
+        entity, report = self.root.name, self.report
         intent_ops = [
             {"operation": p.operation, "referenceId": p.reference_id, "sourceKey": p.source_key,
              "contentHash": p.content_hash, "payloadHash": p.payload_hash}
             for p in batch
         ]
         with self.warehouse.session() as session:
-            intent_id = open_intent(session, self.connector.name, entity.name, day, intent_ops)
+            intent_id = open_intent(session, self.target, entity, self.day, intent_ops)
         pending = {p.reference_id: p for p in batch}
         outcomes: list[RecordOutcome] = []
         in_doubt = False
@@ -222,7 +335,7 @@ class Loader:
             nonlocal in_doubt, ever_in_doubt
             if in_doubt:
                 creates = [ref for ref, p in pending.items() if p.operation == "create"]
-                found = self.connector.lookup(entity.name, creates) if creates else {}
+                found = self.connector.lookup(self.binding, creates) if creates else {}
                 for ref, target_id in found.items():
                     outcomes.append(RecordOutcome(ref, True, target_id=target_id))
                     del pending[ref]
@@ -231,13 +344,14 @@ class Loader:
                 if not pending:
                     return
             report.batches_sent += 1
+            outgoing = [Outgoing(p.operation, p.reference_id, p.target_id, p.data)  # type: ignore[arg-type]
+                        for p in pending.values()]
             try:
-                outcomes.extend(self.connector.send_batch(entity.name, [p.operation_body() for p in pending.values()]))
+                outcomes.extend(self.connector.send_batch(self.binding, outgoing))
             except AmbiguousOutcome as exc:
                 in_doubt = ever_in_doubt = True
                 report.ambiguous_batches += 1
-                log.warning("batch of %d %s: %s; looking the records up before resending", len(pending),
-                            entity.name, exc)
+                log.warning("batch of %d %s: %s; looking the records up before resending", len(pending), entity, exc)
                 raise
             pending.clear()
 
@@ -246,83 +360,16 @@ class Loader:
         except TargetRefused:
             if ever_in_doubt:
                 # An earlier send may have been applied: keep what is known, leave the intent open.
-                self._record(entity, day, batch, outcomes, intent_id=None, report=report)
+                self._record(batch, outcomes, None, state)
             else:
                 with self.warehouse.session() as session:  # nothing was applied: nothing to reconcile
                     close_intent(session, intent_id, "refused", {})
             raise
         except (NotApplied, AmbiguousOutcome) as exc:
             # Keep the intent open: the next run looks these up before sending them again.
-            self._record(entity, day, batch, outcomes, intent_id=None, report=report)
+            self._record(batch, outcomes, None, state)
             raise BatchUnconfirmed(
-                f"{len(pending)} {entity.name} of a batch are still unconfirmed after the retry policy "
+                f"{len(pending)} {entity} of a batch are still unconfirmed after the retry policy "
                 f"ran out ({exc}); the next run looks them up before sending anything"
             ) from exc
-        self._record(entity, day, batch, outcomes, intent_id=intent_id, report=report)
-
-    def _record(self, entity: EntitySpec, day: str, batch: list[PlannedRecord], outcomes: list[RecordOutcome],
-                intent_id: str | None, report: LoadReport) -> None:
-        by_reference = {p.reference_id: p for p in batch}
-        entries, rejects = [], []
-        for outcome in outcomes:
-            planned = by_reference[outcome.reference_id]
-            if outcome.success and outcome.target_id:
-                entries.append((planned.source_key, outcome.target_id, planned.content_hash, planned.payload_hash))
-                if planned.operation == "create":
-                    report.created += 1
-                else:
-                    report.updated += 1
-                continue
-            code = outcome.code or reject_code("LOAD_FAILED").code
-            report.rejected += 1
-            report.rejects_by_code[code] += 1
-            rejects.append(
-                RejectRecord(
-                    entity=entity.name, partition_day=day, source_file=planned.record.get("source_file"),
-                    source_row=planned.record.get("source_row"), source_key=planned.source_key, stage="load",
-                    code=code, message=outcome.message or reject_code("LOAD_FAILED").message(),
-                    target=self.connector.name,
-                )
-            )
-        with self.warehouse.session() as session:
-            upsert_id_map(session, self.connector.name, entity.name, day, entries)
-            append_rejects(session, rejects)
-            if intent_id is not None:
-                close_intent(session, intent_id, "closed",
-                             {"succeeded": len(entries), "rejected": len(rejects)})
-
-    # -- records that travel inside a parent ------------------------------------------------------
-
-    def _account_travelling_children(self, entity: EntitySpec, day: str, report: LoadReport) -> None:
-        """Mark each child loaded when its parent went out with it, else rejected with the parent's reason."""
-        parent = ENTITIES[entity.travels_with or ""]
-        parent_key = parent.key_fields[0]
-        with self.warehouse.session() as session:
-            clear_load_rejects(session, self.connector.name, entity.name, day)
-            rows = _read_rows(session, entity.name, day)
-            parent_ids = read_id_map(session, self.connector.name, parent.name)
-            own = read_id_map(session, self.connector.name, entity.name)
-            refused_today = load_reject_reasons(session, self.connector.name, parent.name, day)
-        entries, rejects = [], []
-        for row in rows:
-            key = row[parent_key]
-            mapped_parent = parent_ids.get(key)
-            if mapped_parent is None or key in refused_today:
-                rejects.append(_missing_parent_reject(self.connector.name, entity.name, day, row, parent.name, key,
-                                                      refused_today))
-                continue
-            previous = own.get(row["source_key"])
-            if previous is not None and (previous.content_hash == row["content_hash"] or previous.partition_day > day):
-                report.skipped += 1
-                continue
-            if previous is None:
-                report.created += 1
-            else:
-                report.updated += 1
-            target_id = f"{mapped_parent.target_id}#{row['source_key']}"
-            entries.append((row["source_key"], target_id, row["content_hash"], mapped_parent.payload_hash))
-        report.rejected += len(rejects)
-        report.rejects_by_code.update(r.code for r in rejects)
-        with self.warehouse.session() as session:
-            upsert_id_map(session, self.connector.name, entity.name, day, entries)
-            append_rejects(session, rejects)
+        self._record(batch, outcomes, intent_id, state)

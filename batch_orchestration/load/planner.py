@@ -53,11 +53,6 @@ class PlannedRecord:
     record: dict[str, Any] = field(compare=False)
     data: dict[str, Any] = field(compare=False, default_factory=dict)
 
-    def operation_body(self) -> dict[str, Any]:
-        """The batch operation: an update names the target id it changes."""
-        data = {"id": self.target_id, **self.data} if self.operation == "update" else self.data
-        return {"operation": self.operation, "referenceId": self.reference_id, "data": data}
-
 
 def plan(entity: str, day: str, candidates: Iterable[Candidate],
          id_map: dict[str, MappedRecord]) -> list[PlannedRecord]:

@@ -1,15 +1,19 @@
 """The asset factory: each registry entry becomes ``<entity>_staged``, ``_validated`` and ``_loaded``.
 
-Dependencies follow the registry: a child's validation reads its parents' validated records, its
-loading waits for its parents' loading, and every load waits for its own previous day.
+Staging is per entity (per export). Validation and loading are per unit, an aggregate root with its
+parts or a lone entity: one step materializes the unit's ``_validated`` (or ``_loaded``) assets
+together. Dependencies follow the registry: a record's validation reads the validated records it
+refers to, its loading waits for theirs, and every load waits for its own previous day. No target
+system is named here: the routing gives each unit's target, resource key and pool.
 """
 
 
 import warnings
+from collections.abc import Iterator
 
 import dagster as dg
 
-from batch_orchestration.entities.registry import ENTITIES, EntitySpec
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, unit_parents, units
 from batch_orchestration.load.loader import Loader
 from batch_orchestration.orchestration.metadata import (
     column_schema,
@@ -24,7 +28,7 @@ from batch_orchestration.orchestration.resources import (
     PipelineSettingsResource,
     WarehouseResource,
 )
-from batch_orchestration.orchestration.stages import stage_day, unaccounted_records, validate_day
+from batch_orchestration.orchestration.stages import stage_day, unaccounted_records, validate_unit
 from batch_orchestration.targets.base import TargetRefused
 from batch_orchestration.targets.routing import Route, Routing
 from batch_orchestration.targets.systems import TargetResource
@@ -88,103 +92,130 @@ def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
     return staged
 
 
-def _validated_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    check_name = "reject_rate_under_threshold"
-    deps = [_key(entity.name, "staged")]
-    deps += [_key(parent, "validated") for parent in entity.parents]
-    deps += [_key(other, "staged") for other in entity.validate_with]
-
-    @dg.asset(
+def _validated_spec(entity: EntitySpec, root: EntitySpec) -> dg.AssetSpec:
+    own = [_key(entity.name, "staged")]
+    deps = own + [_key(parent, "validated") for parent in entity.parents]
+    together = f", with its {root.name}" if entity is not root else (
+        f", with its {root.parts.entity}" if root.parts else "")
+    models = " and the set rules (validate/set_rules.py, dbt_like_sql/validated)"
+    return dg.AssetSpec(
         key=_key(entity.name, "validated"),
         deps=deps,
-        partitions_def=partitions,
-        group_name=entity.name,
+        group_name=root.name,
         kinds={"pydantic", "sql"},
-        description=f"{entity.name} that pass the row rules ({entity.model.__name__}) and the set rules "
-        f"(dbt_like_sql/validated/{entity.name}_set_rejects.sql).",
+        description=f"{entity.name} that pass the row rules ({entity.model.__name__}){models}{together}.",
         metadata={"dagster/column_schema": column_schema(entity, typed=True),
-                  "dagster/column_lineage": validated_lineage(entity, _key(entity.name, "staged"))},
-        check_specs=[dg.AssetCheckSpec(check_name, asset=_key(entity.name, "validated"), blocking=True,
-                                       description="Rejected share of the day's rows is under the threshold")],
+                  "dagster/column_lineage": validated_lineage(entity, own[0])},
+    )
+
+
+def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """One step for the unit: an aggregate's lines are validated once, with their header."""
+    check_name = "reject_rate_under_threshold"
+    unit = members(root)
+
+    @dg.multi_asset(
+        name=f"{root.name}_validation",
+        specs=[_validated_spec(member, root) for member in unit],
+        partitions_def=partitions,
+        check_specs=[dg.AssetCheckSpec(check_name, asset=_key(member.name, "validated"), blocking=True,
+                                       description="Rejected share of the day's rows is under the threshold")
+                     for member in unit],
     )
     def validated(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                  settings: PipelineSettingsResource) -> dg.MaterializeResult:
+                  settings: PipelineSettingsResource) -> Iterator[dg.MaterializeResult]:
         day = context.partition_key
-        result = validate_day(warehouse.open(), entity, day)
-        rate = result.rejected_rows / result.staged_rows if result.staged_rows else 0.0
-        models = {run.name: ", ".join(run.upstream_tables) for run in result.models_run}
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": result.valid_rows,
-                "rows_in": result.staged_rows,
-                "reject_rate": rate,
-                "sql_models": dg.MetadataValue.json(models),
-                **rejects_metadata(result.rejects, reject_sample(warehouse.open(), entity.name, day)),
-            },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=check_name,
-                    passed=rate <= settings.max_reject_rate,
-                    metadata={"reject_rate": rate, "threshold": settings.max_reject_rate},
-                    severity=dg.AssetCheckSeverity.ERROR,
-                )
-            ],
-        )
+        results = validate_unit(warehouse.open(), root, day)
+        for member in unit:
+            result = results[member.name]
+            rate = result.rejected_rows / result.staged_rows if result.staged_rows else 0.0
+            rules = {run.name: ", ".join(run.upstream_tables) for run in result.models_run}
+            yield dg.MaterializeResult(
+                asset_key=_key(member.name, "validated"),
+                metadata={
+                    "dagster/row_count": result.valid_rows,
+                    "rows_in": result.staged_rows,
+                    "reject_rate": rate,
+                    "sql_models": dg.MetadataValue.json(rules),
+                    **rejects_metadata(result.rejects, reject_sample(warehouse.open(), member.name, day)),
+                },
+                check_results=[
+                    dg.AssetCheckResult(
+                        asset_key=_key(member.name, "validated"),
+                        check_name=check_name,
+                        passed=rate <= settings.max_reject_rate,
+                        metadata={"reject_rate": rate, "threshold": settings.max_reject_rate},
+                        severity=dg.AssetCheckSeverity.ERROR,
+                    )
+                ],
+            )
 
     return validated
 
 
-def _loaded_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition, route: Route) -> dg.AssetsDefinition:
+def _loaded_spec(entity: EntitySpec, root: EntitySpec, route: Route) -> dg.AssetSpec:
     own_key = _key(entity.name, "loaded")
-    deps: list[dg.AssetDep | dg.AssetKey] = [_key(entity.name, "validated")]
-    deps += [_key(parent, "loaded") for parent in entity.parents]
-    deps += [_key(child.name, "validated") for child in ENTITIES.values() if child.travels_with == entity.name]
+    deps: list[dg.AssetDep | dg.AssetKey] = [_key(member.name, "validated") for member in members(root)]
+    deps += [_key(parent, "loaded") for parent in unit_parents(root)] if entity is root else [_key(root.name, "loaded")]
     deps.append(dg.AssetDep(own_key, partition_mapping=PREVIOUS_DAY))
-    travels = f"; they travel inside their {entity.travels_with}" if entity.travels_with else ""
-
-    @dg.asset(
+    travels = f"; they travel inside their {root.name}" if entity is not root else ""
+    return dg.AssetSpec(
         key=own_key,
         deps=deps,
-        partitions_def=partitions,
-        group_name=entity.name,
+        group_name=root.name,
         kinds={"api", route.config.system},
-        pool=route.pool,
-        retry_policy=STEP_RETRY,
-        required_resource_keys={"warehouse", route.resource_key},
         metadata={"target": route.target, "target_system": route.config.system},
         description=(f"{entity.name} in the target {route.target} ({route.config.system}): created, updated or "
                      f"skipped from the ID map{travels}"),
     )
-    def loaded(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+
+
+def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: Route) -> dg.AssetsDefinition:
+    """One step for the unit: a header and its lines are sent together, and recorded together."""
+    unit = members(root)
+
+    @dg.multi_asset(
+        name=f"{root.name}_load",
+        specs=[_loaded_spec(member, root, route) for member in unit],
+        partitions_def=partitions,
+        pool=route.pool,
+        retry_policy=STEP_RETRY,
+        required_resource_keys={"warehouse", route.resource_key},
+    )
+    def loaded(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         day = context.partition_key
         target: TargetResource = getattr(context.resources, route.resource_key)
         connector = target.connector()
+        batch_size = connector.binding(root.name).max_batch
 
         def progress(done: int, total: int) -> None:
-            if total and (done == total or done % 1000 < connector.max_batch(entity.travels_with or entity.name)):
-                context.log.info(f"{entity.name} {day}: {done}/{total} records sent")
+            if total and (done == total or done % 1000 < batch_size):
+                context.log.info(f"{root.name} {day}: {done}/{total} records sent")
 
         loader = Loader(context.resources.warehouse.open(), connector, progress=progress)
         try:
-            report = loader.load_partition(entity, day)
+            reports = loader.load_unit(root, day)
         except TargetRefused as refused:
             # No retry can change this answer: fail now, without step retries, with what to check.
             raise dg.Failure(description=str(refused), allow_retries=False) from None
-        return dg.MaterializeResult(
-            metadata={
-                "created": report.created,
-                "updated": report.updated,
-                "skipped": report.skipped,
-                "rejected": report.rejected,
-                "batches_sent": report.batches_sent,
-                "ambiguous_batches": report.ambiguous_batches,
-                "recovered_by_lookup": report.recovered_by_lookup,
-                "reconciled_intents": report.reconciled_intents,
-                "records_per_second": round(report.records_per_second, 1),
-                "seconds": round(report.seconds, 2),
-                **{f"rejects/{code}": n for code, n in sorted(report.rejects_by_code.items())},
-            },
-        )
+        for member in reversed(unit):  # the root first: its parts' assets depend on it
+            report = reports[member.name]
+            yield dg.MaterializeResult(
+                asset_key=_key(member.name, "loaded"),
+                metadata={
+                    "created": report.created,
+                    "updated": report.updated,
+                    "skipped": report.skipped,
+                    "rejected": report.rejected,
+                    "batches_sent": report.batches_sent,
+                    "ambiguous_batches": report.ambiguous_batches,
+                    "recovered_by_lookup": report.recovered_by_lookup,
+                    "reconciled_intents": report.reconciled_intents,
+                    "records_per_second": round(report.records_per_second, 1),
+                    "seconds": round(report.seconds, 2),
+                    **{f"rejects/{code}": n for code, n in sorted(report.rejects_by_code.items())},
+                },
+            )
 
     return loaded
 
@@ -225,12 +256,9 @@ def build_entity_assets(partitions: dg.PartitionsDefinition,
                         routing: Routing) -> list[dg.AssetsDefinition | dg.AssetSpec]:
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = []
     for entity in ENTITIES.values():
-        assets += [
-            _landing_spec(entity),
-            _staged_asset(entity, partitions),
-            _validated_asset(entity, partitions),
-            _loaded_asset(entity, partitions, routing.route(entity.name)),
-        ]
+        assets += [_landing_spec(entity), _staged_asset(entity, partitions)]
+    for root in units():
+        assets += [_validated_asset(root, partitions), _loaded_asset(root, partitions, routing.route(root.name))]
     return assets
 
 

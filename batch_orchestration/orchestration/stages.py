@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from batch_orchestration.entities.registry import ENTITIES, EntitySpec
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
 from batch_orchestration.ingest.landing import LandingZone
 from batch_orchestration.ingest.mapping import load_mapping
 from batch_orchestration.ingest.reports import PartitionResult
@@ -14,6 +14,15 @@ from batch_orchestration.ingest.sinks import WarehouseStagingSink
 from batch_orchestration.ingest.staging import stage_partition
 from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
 from batch_orchestration.validate.rows import validate_frame
+from batch_orchestration.validate.set_rules import (
+    REJECT_COLUMNS,
+    SetRule,
+    candidate_table,
+    duplicate_key,
+    hand_written_model,
+    header_not_valid,
+    record_rules,
+)
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier
 from batch_orchestration.warehouse.schema import (
@@ -22,7 +31,7 @@ from batch_orchestration.warehouse.schema import (
     validated_columns,
     validated_table,
 )
-from batch_orchestration.warehouse.sql_models import ModelRun, run_models
+from batch_orchestration.warehouse.sql_models import ModelRun, model_graph, run_models
 
 
 def stage_day(warehouse: Warehouse, zone: LandingZone, entity: EntitySpec, day: str) -> PartitionResult:
@@ -47,11 +56,9 @@ def _staged_frame(session: WarehouseSession, entity: EntitySpec, day: str) -> pd
 
 
 def _create_candidates(session: WarehouseSession, entity: EntitySpec, valid: pd.DataFrame) -> None:
-    """The columns the set rules read, as ``candidate_<entity>``, typed as the validated table is."""
-    columns = ["source_file", "source_row", "source_key", *entity.candidate_columns]
-    table_types = validated_columns(entity)
-    types = {column: table_types[column] for column in columns}
-    session.create_temp_table(f"candidate_{entity.name}", valid.reindex(columns=columns), types)
+    """The day's rows that passed the row rules, as ``candidate_<entity>``, typed as the validated table."""
+    types = validated_columns(entity)
+    session.create_temp_table(candidate_table(entity.name), valid.reindex(columns=list(types)), types)
 
 
 @dataclass
@@ -66,37 +73,79 @@ class ValidationResult:
         return len(self.rejects)
 
 
-def validate_day(warehouse: Warehouse, entity: EntitySpec, day: str) -> ValidationResult:
-    """Row rules (pydantic), then the entity's set rules (SQL models), into validated rows and rejects."""
-    with warehouse.session() as session:
-        checked = validate_frame(entity, _staged_frame(session, entity, day))
-        session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day]}))
-        _create_candidates(session, entity, checked.valid)
-        for other_name in entity.validate_with:
-            other = ENTITIES[other_name]
-            _create_candidates(session, other, validate_frame(other, _staged_frame(session, other, day)).valid)
-        model = f"{entity.name}_set_rejects"
-        runs = run_models(session, select=[model])
-        set_rejects = session.fetch_df(f"SELECT * FROM {quote_identifier(model)}")
-        rejected_rows = set(zip(set_rejects["source_file"], set_rejects["source_row"].astype(int), strict=True))
-        keep = [
-            (file, int(row)) not in rejected_rows
-            for file, row in zip(checked.valid["source_file"], checked.valid["source_row"], strict=True)
-        ]
-        valid = checked.valid[keep] if len(checked.valid) else checked.valid
-        table = validated_table(entity.name)
-        session.execute(f"DELETE FROM {quote_identifier(table)} WHERE partition_day = ?", (day,))
-        session.append_df(table, valid)
-        set_rule_rejects = [
-            RejectRecord(entity=entity.name, partition_day=day, source_file=r.source_file,
+class _SetRuleRun:
+    """Runs set rules in a session: each rule's rejects are collected, then dropped from the candidates,
+    so later rules see only the rows still standing."""
+
+    def __init__(self, session: WarehouseSession, day: str) -> None:
+        self.session, self.day = session, day
+        self.available = {node.name for node in model_graph().models}
+        self.runs: dict[str, list[ModelRun]] = {}
+        self.rejects: dict[str, list[RejectRecord]] = {}
+
+    def apply(self, entity: EntitySpec, rules: list[SetRule], with_model: bool = False) -> None:
+        frames = []
+        for rule in rules:
+            frame = self.session.fetch_df(rule.sql, rule.params)
+            frames.append(frame)
+            self.runs.setdefault(entity.name, []).append(ModelRun(rule.name, "generated", rule.reads, len(frame)))
+        model = hand_written_model(entity, self.available) if with_model else None
+        if model:
+            runs = run_models(self.session, select=[model])
+            self.runs.setdefault(entity.name, []).extend(runs)
+            frames.append(self.session.fetch_df(f"SELECT * FROM {quote_identifier(model)}"))
+        found = pd.concat([f.reindex(columns=list(REJECT_COLUMNS)) for f in frames]) if frames else pd.DataFrame()
+        if found.empty:
+            return
+        self.rejects.setdefault(entity.name, []).extend(
+            RejectRecord(entity=entity.name, partition_day=self.day, source_file=r.source_file,
                          source_row=int(r.source_row), source_key=r.source_key, stage="set_rule",
                          code=r.code, message=r.message)
-            for r in set_rejects.itertuples(index=False)
-        ]
-        rejects = checked.rejects + set_rule_rejects
-        replace_rejects(session, entity.name, day, ("validation", "set_rule"), rejects)
-    return ValidationResult(staged_rows=len(checked.valid) + len(checked.rejects), valid_rows=len(valid),
-                            rejects=rejects, models_run=runs)
+            for r in found.itertuples(index=False)
+        )
+        rows = found[["source_file", "source_row"]].drop_duplicates().astype({"source_row": "int64"})
+        self.session.create_temp_table("set_rule_rejected", rows, {"source_file": "TEXT", "source_row": "BIGINT"})
+        table = quote_identifier(candidate_table(entity.name))
+        self.session.execute(
+            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM set_rule_rejected AS r "
+            f"WHERE r.source_file = {table}.source_file AND r.source_row = {table}.source_row)"
+        )
+
+
+def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str, ValidationResult]:
+    """Validate an aggregate (a root with its parts; or a lone entity) for one day, as one unit.
+
+    Row rules (pydantic) for each member, then the set rules: each part's own, the root's (which count
+    only the parts still standing), and last the parts whose root fell. The validated rows and the
+    rejects of every member are replaced together.
+    """
+    results: dict[str, ValidationResult] = {}
+    with warehouse.session() as session:
+        session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day]}))
+        checked = {}
+        for member in members(root):
+            checked[member.name] = validate_frame(member, _staged_frame(session, member, day))
+            _create_candidates(session, member, checked[member.name].valid)
+        run = _SetRuleRun(session, day)
+        for member in members(root):
+            run.apply(member, [duplicate_key(member)])
+            run.apply(member, record_rules(member, day), with_model=True)
+        if root.parts:
+            run.apply(ENTITIES[root.parts.entity], [header_not_valid(root, day)])
+        for member in members(root):
+            table = quote_identifier(validated_table(member.name))
+            columns = ", ".join(quote_identifier(c) for c in validated_columns(member))
+            session.execute(f"DELETE FROM {table} WHERE partition_day = ?", (day,))
+            session.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} "
+                            f"FROM {quote_identifier(candidate_table(member.name))}")
+            (valid_rows,) = session.fetch_all(f"SELECT COUNT(*) FROM {table} WHERE partition_day = ?", (day,))[0]
+            row_check = checked[member.name]
+            rejects = row_check.rejects + run.rejects.get(member.name, [])
+            replace_rejects(session, member.name, day, ("validation", "set_rule"), rejects)
+            results[member.name] = ValidationResult(
+                staged_rows=len(row_check.valid) + len(row_check.rejects), valid_rows=int(valid_rows),
+                rejects=rejects, models_run=run.runs.get(member.name, []))
+    return results
 
 
 def unaccounted_records(warehouse: Warehouse, entity: EntitySpec, day: str, target: str) -> pd.DataFrame:

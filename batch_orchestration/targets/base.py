@@ -1,10 +1,26 @@
-"""The interface every target connector offers the loader, and the outcomes it reports."""
+"""The seam between the pipeline and a target system: bindings, the connector interface, outcomes.
+
+A **binding** says how one target system takes one entity: where, how many at a time, which
+operations, and the payload built from a validated record (with an aggregate root's parts, which
+travel inside it when the system has no binding of the part's own). A **connector** is one target's
+client: it sends a batch once and reports each record's outcome, and finds records again by
+``referenceId`` when an answer was lost. The interface is drawn against all four documented families:
+
+- synchronous batches (BigLedger ``/v1/batch/<entity>``, Batch Import ``POST /v1/import``): one
+  request per batch, one answer per record (Batch Import answers by index: the connector maps it back);
+- staged file uploads with polling (eBill): ``send_batch`` initialises, uploads the file (and a child
+  file per part binding), finalises and polls; a poll that runs out is an ``AmbiguousOutcome``;
+- batch objects with items and a submit step (Bulk Payables): create, add the items, submit, poll.
+
+In each, ``lookup`` asks the target by the record's reference (``referenceId``, an external id or
+a reference column), so the loader's exactly-once protocol is the same for all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from batch_orchestration.targets.retry import RetryPolicy
@@ -53,25 +69,67 @@ class TargetRefused(Exception):
         self.status = status
 
 
+Record = dict[str, Any]
+
+
+class TargetIds:
+    """The target's ids of the records payloads refer to (``entity -> source key -> id``, the ID map)."""
+
+    def __init__(self, ids: dict[str, dict[str, str]]) -> None:
+        self._ids = ids
+
+    def of(self, entity: str, key: str | None) -> str | None:
+        """The id of ``entity`` ``key`` (None for no key); MissingParent when the target has none."""
+        if key is None:
+            return None
+        found = self._ids.get(entity, {}).get(key)
+        if found is None:
+            raise MissingParent(entity, key)
+        return found
+
+
+# (validated record, its parts in key order, the target's ids) -> the target's data for the record
+PayloadBuilder = Callable[[Record, Sequence[Record], TargetIds], dict[str, Any]]
+CREATE_UPDATE: frozenset[str] = frozenset({"create", "update"})
+
+
+@dataclass(frozen=True)
+class Binding:
+    """How one target system takes one entity: the one place its batch size and payload are stated."""
+
+    entity: str
+    endpoint: str  # the system's name for it (BigLedger: the path segment, ``journal-entries``)
+    max_batch: int
+    payload: PayloadBuilder
+    operations: frozenset[str] = CREATE_UPDATE
+
+    @property
+    def updatable(self) -> bool:
+        return "update" in self.operations
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One record of a batch as the loader hands it to a connector."""
+
+    operation: Literal["create", "update"]
+    reference_id: str
+    target_id: str | None  # the record's id in the target, for an update
+    data: dict[str, Any]
+
+
 class Connector(Protocol):
-    name: str
+    name: str  # the routing's name of the target: its state (ID map, intents, load rejects) is kept under it
     policy: RetryPolicy  # bounds both its requests and the loader's resends of one batch
 
-    def max_batch(self, entity: str) -> int: ...
+    def binding(self, entity: str) -> Binding:
+        """The binding of an entity this target takes (an aggregate root, or a lone entity)."""
 
-    def record_data(self, entity: str, record: dict[str, Any], parent_ids: dict[str, dict[str, str]],
-                    children: list[dict[str, Any]]) -> dict[str, Any]:
-        """The target's ``data`` for a validated record.
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[RecordOutcome]:
+        """Send once; raises AmbiguousOutcome, NotApplied or TargetRefused."""
 
-        ``parent_ids`` maps each parent entity to its ``source_key -> target id``; raises
-        MissingParent when a parent has no id.
-        """
-
-    def send_batch(self, entity: str, operations: list[dict[str, Any]]) -> list[RecordOutcome]:
-        """Send ``[{operation, referenceId, data}]`` once; raises AmbiguousOutcome, NotApplied or TargetRefused."""
-
-    def lookup(self, entity: str, reference_ids: list[str]) -> dict[str, str]:
+    def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
         """Target ids of the records created with these reference ids (absent: not created)."""
 
-    def read_all(self, entity: str) -> Iterator[dict[str, Any]]:
+    def read_all(self, binding: Binding) -> Iterator[dict[str, Any]]:
         """Every record the target holds of this entity, for reconciliation."""

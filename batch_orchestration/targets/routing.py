@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.entities.registry import ENTITIES, root_of, units
 
 DEFAULT_TARGET = "bigledger"
 DEFAULT_KEY_VARIABLE = "BIGLEDGER_API_KEY"
@@ -60,7 +60,7 @@ class Routing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     targets: dict[str, TargetConfig] = Field(min_length=1)
-    entities: dict[str, str] = Field(description="entity -> target name")
+    entities: dict[str, str] = Field(description="entity -> target name; an aggregate's parts go with their root")
 
     @model_validator(mode="after")
     def _consistent(self) -> Routing:
@@ -71,20 +71,32 @@ class Routing(BaseModel):
                 raise ValueError(f"target name {name!r} must be a lower-case identifier")
             if config.system not in SYSTEMS:
                 raise ValueError(f"target {name}: unknown system {config.system!r}; known: {', '.join(SYSTEMS)}")
-        missing, unknown = set(ENTITIES) - set(self.entities), set(self.entities) - set(ENTITIES)
+        roots = {root.name for root in units()}
+        missing, unknown = roots - set(self.entities), set(self.entities) - set(ENTITIES)
         if missing or unknown:
             raise ValueError(f"every entity is routed once: missing {sorted(missing)}, unknown {sorted(unknown)}")
         for entity, target in self.entities.items():
             if target not in self.targets:
                 raise ValueError(f"entity {entity} is routed to {target!r}, which is not among the targets")
-        for entity, target in self.entities.items():
+            root = root_of(entity)
+            if root is not None and self.entities.get(root.name) != target:
+                raise ValueError(f"{entity} travel with their {root.name}: route them to the same target, or leave "
+                                 "them out")
+        for root_name in roots:
+            system = self.targets[self.entities[root_name]].system
+            if root_name not in SYSTEMS[system].bindings:
+                raise ValueError(f"entity {root_name} is routed to {self.entities[root_name]}, but {system} takes "
+                                 f"only {', '.join(SYSTEMS[system].bindings)}")
+        for entity in ENTITIES:
             for parent in ENTITIES[entity].parents:  # a record refers to its parent by the target's id
-                if self.entities[parent] != target:
+                if self.route(parent).target != self.route(entity).target:
                     raise ValueError(f"{entity} refer to their {parent}: route both to the same target")
         return self
 
     def route(self, entity: str) -> Route:
-        target = self.entities[entity]
+        """Where ``entity`` loads; an aggregate's part loads with its root."""
+        root = root_of(entity)
+        target = self.entities[root.name if root is not None else entity]
         return Route(target, self.targets[target])
 
     def routes(self) -> list[Route]:
@@ -95,7 +107,8 @@ class Routing(BaseModel):
 def default_routing(base_url: str, company_id: str, rate_window_seconds: float) -> Routing:
     config = TargetConfig(system="bigledger", base_url=base_url, company_id=company_id,
                           api_key_env=DEFAULT_KEY_VARIABLE, rate_window_seconds=rate_window_seconds)
-    return Routing(targets={DEFAULT_TARGET: config}, entities=dict.fromkeys(ENTITIES, DEFAULT_TARGET))
+    return Routing(targets={DEFAULT_TARGET: config},
+                   entities=dict.fromkeys((root.name for root in units()), DEFAULT_TARGET))
 
 
 def load_routing(path: str | Path) -> Routing:

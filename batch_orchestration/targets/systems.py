@@ -1,18 +1,21 @@
-"""The target systems the pipeline loads into, each plugged in by one function.
+"""The target systems the pipeline loads into, each plugged in here once.
 
-A system's function turns a routed target into the Dagster resource whose ``connector()`` the loader
-uses; adding a target system is one package under ``targets/`` and one entry here.
+A system is its bindings (which entities it takes, and how) and one function that turns a routed
+target into the Dagster resource whose ``connector()`` the loader uses. Adding a target system is one
+package under ``targets/`` (its client, connector and bindings) and one entry here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import dagster as dg
 
-from batch_orchestration.targets.base import Connector
+from batch_orchestration.targets.base import Binding, Connector
+from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration.targets.bigledger.resource import BigLedgerResource
 from batch_orchestration.targets.routing import Route
 
@@ -34,4 +37,10 @@ def _bigledger(route: Route, state_dir: Path) -> dg.ConfigurableResource:
     )
 
 
-SYSTEMS: dict[str, Callable[[Route, Path], dg.ConfigurableResource]] = {"bigledger": _bigledger}
+@dataclass(frozen=True)
+class System:
+    bindings: Mapping[str, Binding]
+    resource: Callable[[Route, Path], dg.ConfigurableResource]  # (route, state folder) -> the target's resource
+
+
+SYSTEMS: dict[str, System] = {"bigledger": System(BIGLEDGER_BINDINGS, _bigledger)}

@@ -52,20 +52,27 @@ _CODES = (
     RejectCode("INVALID_PHONE", "validation", "not a phone number the target accepts"),
     RejectCode("INVALID_TAX_NUMBER", "validation", "a tax number that does not fit its country"),
     RejectCode("INVALID_COUNTRY", "validation", "not a two-letter ISO 3166 country code"),
-    # set rules (dbt_like_sql/validated)
+    RejectCode("INVALID_LINE", "validation", "a journal line with both or neither of debit and credit"),
+    # set rules: generated for every entity (validate/set_rules.py), or one entity's (dbt_like_sql/validated)
     RejectCode("DUPLICATE_KEY", "set_rule", "the key appears again later in the day; the last row is kept"),
+    RejectCode("PARENT_UNKNOWN", "set_rule", "a record it names (customer, item, account...) is neither "
+               "validated up to its day nor in the target"),
+    RejectCode("NO_LINES", "set_rule", "a header (invoice, bill, journal entry) with fewer valid lines than it needs"),
+    RejectCode("TOTAL_MISMATCH", "set_rule", "a header's total differs from the sum of its lines"),
+    RejectCode("HEADER_NOT_VALID", "set_rule", "the line's header is not valid on the line's day"),
     RejectCode("DUPLICATE_EMAIL", "set_rule", "another customer already uses this email"),
-    RejectCode("CUSTOMER_UNKNOWN", "set_rule", "the invoice's customer is neither validated nor in the target"),
-    RejectCode("NO_LINES", "set_rule", "the invoice has no line items on its day"),
-    RejectCode("TOTAL_MISMATCH", "set_rule", "the invoice total differs from the sum of its lines"),
-    RejectCode("INVOICE_NOT_VALID", "set_rule", "the line's invoice is not valid on the line's day"),
+    RejectCode("UNBALANCED", "set_rule", "a journal entry's debits differ from its credits"),
     # loading
     RejectCode("PARENT_REJECTED", "load", "the record's parent was refused by the target",
                "{parent} {key} is not in the target: the target refused it: {reason}"),
     RejectCode("PARENT_NOT_LOADED", "load", "the record's parent has not been loaded",
                "{parent} {key} is not in the target: it has not been loaded"),
+    RejectCode("HEADER_REJECTED", "load", "the line's header was not loaded; a line travels inside it",
+               "{parent} {key} was not loaded: {reason}"),
     RejectCode("LOAD_FAILED", "load", "the target refused the record without a code",
                "rejected by the target"),
+    RejectCode("NOT_UPDATABLE", "load", "the record changed, and the target takes this entity only as creates",
+               "{target} takes {entity} only as creates; this change of a record it holds was not sent"),
 )
 CATALOGUE: dict[str, RejectCode] = {entry.code: entry for entry in _CODES}
 

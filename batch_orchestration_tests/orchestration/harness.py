@@ -77,7 +77,8 @@ class Pipeline:
         return answer.json()["counts"]
 
     def reference_ids_in_target(self, entity: str) -> Counter[str]:
-        return Counter(record.get("referenceId") for record in self.connector().read_all(entity))
+        connector = self.connector()
+        return Counter(record.get("referenceId") for record in connector.read_all(connector.binding(entity)))
 
     def mapped_keys(self, entity: str) -> set[str]:
         return {key for (key,) in self.query("SELECT source_key FROM id_map WHERE entity = ?", (entity,))}

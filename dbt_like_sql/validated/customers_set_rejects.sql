@@ -1,26 +1,33 @@
--- Set rules for customers, which no single row can check.
--- DUPLICATE_KEY: one source_key twice in the day; the last row (source_file, source_row) wins, since
--- an export appends corrections, and the earlier rows are rejected.
--- DUPLICATE_EMAIL: the target keeps one customer per email. Among the kept rows of the day, emails
--- equal case-insensitively (NULL and empty ignored) keep the first row and reject the others; a row
--- is also rejected when its email is the current email (latest validated version before the run day)
--- of a different source_key, so two customers never claim one address across days.
+-- DUPLICATE_EMAIL: the target keeps one customer per email. Among the day's kept candidates (one row
+-- per key: DUPLICATE_KEY has run), emails equal case-insensitively (blanks trimmed; NULL and empty
+-- ignored) keep the first row and reject the others; a row is also rejected when its email is the
+-- current email (latest validated version before the run day) of a different source_key, so two
+-- customers never claim one address across days.
 WITH run_day AS (
     SELECT partition_day FROM run_context
 ),
 kept AS (
     SELECT
-        r.source_file,
-        r.source_row,
-        r.source_key,
-        r.email,
-        r.email_norm,
-        ROW_NUMBER() OVER (PARTITION BY r.email_norm ORDER BY r.source_file, r.source_row) AS email_rank,
-        FIRST_VALUE(r.source_key) OVER (
-            PARTITION BY r.email_norm ORDER BY r.source_file, r.source_row
+        c.source_file,
+        c.source_row,
+        c.source_key,
+        c.email,
+        NULLIF(LOWER(TRIM(c.email)), '') AS email_norm
+    FROM candidate_customers AS c
+),
+ranked AS (
+    SELECT
+        k.source_file,
+        k.source_row,
+        k.source_key,
+        k.email,
+        k.email_norm,
+        ROW_NUMBER() OVER (PARTITION BY k.email_norm ORDER BY k.source_file, k.source_row) AS email_rank,
+        FIRST_VALUE(k.source_key) OVER (
+            PARTITION BY k.email_norm ORDER BY k.source_file, k.source_row
         ) AS first_key
-    FROM customer_candidates_ranked AS r
-    WHERE r.key_rank = 1 AND r.email_norm IS NOT NULL
+    FROM kept AS k
+    WHERE k.email_norm IS NOT NULL
 ),
 earlier_versions AS (
     SELECT
@@ -35,27 +42,18 @@ earlier_versions AS (
 ),
 email_clashes AS (
     SELECT
-        k.source_file,
-        k.source_row,
-        k.source_key,
-        k.email,
-        k.email_rank,
-        k.first_key,
+        r.source_file,
+        r.source_row,
+        r.source_key,
+        r.email,
+        r.email_rank,
+        r.first_key,
         MIN(e.source_key) AS earlier_owner
-    FROM kept AS k
+    FROM ranked AS r
     LEFT JOIN earlier_versions AS e
-        ON e.email_norm = k.email_norm AND e.version_rank = 1 AND e.source_key <> k.source_key
-    GROUP BY k.source_file, k.source_row, k.source_key, k.email, k.email_rank, k.first_key
+        ON e.email_norm = r.email_norm AND e.version_rank = 1 AND e.source_key <> r.source_key
+    GROUP BY r.source_file, r.source_row, r.source_key, r.email, r.email_rank, r.first_key
 )
-SELECT
-    r.source_file,
-    r.source_row,
-    r.source_key,
-    'DUPLICATE_KEY' AS code,
-    'source_key ' || r.source_key || ' appears again later in the day; the last row is kept' AS message
-FROM customer_candidates_ranked AS r
-WHERE r.key_rank > 1
-UNION ALL
 SELECT
     c.source_file,
     c.source_row,

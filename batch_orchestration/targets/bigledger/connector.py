@@ -1,21 +1,18 @@
-"""The BigLedger connector: batches to ``/v1/batch/<entity>``, lookups by ``referenceId``."""
+"""The BigLedger connector: batches to ``/v1/batch/<endpoint>``, lookups by ``referenceId``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batch_orchestration.targets.base import RecordOutcome
+from batch_orchestration.targets.base import Binding, Outgoing, RecordOutcome
+from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.bigledger.http import BigLedgerHttp
-from batch_orchestration.targets.bigledger.payloads import customer_data, invoice_data
 from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter, default_state_path
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
 
-# Seed 000, "Batch Entities": the largest batch each endpoint takes. Line items have no endpoint
-# of their own: they travel in the invoice's ``items``.
-MAX_RECORDS = {"customers": 500, "invoices": 100}
 LARGE_BATCH = 100  # seed 000: batches over 100 records have the stricter limit
 LOOKUP_PAGE = 100  # seed 002 pagination, and the length of one ``referenceId[in]`` list
 
@@ -62,20 +59,16 @@ class BigLedgerConnector:
         self.settings = settings
         self.policy = settings.policy
 
-    def max_batch(self, entity: str) -> int:
-        return MAX_RECORDS[entity]
+    def binding(self, entity: str) -> Binding:
+        try:
+            return BINDINGS[entity]
+        except KeyError:
+            raise KeyError(f"BigLedger takes no batches of {entity}; it takes {', '.join(BINDINGS)}") from None
 
-    def record_data(self, entity: str, record: dict[str, Any], parent_ids: dict[str, dict[str, str]],
-                    children: list[dict[str, Any]]) -> dict[str, Any]:
-        if entity == "customers":
-            return customer_data(record)
-        if entity == "invoices":
-            return invoice_data(record, parent_ids.get("customers", {}), children)
-        raise ValueError(f"BigLedger takes no batches of {entity}")
-
-    def send_batch(self, entity: str, operations: list[dict[str, Any]]) -> list[RecordOutcome]:
-        body = {"operations": operations, "options": {"continueOnError": True, "validateOnly": False}}
-        answer = self.http.post_batch(f"/v1/batch/{entity}", body, large=len(operations) > LARGE_BATCH)
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[RecordOutcome]:
+        body = {"operations": [_operation(record) for record in batch],
+                "options": {"continueOnError": True, "validateOnly": False}}
+        answer = self.http.post_batch(f"/v1/batch/{binding.endpoint}", body, large=len(batch) > LARGE_BATCH)
         outcomes = []
         for result in answer["data"]["results"]:
             error = result.get("error") or {}
@@ -90,17 +83,17 @@ class BigLedgerConnector:
             )
         return outcomes
 
-    def lookup(self, entity: str, reference_ids: list[str]) -> dict[str, str]:
+    def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for start in range(0, len(reference_ids), LOOKUP_PAGE):
             chunk = reference_ids[start : start + LOOKUP_PAGE]
             params = {"referenceId[in]": ",".join(chunk), "limit": str(LOOKUP_PAGE)}
-            for record in self._pages(f"/v1/{entity}", params):
+            for record in self._pages(f"/v1/{binding.endpoint}", params):
                 found.setdefault(record["referenceId"], record["id"])
         return found
 
-    def read_all(self, entity: str) -> Iterator[dict[str, Any]]:
-        yield from self._pages(f"/v1/{entity}", {"limit": str(LOOKUP_PAGE)})
+    def read_all(self, binding: Binding) -> Iterator[dict[str, Any]]:
+        yield from self._pages(f"/v1/{binding.endpoint}", {"limit": str(LOOKUP_PAGE)})
 
     def _pages(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
@@ -111,6 +104,12 @@ class BigLedgerConnector:
             cursor = pagination.get("nextCursor")
             if not pagination.get("hasMore") or not cursor:
                 return
+
+
+def _operation(record: Outgoing) -> dict[str, Any]:
+    """Seed 000's operation envelope: an update names the record it changes in ``data.id``."""
+    data = {"id": record.target_id, **record.data} if record.operation == "update" else record.data
+    return {"operation": record.operation, "referenceId": record.reference_id, "data": data}
 
 
 def _error_message(error: dict[str, Any]) -> str:

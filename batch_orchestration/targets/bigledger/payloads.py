@@ -1,17 +1,23 @@
-"""Validated source records -> BigLedger batch ``data`` objects (seed 000's request examples)."""
+"""Validated source records -> BigLedger batch ``data`` objects (seed 000's request examples).
+
+Each builder takes a record, its parts (an aggregate root's lines, in key order) and the target's ids
+of the records it names; a reference the ID map cannot resolve raises MissingParent.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from batch_orchestration.targets.base import MissingParent
+from batch_orchestration.targets.base import PayloadBuilder, Record, TargetIds
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def customer_data(record: dict[str, Any]) -> dict[str, Any]:
+def party_data(record: Record, _: Sequence[Record], __: TargetIds) -> dict[str, Any]:
+    """Customers and suppliers."""
     address = _drop_none(
         {
             "street": record.get("street"),
@@ -35,9 +41,11 @@ def customer_data(record: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def invoice_line_data(line: dict[str, Any]) -> dict[str, Any]:
+def _document_line(line: Record, ids: TargetIds) -> dict[str, Any]:
+    """A line without a description is sent with its item code (else ``Line <n>``) as the description."""
     return _drop_none(
         {
+            "itemId": ids.of("items", line.get("item_code")),
             "description": line.get("description") or line.get("item_code") or f"Line {line['line_number']}",
             "quantity": line["quantity"],
             "unitPrice": line["unit_price"],
@@ -46,20 +54,103 @@ def invoice_line_data(line: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def invoice_data(record: dict[str, Any], customer_ids: dict[str, str],
-                 lines: list[dict[str, Any]]) -> dict[str, Any]:
-    customer_id = customer_ids.get(record["customer_key"])
-    if customer_id is None:
-        raise MissingParent("customers", record["customer_key"])
-    ordered = sorted(lines, key=lambda line: int(line["line_number"]))
+def document_data(party: str, party_field: str, party_key: str, date_field: str, date_key: str,
+                  key: str) -> PayloadBuilder:
+    """Invoices (``customerId``, ``invoiceDate``) and bills (``supplierId``, ``billDate``) with their ``items``."""
+
+    def build(record: Record, lines: Sequence[Record], ids: TargetIds) -> dict[str, Any]:
+        return _drop_none(
+            {
+                party_field: ids.of(party, record[party_key]),
+                date_field: record[date_key],
+                "dueDate": record.get("due_date"),
+                "reference": record.get("reference") or record[key],
+                "notes": record.get("notes"),
+                "total": record["total_amount"],
+                "items": [_document_line(line, ids) for line in lines],
+            }
+        )
+
+    return build
+
+
+def item_data(record: Record, _: Sequence[Record], __: TargetIds) -> dict[str, Any]:
     return _drop_none(
         {
-            "customerId": customer_id,
-            "invoiceDate": record["invoice_date"],
-            "dueDate": record.get("due_date"),
-            "reference": record.get("reference") or record["invoice_key"],
-            "notes": record.get("notes"),
-            "total": record["total_amount"],
-            "items": [invoice_line_data(line) for line in ordered],
+            "itemCode": record["item_code"],
+            "name": record["name"],
+            "description": record.get("description"),
+            "category": record.get("category"),
+            "type": record.get("item_type"),
+            "unitOfMeasure": record.get("unit_of_measure"),
+            "costPrice": record.get("cost_price"),
+            "sellingPrice": record.get("selling_price"),
+            "taxCode": record.get("tax_code"),
+            "reorderLevel": record.get("reorder_level"),
+            "reorderQuantity": record.get("reorder_quantity"),
+            "status": record.get("status"),
         }
     )
+
+
+def account_data(record: Record, _: Sequence[Record], __: TargetIds) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "code": record["account_code"],
+            "name": record["name"],
+            "type": record["account_type"],
+            "description": record.get("description"),
+            "status": record.get("status"),
+        }
+    )
+
+
+def journal_entry_data(record: Record, lines: Sequence[Record], ids: TargetIds) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "date": record["entry_date"],
+            "reference": record.get("reference") or record["entry_key"],
+            "description": record.get("description"),
+            "lines": [
+                _drop_none({
+                    "accountId": ids.of("accounts", line["account_code"]),
+                    "debit": line.get("debit") or 0,
+                    "credit": line.get("credit") or 0,
+                    "description": line.get("description"),
+                })
+                for line in lines
+            ],
+        }
+    )
+
+
+def stock_adjustment_data(record: Record, _: Sequence[Record], ids: TargetIds) -> dict[str, Any]:
+    """BigLedger has no locations to migrate: the export's location code is sent as its ``locationId``."""
+    return _drop_none(
+        {
+            "itemId": ids.of("items", record["item_code"]),
+            "locationId": record.get("location"),
+            "adjustmentType": record["adjustment_type"],
+            "quantity": record["quantity"],
+            "unitCost": record.get("unit_cost"),
+            "reason": record.get("reason"),
+            "reference": record.get("reference") or record["adjustment_key"],
+            "date": record.get("adjustment_date"),
+        }
+    )
+
+
+def payment_data(record: Record, _: Sequence[Record], ids: TargetIds) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "customerId": ids.of("customers", record.get("customer_key")),
+            "supplierId": ids.of("suppliers", record.get("supplier_key")),
+            "invoiceId": ids.of("invoices", record.get("invoice_key")),
+            "billId": ids.of("bills", record.get("bill_key")),
+            "amount": record["amount"],
+            "date": record["payment_date"],
+            "method": record.get("method"),
+            "reference": record.get("reference") or record["payment_key"],
+        }
+    )
+
