@@ -15,6 +15,7 @@ import requests
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
+from batch_orchestration.targets.base import Outgoing, RecordOutcome
 from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
 from batch_orchestration.targets.retry import RetryPolicy
 from batch_orchestration.warehouse import Warehouse, open_warehouse
@@ -37,6 +38,13 @@ def connector_for(sandbox: RunningSandbox, home: Path, **overrides: Any) -> BigL
                                  rate_window_seconds=sandbox.config.window_seconds,
                                  rate_state_path=home / "rate.sqlite", timeout_seconds=5.0, policy=TEST_POLICY)
     return BigLedgerConnector(replace(settings, **overrides))
+
+
+def create_in_target(connector: BigLedgerConnector, entity: str, reference: str,
+                     data: dict[str, Any]) -> RecordOutcome:
+    """A record created in the target outside the migration (by another system, before it)."""
+    (outcome,) = connector.send_batch(connector.binding(entity), [Outgoing("create", reference, None, data)])
+    return outcome
 
 
 def put_validated(warehouse: Warehouse, entity: str, rows: list[dict[str, Any]], day: str = DAY) -> None:

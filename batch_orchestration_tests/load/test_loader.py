@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,14 +18,23 @@ from batch_orchestration.load.loader import BatchUnconfirmed, Loader
 from batch_orchestration.load.planner import reference_id
 from batch_orchestration.orchestration.stages import unaccounted_records
 from batch_orchestration.sandbox.config import DEMO_API_KEY, FaultConfig
-from batch_orchestration.targets.base import TargetRefused
+from batch_orchestration.targets.base import Binding, Outgoing, TargetIds, TargetRefused
 from batch_orchestration.targets.bigledger import BigLedgerConnector
 from batch_orchestration.targets.retry import RetryPolicy
 from batch_orchestration.warehouse import Warehouse
 from batch_orchestration_tests.conftest import SandboxFactory
-from batch_orchestration_tests.load.conftest import DAY, connector_for, customer, invoice, line, put_validated, sent
+from batch_orchestration_tests.load.conftest import (
+    DAY,
+    connector_for,
+    create_in_target,
+    customer,
+    invoice,
+    line,
+    put_validated,
+    sent,
+)
 
-CUSTOMERS, INVOICES, LINES = (ENTITIES[name] for name in ("customers", "invoices", "invoice_line_items"))
+CUSTOMERS, INVOICES = (ENTITIES[name] for name in ("customers", "invoices"))
 
 
 def _rows(warehouse: Warehouse, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -42,7 +53,7 @@ def _load_rejects(warehouse: Warehouse, entity: str) -> dict[str, tuple[str, str
 
 
 def _references(connector: BigLedgerConnector, entity: str) -> Counter[str]:
-    return Counter(record.get("referenceId") for record in connector.read_all(entity))
+    return Counter(record.get("referenceId") for record in connector.read_all(connector.binding(entity)))
 
 
 def _free_port() -> int:
@@ -55,18 +66,18 @@ def test_a_parent_the_target_refuses_rejects_its_children_and_nothing_else(
         warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
     connector = connector_for(sandbox, tmp_path)
     # The target already holds a customer with C2's email, created outside the migration.
-    created = connector.send_batch("customers", [{"operation": "create", "referenceId": "legacy-entry",
-                                                  "data": {"name": "Elsewhere", "email": "taken@example.com"}}])
-    assert created[0].success
+    created = create_in_target(connector, "customers", "legacy-entry",
+                               {"name": "Elsewhere", "email": "taken@example.com"})
+    assert created.success
     put_validated(warehouse, "customers", [customer("C1"), customer("C2", email="Taken@example.com")])
     put_validated(warehouse, "invoices", [invoice("I1", "C1", "30.00"), invoice("I2", "C2", "10.00")])
     put_validated(warehouse, "invoice_line_items", [line("I1", 1, "3", "10.00"), line("I2", 1, "1", "10.00"),
                                                     line("I2", 2, "1", "0.00")])
     loader = Loader(warehouse, connector)
 
-    customers = loader.load_partition(CUSTOMERS, DAY)
-    invoices = loader.load_partition(INVOICES, DAY)
-    lines = loader.load_partition(LINES, DAY)
+    customers = loader.load_unit(CUSTOMERS, DAY)["customers"]
+    reports = loader.load_unit(INVOICES, DAY)
+    invoices, lines = reports["invoices"], reports["invoice_line_items"]
 
     assert (customers.created, customers.rejected) == (1, 1)
     code, message = _load_rejects(warehouse, "customers")["C2"]
@@ -78,8 +89,9 @@ def test_a_parent_the_target_refuses_rejects_its_children_and_nothing_else(
     assert message.startswith("customers C2 is not in the target: the target refused it: DUPLICATE")
     assert (lines.created, lines.rejected) == (1, 2)
     assert {key: code for key, (code, _) in _load_rejects(warehouse, "invoice_line_items").items()} == {
-        "I2/1": "PARENT_REJECTED", "I2/2": "PARENT_REJECTED"}
-    assert "invoices I2 is not in the target" in _load_rejects(warehouse, "invoice_line_items")["I2/1"][1]
+        "I2/1": "HEADER_REJECTED", "I2/2": "HEADER_REJECTED"}
+    assert _load_rejects(warehouse, "invoice_line_items")["I2/1"][1].startswith(
+        "invoices I2 was not loaded: PARENT_REJECTED: customers C2 is not in the target")
     assert _mapped(warehouse, "invoices") == {"I1"} and _mapped(warehouse, "invoice_line_items") == {"I1/1"}
     assert _references(connector, "invoices") == Counter({reference_id("invoices", "I1"): 1})
 
@@ -89,28 +101,32 @@ class RenamingConnector(BigLedgerConnector):
 
     renamed: set[str] = set()
 
-    def record_data(self, entity: str, record: dict[str, Any], parent_ids: dict[str, dict[str, str]],
-                    children: list[dict[str, Any]]) -> dict[str, Any]:
-        data = super().record_data(entity, record, parent_ids, children)
-        if record["source_key"] in self.renamed:
-            data["name"] = data["name"].upper()
-        return data
+    def binding(self, entity: str) -> Binding:
+        original = super().binding(entity)
+
+        def payload(record: dict[str, Any], parts: Sequence[dict[str, Any]], ids: TargetIds) -> dict[str, Any]:
+            data = original.payload(record, parts, ids)
+            if record["source_key"] in self.renamed:
+                data["name"] = data["name"].upper()
+            return data
+
+        return replace(original, payload=payload)
 
 
 def test_a_payload_change_resends_exactly_the_records_it_changes(warehouse: Warehouse, sandbox,
                                                                   tmp_path: Path) -> None:
     put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(1, 6)])
-    first = Loader(warehouse, connector_for(sandbox, tmp_path)).load_partition(CUSTOMERS, DAY)
+    first = Loader(warehouse, connector_for(sandbox, tmp_path)).load_unit(CUSTOMERS, DAY)["customers"]
     assert first.created == 5
 
     changed = RenamingConnector(connector_for(sandbox, tmp_path).settings)
     changed.renamed = {"C2", "C4"}
-    second = Loader(warehouse, changed).load_partition(CUSTOMERS, DAY)
-    third = Loader(warehouse, changed).load_partition(CUSTOMERS, DAY)
+    second = Loader(warehouse, changed).load_unit(CUSTOMERS, DAY)["customers"]
+    third = Loader(warehouse, changed).load_unit(CUSTOMERS, DAY)["customers"]
 
     assert (second.created, second.updated, second.skipped) == (0, 2, 3)
     assert (third.updated, third.skipped) == (0, 5)
-    names = {record["referenceId"]: record["name"] for record in changed.read_all("customers")}
+    names = {record["referenceId"]: record["name"] for record in changed.read_all(changed.binding("customers"))}
     assert names[reference_id("customers", "C2")] == "CUSTOMER C2"
     assert names[reference_id("customers", "C1")] == "Customer C1"
 
@@ -122,7 +138,7 @@ def test_lost_and_failed_answers_are_settled_by_lookup_without_duplicates(
     patient = RetryPolicy(max_attempts=12, max_seconds=60.0, backoff_seconds=0.05, backoff_cap_seconds=0.2)
     connector = connector_for(sandbox, tmp_path, policy=patient)
 
-    report = Loader(warehouse, connector).load_partition(CUSTOMERS, DAY)
+    report = Loader(warehouse, connector).load_unit(CUSTOMERS, DAY)["customers"]
 
     assert report.ambiguous_batches > 0 and report.recovered_by_lookup > 0
     assert report.created == 1100
@@ -137,11 +153,11 @@ def test_a_target_that_is_down_fails_within_the_policy_and_the_next_run_settles_
     down = connector_for(sandbox, tmp_path, base_url=f"http://127.0.0.1:{_free_port()}")
 
     with pytest.raises(BatchUnconfirmed, match="still unconfirmed"):
-        Loader(warehouse, down).load_partition(CUSTOMERS, DAY)
+        Loader(warehouse, down).load_unit(CUSTOMERS, DAY)["customers"]
     assert _rows(warehouse, "SELECT status FROM intent_log") == [("open",)]
     assert not _mapped(warehouse, "customers")
 
-    report = Loader(warehouse, connector_for(sandbox, tmp_path)).load_partition(CUSTOMERS, DAY)
+    report = Loader(warehouse, connector_for(sandbox, tmp_path)).load_unit(CUSTOMERS, DAY)["customers"]
     assert (report.reconciled_intents, report.created) == (1, 10)
     assert sorted(_rows(warehouse, "SELECT status FROM intent_log")) == [("closed",), ("reconciled",)]
 
@@ -152,7 +168,7 @@ def test_a_wrong_key_is_final_and_named_by_its_variable_not_its_value(
     wrong = connector_for(sandbox, tmp_path, api_key="not-the-key-0451")
 
     with pytest.raises(TargetRefused) as refused:
-        Loader(warehouse, wrong).load_partition(CUSTOMERS, DAY)
+        Loader(warehouse, wrong).load_unit(CUSTOMERS, DAY)["customers"]
 
     assert refused.value.status == 401
     assert "$BIGLEDGER_API_KEY" in str(refused.value) and "not-the-key-0451" not in str(refused.value)
@@ -168,8 +184,8 @@ def test_amounts_stay_exact_from_the_warehouse_to_the_target(warehouse: Warehous
     put_validated(warehouse, "invoice_line_items", [line("BIG", 1, "1", huge), line("SUM", 1, "1", "0.10"),
                                                     line("SUM", 2, "1", "0.20")])
     loader = Loader(warehouse, connector_for(sandbox, tmp_path))
-    for entity in (CUSTOMERS, INVOICES, LINES):
-        loader.load_partition(entity, DAY)
+    for root in (CUSTOMERS, INVOICES):
+        loader.load_unit(root, DAY)
 
     with warehouse.session() as session:
         stored = dict(session.fetch_all("SELECT source_key, total_amount FROM validated_invoices"))
@@ -184,13 +200,12 @@ def test_the_same_entity_in_two_targets_keeps_two_histories(
     first, second = sandbox_factory(window_seconds=1.0), sandbox_factory(window_seconds=1.0)
     main = connector_for(first, tmp_path / "main")
     europe = connector_for(second, tmp_path / "europe", target_name="bigledger_eu")  # its own name, its own state
-    main.send_batch("customers", [{"operation": "create", "referenceId": "elsewhere",
-                                   "data": {"name": "Elsewhere", "email": "taken@example.com"}}])
+    create_in_target(main, "customers", "elsewhere", {"name": "Elsewhere", "email": "taken@example.com"})
     put_validated(warehouse, "customers", [customer("C1"), customer("C2", email="taken@example.com")])
 
-    assert Loader(warehouse, main).load_partition(CUSTOMERS, DAY).rejected == 1
-    assert Loader(warehouse, europe).load_partition(CUSTOMERS, DAY).created == 2
-    again = Loader(warehouse, europe).load_partition(CUSTOMERS, DAY)  # clears only its own load rejects
+    assert Loader(warehouse, main).load_unit(CUSTOMERS, DAY)["customers"].rejected == 1
+    assert Loader(warehouse, europe).load_unit(CUSTOMERS, DAY)["customers"].created == 2
+    again = Loader(warehouse, europe).load_unit(CUSTOMERS, DAY)["customers"]  # clears only its own load rejects
 
     assert again.skipped == 2
     assert _rows(warehouse, "SELECT target, source_key FROM rejects WHERE stage = 'load'") == [("bigledger", "C2")]
@@ -205,9 +220,9 @@ class KeyRevokedAfterTheFirstSend(BigLedgerConnector):
     """The first batch goes out (and its answer is lost); then the key is revoked, as in a key
     rotation mid-run or a proxy that starts refusing: every later request gets a real 401."""
 
-    def send_batch(self, entity: str, operations: list[dict[str, Any]]) -> list[Any]:
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[Any]:
         try:
-            return super().send_batch(entity, operations)
+            return super().send_batch(binding, batch)
         finally:
             requests.put(f"{self.settings.base_url}/_sandbox/faults", json={"spec": ""}, timeout=10,
                          headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).raise_for_status()
@@ -221,10 +236,10 @@ def test_a_refusal_after_a_lost_answer_leaves_the_batch_to_be_settled(
     revoked = KeyRevokedAfterTheFirstSend(connector_for(sandbox, tmp_path).settings)
 
     with pytest.raises(TargetRefused):
-        Loader(warehouse, revoked).load_partition(CUSTOMERS, DAY)
+        Loader(warehouse, revoked).load_unit(CUSTOMERS, DAY)["customers"]
     assert _rows(warehouse, "SELECT status FROM intent_log") == [("open",)]  # the lost batch was applied
 
-    settled = Loader(warehouse, connector_for(sandbox, tmp_path)).load_partition(CUSTOMERS, DAY)
+    settled = Loader(warehouse, connector_for(sandbox, tmp_path)).load_unit(CUSTOMERS, DAY)["customers"]
     assert (settled.reconciled_intents, settled.created, settled.skipped) == (1, 0, 5)
     references = _references(connector_for(sandbox, tmp_path), "customers")
     assert len(references) == 5 and max(references.values()) == 1
@@ -234,11 +249,11 @@ def test_a_new_spelling_of_the_same_payload_is_skipped_and_accounted_for(
         warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
     loader = Loader(warehouse, connector_for(sandbox, tmp_path))
     put_validated(warehouse, "customers", [customer("C1")], day="2024-03-01")
-    loader.load_partition(CUSTOMERS, "2024-03-01")
+    loader.load_unit(CUSTOMERS, "2024-03-01")["customers"]
     respelled = {**customer("C1"), "credit_limit": Decimal("1000")}  # was 1000.00: other text, same payload
     put_validated(warehouse, "customers", [respelled], day="2024-03-02")
 
-    report = loader.load_partition(CUSTOMERS, "2024-03-02")
+    report = loader.load_unit(CUSTOMERS, "2024-03-02")["customers"]
 
     assert (report.skipped, report.batches_sent) == (1, 0)
     assert unaccounted_records(warehouse, CUSTOMERS, "2024-03-02", "bigledger").empty

@@ -24,10 +24,9 @@ def test_create_update_skip_follow_the_hash_of_what_is_sent() -> None:
         _candidate("new"), _candidate("same", content="other content, same payload"), _candidate("changed")], id_map)}
 
     assert {key: p.operation for key, p in planned.items()} == {"new": "create", "same": "skip", "changed": "update"}
-    assert planned["changed"].operation_body() == {"operation": "update",
-                                                   "referenceId": reference_id("customers", "changed"),
-                                                   "data": {"id": "T1", "name": "Acme"}}
-    assert planned["new"].operation_body()["data"] == {"name": "Acme"}
+    assert (planned["changed"].target_id, planned["changed"].data) == ("T1", {"name": "Acme"})
+    assert planned["changed"].reference_id == reference_id("customers", "changed")
+    assert (planned["new"].target_id, planned["new"].data) == (None, {"name": "Acme"})
 
 
 def test_a_day_older_than_the_version_the_target_holds_never_overwrites_it() -> None:

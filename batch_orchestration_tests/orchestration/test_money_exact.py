@@ -7,10 +7,10 @@ from pathlib import Path
 
 import requests
 
-from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.entities.registry import ENTITIES, units
 from batch_orchestration.ingest.landing import LocalLandingZone
 from batch_orchestration.load.loader import Loader
-from batch_orchestration.orchestration.stages import stage_day, validate_day
+from batch_orchestration.orchestration.stages import stage_day, validate_unit
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.schema import ensure_schema
@@ -44,10 +44,10 @@ def test_amounts_are_exact_from_the_csv_to_the_target(tmp_path: Path, warehouse_
     loader = Loader(warehouse, connector_for(sandbox, tmp_path))
     for entity in ENTITIES.values():
         stage_day(warehouse, zone, entity, DAY)
-    for entity in ENTITIES.values():
-        assert validate_day(warehouse, entity, DAY).rejects == []
-    for entity in ENTITIES.values():
-        assert loader.load_partition(entity, DAY).rejected == 0
+    for root in units():
+        assert all(result.rejects == [] for result in validate_unit(warehouse, root, DAY).values())
+    for root in units():
+        assert all(report.rejected == 0 for report in loader.load_unit(root, DAY).values())
 
     with warehouse.session() as session:
         totals = dict(session.fetch_all("SELECT source_key, total_amount FROM validated_invoices"))

@@ -18,7 +18,9 @@ SQL_CODE = re.compile(r"'([A-Z][A-Z0-9_]+)'\s+AS\s+code", re.IGNORECASE)
 
 
 def _sql_codes() -> set[str]:
-    return {code for path in (ROOT / "dbt_like_sql").rglob("*.sql") for code in SQL_CODE.findall(path.read_text())}
+    """Codes of the hand-written SQL models and of the set rules generated in validate/set_rules.py."""
+    sources = [*(ROOT / "dbt_like_sql").rglob("*.sql"), ROOT / "batch_orchestration" / "validate" / "set_rules.py"]
+    return {code for path in sources for code in SQL_CODE.findall(path.read_text())}
 
 
 def _pydantic_codes() -> set[str]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.entities.registry import ENTITIES, units
 from batch_orchestration.ingest.landing import LocalLandingZone
 from batch_orchestration.ingest.mapping import MAPPINGS_DIR, MAPPINGS_DIR_ENV
-from batch_orchestration.orchestration.stages import stage_day, validate_day
+from batch_orchestration.orchestration.stages import stage_day, validate_unit
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.schema import ensure_schema
 
@@ -60,7 +60,8 @@ def test_a_european_export_is_staged_as_written_and_validated_exactly(
     zone = LocalLandingZone(tmp_path / "landing")
     for entity in ENTITIES.values():
         assert stage_day(warehouse, zone, entity, DAY).rejects == []
-    rejects = {name: validate_day(warehouse, entity, DAY).rejects for name, entity in ENTITIES.items()}
+    rejects = {name: result.rejects for root in units()
+               for name, result in validate_unit(warehouse, root, DAY).items()}
 
     assert rejects["customers"] == []
     by_invoice = {r.source_key: (r.code, r.message) for r in rejects["invoices"]}
@@ -70,7 +71,7 @@ def test_a_european_export_is_staged_as_written_and_validated_exactly(
         "F4": ("INVALID_DATE", "invoice_date: Not a date in the declared format %d/%m/%Y: 31/02/2024"),
     }
     assert sorted((r.source_key, r.code) for r in rejects["invoice_line_items"]) == [
-        ("F3/1", "INVOICE_NOT_VALID"), ("F4/1", "INVOICE_NOT_VALID")]
+        ("F3/1", "HEADER_NOT_VALID"), ("F4/1", "HEADER_NOT_VALID")]
 
     with warehouse.session() as session:
         customers = {row[0]: row[1:] for row in session.fetch_all(

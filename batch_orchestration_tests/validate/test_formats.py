@@ -6,11 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from batch_orchestration.entities.registry import CUSTOMERS, INVOICE_LINE_ITEMS, INVOICES
+from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.ingest.mapping import ColumnMapping, MappingError, load_mapping
 from batch_orchestration.validate.formats import DateFormat, NumberFormat, field_formats
 from batch_orchestration.validate.rows import validate_frame
 from batch_orchestration_tests.validate.test_rows import staged
+
+CUSTOMERS, INVOICES, INVOICE_LINE_ITEMS = (ENTITIES[n] for n in ("customers", "invoices", "invoice_line_items"))
 
 EUROPEAN = NumberFormat(decimal=",", thousands=".")
 

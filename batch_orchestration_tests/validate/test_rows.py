@@ -8,8 +8,10 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from batch_orchestration.entities.registry import CUSTOMERS, INVOICE_LINE_ITEMS, INVOICES, EntitySpec
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec
 from batch_orchestration.validate.rows import validate_frame
+
+CUSTOMERS, INVOICES, INVOICE_LINE_ITEMS = (ENTITIES[n] for n in ("customers", "invoices", "invoice_line_items"))
 
 
 def staged(entity: EntitySpec, rows: list[dict[str, str | None]]) -> pd.DataFrame:
