@@ -28,16 +28,19 @@ from batch_orchestration.warehouse.sql_models import DEFAULT_MODELS_DIR, model_g
 graph = model_graph()
 with open_warehouse(f"duckdb:///{Path.cwd() / 'w.duckdb'}").session() as session:
     session.execute(
-        "CREATE TEMP TABLE candidate_invoice_line_items AS SELECT * FROM (VALUES"
-        " ('a.csv', 1, 'INV-1/1', 'INV-1', 2, 5.0), ('a.csv', 2, 'INV-1/2', 'INV-1', 1, 3.0),"
-        " ('b.csv', 1, 'INV-1/2', 'INV-1', 1, 4.0))"
-        " AS t(source_file, source_row, source_key, invoice_key, quantity, unit_price)")
-    runs = run_models(session, select=["invoice_line_totals"], graph=graph)
-    totals = session.fetch_all("SELECT invoice_key, line_count, lines_total FROM invoice_line_totals")
+        "CREATE TEMP TABLE candidate_journal_entries AS SELECT * FROM (VALUES ('j.csv', 1, 'J1'), ('j.csv', 2, 'J2'))"
+        " AS t(source_file, source_row, source_key)")
+    session.execute(
+        "CREATE TEMP TABLE candidate_journal_entry_lines AS SELECT * FROM (VALUES"
+        " ('l.csv', 1, 'J1/1', 'J1', 5.0, NULL), ('l.csv', 2, 'J1/2', 'J1', NULL, 5.0),"
+        " ('l.csv', 3, 'J2/1', 'J2', 5.0, NULL), ('l.csv', 4, 'J2/2', 'J2', NULL, 4.0))"
+        " AS t(source_file, source_row, source_key, entry_key, debit, credit)")
+    runs = run_models(session, select=["journal_entries_set_rejects"], graph=graph)
+    totals = session.fetch_all("SELECT source_key, code, message FROM journal_entries_set_rejects")
 print(json.dumps({
     "models_dir": str(DEFAULT_MODELS_DIR.resolve()), "prefix": str(Path(sys.prefix).resolve()),
     "models": sorted(f"{node.layer}/{node.name}.sql" for node in graph.models),
-    "ran": [run.name for run in runs], "totals": [[key, count, float(total)] for key, count, total in totals],
+    "ran": [run.name for run in runs], "totals": [list(row) for row in totals],
 }))
 """
 
@@ -87,5 +90,5 @@ def test_a_built_wheel_runs_the_sql_models_outside_the_repository(tmp_path: Path
     found = json.loads(answer.stdout.strip().splitlines()[-1])
     assert Path(found["models_dir"]).is_relative_to(found["prefix"])  # the installed copy, not the repository
     assert ["dbt_like_sql/" + model for model in found["models"]] == MODELS
-    assert found["ran"] == ["invoice_line_item_candidates_ranked", "invoice_line_totals"]
-    assert found["totals"] == [["INV-1", 2, 14.0]]  # the later version of line 2 replaces the earlier one
+    assert found["ran"] == ["journal_entries_set_rejects"]
+    assert found["totals"] == [["J2", "UNBALANCED", "debits 5.0000 do not equal credits 4.0000"]]

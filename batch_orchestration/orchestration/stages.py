@@ -83,17 +83,23 @@ class _SetRuleRun:
         self.runs: dict[str, list[ModelRun]] = {}
         self.rejects: dict[str, list[RejectRecord]] = {}
 
-    def apply(self, entity: EntitySpec, rules: list[SetRule], with_model: bool = False) -> None:
+    def apply(self, entity: EntitySpec, rules: list[SetRule]) -> None:
+        """Generated rules, all against the same candidates (a row may break several)."""
         frames = []
         for rule in rules:
             frame = self.session.fetch_df(rule.sql, rule.params)
             frames.append(frame)
             self.runs.setdefault(entity.name, []).append(ModelRun(rule.name, "generated", rule.reads, len(frame)))
-        model = hand_written_model(entity, self.available) if with_model else None
+        self._reject(entity, frames)
+
+    def apply_model(self, entity: EntitySpec) -> None:
+        """The entity's own SQL model, if it has one (``dbt_like_sql/validated/<entity>_set_rejects.sql``)."""
+        model = hand_written_model(entity, self.available)
         if model:
-            runs = run_models(self.session, select=[model])
-            self.runs.setdefault(entity.name, []).extend(runs)
-            frames.append(self.session.fetch_df(f"SELECT * FROM {quote_identifier(model)}"))
+            self.runs.setdefault(entity.name, []).extend(run_models(self.session, select=[model]))
+            self._reject(entity, [self.session.fetch_df(f"SELECT * FROM {quote_identifier(model)}")])
+
+    def _reject(self, entity: EntitySpec, frames: list[pd.DataFrame]) -> None:
         found = pd.concat([f.reindex(columns=list(REJECT_COLUMNS)) for f in frames]) if frames else pd.DataFrame()
         if found.empty:
             return
@@ -129,7 +135,8 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
         run = _SetRuleRun(session, day)
         for member in members(root):
             run.apply(member, [duplicate_key(member)])
-            run.apply(member, record_rules(member, day), with_model=True)
+            run.apply(member, record_rules(member, day))
+            run.apply_model(member)
         if root.parts:
             run.apply(ENTITIES[root.parts.entity], [header_not_valid(root, day)])
         for member in members(root):

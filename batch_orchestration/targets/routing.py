@@ -78,6 +78,7 @@ class Routing(BaseModel):
         for entity, target in self.entities.items():
             if target not in self.targets:
                 raise ValueError(f"entity {entity} is routed to {target!r}, which is not among the targets")
+        for entity, target in self.entities.items():
             root = root_of(entity)
             if root is not None and self.entities.get(root.name) != target:
                 raise ValueError(f"{entity} travel with their {root.name}: route them to the same target, or leave "

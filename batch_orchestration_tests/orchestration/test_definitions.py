@@ -22,13 +22,26 @@ def test_dependencies_follow_the_entities_and_the_days() -> None:
     def parents(key: str) -> set[str]:
         return {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}
 
-    assert parents("invoices_validated") >= {"invoices_staged", "customers_validated", "invoice_line_items_staged"}
-    assert parents("invoice_line_items_validated") >= {"invoices_validated"}
-    assert parents("invoices_loaded") >= {"customers_loaded", "invoices_validated", "invoice_line_items_validated",
-                                          "invoices_loaded"}
+    assert parents("invoices_validated") >= {"invoices_staged", "customers_validated"}
+    assert parents("invoice_line_items_validated") >= {"invoice_line_items_staged", "items_validated"}
+    assert parents("invoices_loaded") >= {"customers_loaded", "items_loaded", "invoices_validated",
+                                          "invoice_line_items_validated", "invoices_loaded"}
     assert parents("invoice_line_items_loaded") >= {"invoices_loaded", "invoice_line_items_loaded"}
+    # The order the target's references impose (seed 000): parents load first.
+    assert parents("bills_loaded") >= {"suppliers_loaded", "items_loaded"}
+    assert parents("journal_entries_loaded") >= {"accounts_loaded", "journal_entry_lines_validated"}
+    assert parents("stock_adjustments_loaded") >= {"items_loaded"}
+    assert parents("payments_loaded") >= {"customers_loaded", "suppliers_loaded", "invoices_loaded", "bills_loaded"}
     customers_loaded = graph.get(dg.AssetKey("customers_loaded"))
     assert customers_loaded.assets_def.get_partition_mapping_for_dep(dg.AssetKey("customers_loaded")) == PREVIOUS_DAY
+
+
+def test_a_header_and_its_lines_are_validated_and_loaded_by_one_step() -> None:
+    for header, lines in (("invoices", "invoice_line_items"), ("bills", "bill_line_items"),
+                          ("journal_entries", "journal_entry_lines")):
+        for stage in ("validated", "loaded"):
+            step = defs.resolve_assets_def(f"{header}_{stage}")
+            assert dg.AssetKey(f"{lines}_{stage}") in step.keys, (header, stage)
 
 
 def test_loads_share_one_pool_and_retry_with_backoff() -> None:

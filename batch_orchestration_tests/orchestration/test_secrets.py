@@ -74,7 +74,7 @@ def test_a_run_and_a_failing_run_leave_the_key_nowhere(
         ran = good.defs.resolve_job_def("migration_job").execute_in_process(
             partition_key=DAY_KEYS[0], instance=instance, run_config=VERBOSE_LOGS)
         assert ran.success
-        created = ran.asset_materializations_for_node("customers_loaded")[0].metadata["created"].value
+        created = ran.asset_materializations_for_node("customers_load")[0].metadata["created"].value
         assert created > 0  # the key did authenticate
         with dg.execute_job(dg.reconstructable(migration_job_from_env), instance, run_config=NO_RETRIES,
                             tags={"dagster/partition": DAY_KEYS[1]}) as failed:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from batch_orchestration.definitions import build_definitions
-from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.entities.registry import ENTITIES, units
 from batch_orchestration.orchestration.runner import run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.targets.routing import RoutingError, default_routing, load_routing
@@ -33,12 +33,17 @@ def test_without_a_file_every_entity_goes_to_one_bigledger_target() -> None:
     assert routing.route("customers").pool == "bigledger_api"
 
 
+ROOTS = [root.name for root in units()]
+
+
 @pytest.mark.parametrize(("targets", "entities", "message"), [
     ({"eu": _target(system="sap")}, dict.fromkeys(ENTITIES, "eu"), "unknown system 'sap'"),
-    ({"eu": _target()}, {"customers": "eu", "invoices": "eu"}, re.escape("missing ['invoice_line_items']")),
+    ({"eu": _target()}, dict.fromkeys(ROOTS[:-1], "eu"), re.escape(f"missing ['{ROOTS[-1]}']")),
     ({"eu": _target()}, {**dict.fromkeys(ENTITIES, "eu"), "invoices": "us"}, "routed to 'us'"),
-    ({"eu": _target(), "us": _target()}, {"customers": "eu", "invoices": "us", "invoice_line_items": "us"},
-     "invoices refer to their customers: route both to the same target"),
+    ({"eu": _target(), "us": _target()}, {**dict.fromkeys(ROOTS, "eu"), "payments": "us"},
+     "payments refer to their customers: route both to the same target"),
+    ({"eu": _target(), "us": _target()}, {**dict.fromkeys(ROOTS, "eu"), "invoice_line_items": "us"},
+     "invoice_line_items travel with their invoices"),
     ({"EU": _target()}, dict.fromkeys(ENTITIES, "EU"), "lower-case identifier"),
     ({"eu": {**_target(), "api_key": "secret-in-a-file"}}, dict.fromkeys(ENTITIES, "eu"), "api_key"),
 ])

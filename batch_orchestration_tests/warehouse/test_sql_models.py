@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.warehouse.backend import Warehouse, WarehouseSession, open_warehouse
-from batch_orchestration.warehouse.schema import create_validated_records_view
+from batch_orchestration.warehouse.schema import create_validated_records_view, validated_columns
 from batch_orchestration.warehouse.sql_models import (
     ModelGraph,
     SqlModelError,
@@ -24,7 +25,7 @@ from batch_orchestration.warehouse.sql_models import (
 
 RUN_DAY = "2024-03-02"
 REJECT_COLUMNS = ["source_file", "source_row", "source_key", "code", "message"]
-SET_REJECT_MODELS = ["customers_set_rejects", "invoices_set_rejects", "invoice_line_items_set_rejects"]
+SET_REJECT_MODELS = ["customers_set_rejects", "journal_entries_set_rejects"]
 TS = pd.Timestamp("2024-03-02 01:00:00")
 
 # -- engines -----------------------------------------------------------------------------------
@@ -77,16 +78,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 # -- hand-made data ----------------------------------------------------------------------------
 
 PERMANENT_DDL = [
-    """CREATE TABLE validated_customers (partition_day TEXT, source_file TEXT, source_row BIGINT,
-       source_key TEXT, content_hash TEXT, email TEXT, name TEXT)""",
-    """CREATE TABLE validated_invoices (partition_day TEXT, source_file TEXT, source_row BIGINT,
-       source_key TEXT, content_hash TEXT, customer_key TEXT)""",
-    """CREATE TABLE validated_invoice_line_items (partition_day TEXT, source_file TEXT, source_row BIGINT,
-       source_key TEXT, content_hash TEXT, invoice_key TEXT)""",
     """CREATE TABLE id_map (target TEXT, entity TEXT, source_key TEXT, target_id TEXT, content_hash TEXT,
        payload_hash TEXT, partition_day TEXT, updated_at TIMESTAMP)""",
     """CREATE TABLE rejects (entity TEXT, partition_day TEXT, source_file TEXT, source_row BIGINT,
        source_key TEXT, stage TEXT, code TEXT, message TEXT, target TEXT, rejected_at TIMESTAMP)""",
+    # every entity's validated table, typed as the pipeline creates it (the conservation check reads all)
+    *(f"CREATE TABLE validated_{name} ({', '.join(f'{c} {t}' for c, t in validated_columns(entity).items())})"
+      for name, entity in ENTITIES.items()),
 ]
 
 VALIDATED_CUSTOMERS = (
@@ -161,49 +159,31 @@ CANDIDATE_CUSTOMERS = (
         ("a.csv", 6, "C5", None, "no email: kept"),
         ("a.csv", 7, "C6", "", "empty email: kept"),
         ("a.csv", 8, "C7", "  ", "blank email: kept"),
-        ("a.csv", 9, "C8", "k@example.com", "DUPLICATE_KEY"),
-        ("b.csv", 1, "C8", "k@example.com", "last of its key, same email as the superseded row: kept"),
-        ("a.csv", 10, "C9", "x@example.com", "DUPLICATE_KEY"),
-        ("a.csv", 11, "C9", "y@example.com", "DUPLICATE_KEY"),
-        ("a.csv", 12, "C9", "z@example.com", "last of its key: kept"),
-        ("a.csv", 20, "C10", None, "DUPLICATE_KEY (b.csv comes later than a.csv)"),
-        ("b.csv", 2, "C10", None, "last of its key: kept"),
+        ("b.csv", 1, "C8", "k@example.com", "kept"),
+        ("a.csv", 12, "C9", "z@example.com", "kept"),
+        ("b.csv", 2, "C10", None, "kept"),
         ("a.csv", 13, "C11", "freed@example.com", "no longer C-MOVED's email: kept"),
         ("a.csv", 14, "C12", "future@example.com", "used only on a later day: kept"),
         ("a.csv", 15, "C13", "today@example.com", "used on the run day, not earlier: kept"),
         ("a.csv", 30, "C15", "ORDER@example.com", "first by (file, row): kept"),
         ("b.csv", 3, "C14", "order@example.com", "DUPLICATE_EMAIL (C15 in a.csv comes first)"),
-        ("a.csv", 40, "C16", "x@example.com", "email of a superseded row: kept"),
+        ("a.csv", 40, "C16", "x@example.com", "kept"),
     ],
 )
-CANDIDATE_INVOICES = (
-    ["source_file", "source_row", "source_key", "customer_key", "invoice_date", "total_amount"],
-    [
-        ("i.csv", 1, "I1", "C-OLD", RUN_DAY, 30.0),
-        ("i.csv", 2, "I2", "C-TODAY-V", RUN_DAY, 10.01),  # exactly 0.01 from its line: within the tolerance
-        ("i.csv", 3, "I3", "C-MAPPED", RUN_DAY, 10.0101),  # TOTAL_MISMATCH
-        ("i.csv", 4, "I4", "C-FUTURE", RUN_DAY, 5.0),  # CUSTOMER_UNKNOWN: validated only later
-        ("i.csv", 5, "I5", "C-WRONG-ENTITY", RUN_DAY, 5.0),  # CUSTOMER_UNKNOWN: mapped as an invoice
-        ("i.csv", 6, "I6", "C-OLD", RUN_DAY, 5.0),  # NO_LINES
-        ("i.csv", 7, "I7", "C-OLD", RUN_DAY, 99.0),  # DUPLICATE_KEY only
-        ("i.csv", 8, "I7", "C-OLD", RUN_DAY, 7.0),
-        ("i.csv", 9, "I8", "NOPE", RUN_DAY, 1.0),  # CUSTOMER_UNKNOWN and NO_LINES
-        ("i.csv", 10, "I9", "C-OLD", RUN_DAY, 4.0),  # matches its kept line, not the superseded one
-    ],
+CANDIDATE_JOURNAL_ENTRIES = (
+    ["source_file", "source_row", "source_key"],
+    [("j.csv", 1, "J1"), ("j.csv", 2, "J2"), ("j.csv", 3, "J3")],
 )
-CANDIDATE_LINES = (
-    ["source_file", "source_row", "source_key", "invoice_key", "line_number", "quantity", "unit_price"],
+CANDIDATE_JOURNAL_LINES = (
+    ["source_file", "source_row", "source_key", "entry_key", "debit", "credit"],
     [
-        ("l.csv", 1, "L1", "I1", 1, 2.0, 10.0),
-        ("l.csv", 2, "L2", "I1", 2, 1.0, 10.0),
-        ("l.csv", 3, "L3", "I2", 1, 1.0, 10.0),
-        ("l.csv", 4, "L4", "I3", 1, 1.0, 10.0),  # INVOICE_NOT_VALID: I3 was rejected
-        ("l.csv", 5, "L5", "I4", 1, 1.0, 5.0),  # INVOICE_NOT_VALID
-        ("l.csv", 6, "L6", "I5", 1, 1.0, 5.0),  # INVOICE_NOT_VALID
-        ("l.csv", 7, "L7", "I7", 1, 1.0, 7.0),
-        ("l.csv", 20, "L9", "I9", 1, 1.0, 3.0),  # DUPLICATE_KEY
-        ("l.csv", 21, "L9", "I9", 1, 1.0, 4.0),
-        ("l.csv", 30, "L-OLD", "I-OLD", 1, 1.0, 1.0),  # INVOICE_NOT_VALID: validated on an earlier day
+        ("jl.csv", 1, "J1/1", "J1", 100.0, None),
+        ("jl.csv", 2, "J1/2", "J1", None, 99.99),  # within 0.01: balanced
+        ("jl.csv", 3, "J2/1", "J2", 100.0, None),
+        ("jl.csv", 4, "J2/2", "J2", None, 99.98),  # UNBALANCED
+        ("jl.csv", 5, "J3/1", "J3", 10.0, None),
+        ("jl.csv", 6, "J3/2", "J3", 5.0, None),
+        ("jl.csv", 7, "J3/3", "J3", None, 15.0),
     ],
 )
 
@@ -235,8 +215,9 @@ def create_day_temp_tables(session: WarehouseSession) -> None:
     session.create_temp_table("run_context", pd.DataFrame({"partition_day": [RUN_DAY], "target": ["ledger"]}))
     create_validated_records_view(session)
     session.create_temp_table("candidate_customers", frame(CANDIDATE_CUSTOMERS))
-    session.create_temp_table("candidate_invoices", frame(CANDIDATE_INVOICES))
-    session.create_temp_table("candidate_invoice_line_items", frame(CANDIDATE_LINES))
+    session.create_temp_table("candidate_journal_entries", frame(CANDIDATE_JOURNAL_ENTRIES))
+    session.create_temp_table("candidate_journal_entry_lines", frame(CANDIDATE_JOURNAL_LINES),
+                              {"debit": "DECIMAL(18,4)", "credit": "DECIMAL(18,4)"})
 
 
 def run_and_read(engine: Engine, model: str) -> pd.DataFrame:
@@ -285,34 +266,24 @@ def test_upstream_tables_include_subqueries_and_exclude_ctes(tmp_path: Path) -> 
 
 def test_repository_models_upstream_models_and_sources() -> None:
     graph = model_graph()
-    invoices = graph.node("invoices_set_rejects")
-    assert invoices.layer == "validated"
-    assert invoices.path.name == "invoices_set_rejects.sql"
-    assert invoices.upstream_models == ("invoice_candidates_ranked", "invoice_line_totals")
-    assert invoices.upstream_sources == ("id_map", "run_context", "validated_customers")
-    totals = graph.node("invoice_line_totals")
-    assert totals.upstream_models == ("invoice_line_item_candidates_ranked",)
-    assert totals.upstream_sources == ()
+    customers = graph.node("customers_set_rejects")
+    assert customers.layer == "validated"
+    assert customers.path.name == "customers_set_rejects.sql"
+    assert customers.upstream_models == ()
+    assert customers.upstream_sources == ("candidate_customers", "run_context", "validated_customers")
+    assert graph.node("journal_entries_set_rejects").upstream_sources == (
+        "candidate_journal_entries", "candidate_journal_entry_lines")
     assert graph.node("unaccounted_records").upstream_sources == ("id_map", "rejects", "run_context",
                                                                   "validated_records")
 
 
 def test_column_lineage() -> None:
     graph = model_graph()
-    totals = graph.node("invoice_line_totals").column_lineage
-    assert totals == {
-        "invoice_key": [("invoice_line_item_candidates_ranked", "invoice_key")],
-        "line_count": [],
-        "lines_total": [
-            ("invoice_line_item_candidates_ranked", "quantity"),
-            ("invoice_line_item_candidates_ranked", "unit_price"),
-        ],
-    }
-    ranked = graph.node("customer_candidates_ranked").column_lineage
-    assert ranked["email_norm"] == [("candidate_customers", "email")]
-    invoice_message = graph.node("invoices_set_rejects").column_lineage["message"]
-    assert ("invoice_line_totals", "lines_total") in invoice_message
-    assert ("invoice_candidates_ranked", "total_amount") in invoice_message
+    email_message = graph.node("customers_set_rejects").column_lineage["message"]
+    assert ("candidate_customers", "email") in email_message
+    balance = graph.node("journal_entries_set_rejects").column_lineage["message"]
+    assert ("candidate_journal_entry_lines", "debit") in balance
+    assert ("candidate_journal_entry_lines", "credit") in balance
     unaccounted = graph.node("unaccounted_records").column_lineage
     assert unaccounted["entity"] == [("validated_records", "entity")]
     assert unaccounted["source_key"] == [("validated_records", "source_key")]
@@ -401,21 +372,17 @@ def test_run_selection_creates_the_model_and_its_dependencies(seeded: Engine) ->
     with seeded.session() as session:
         create_day_temp_tables(session)
         runs = run_models(session, select=["customers_set_rejects"], graph=model_graph())
-    assert [(run.name, run.layer) for run in runs] == [
-        ("customer_candidates_ranked", "staging"),
-        ("customers_set_rejects", "validated"),
-    ]
-    assert runs[0].row_count == len(CANDIDATE_CUSTOMERS[1])
-    assert runs[1].row_count == 7
-    assert runs[1].upstream_tables == ("customer_candidates_ranked", "run_context", "validated_customers")
+    assert [(run.name, run.layer) for run in runs] == [("customers_set_rejects", "validated")]
+    assert runs[0].row_count == 3
+    assert runs[0].upstream_tables == ("candidate_customers", "run_context", "validated_customers")
 
 
 def test_models_are_session_private(seeded: Engine) -> None:
     with seeded.session() as session:
         create_day_temp_tables(session)
-        run_models(session, select=["invoice_line_totals"], count_rows=False)
+        run_models(session, select=["customers_set_rejects"], count_rows=False)
     with seeded.session() as session:
-        assert not session.table_exists("invoice_line_totals")
+        assert not session.table_exists("customers_set_rejects")
 
 
 def test_a_failing_model_names_model_and_file(engine: Engine, tmp_path: Path) -> None:
@@ -433,10 +400,6 @@ def test_customers_set_rejects(seeded: Engine) -> None:
         ("a.csv", 2, "C2", "DUPLICATE_EMAIL"),
         ("a.csv", 3, "C3", "DUPLICATE_EMAIL"),
         ("b.csv", 3, "C14", "DUPLICATE_EMAIL"),
-        ("a.csv", 9, "C8", "DUPLICATE_KEY"),
-        ("a.csv", 10, "C9", "DUPLICATE_KEY"),
-        ("a.csv", 11, "C9", "DUPLICATE_KEY"),
-        ("a.csv", 20, "C10", "DUPLICATE_KEY"),
     }
     messages = dict(zip(result.source_key, result.message, strict=False))
     assert messages["C2"] == "email dup@example.com is already used by customer C1 earlier in the day"
@@ -444,41 +407,11 @@ def test_customers_set_rejects(seeded: Engine) -> None:
     assert messages["C14"] == "email order@example.com is already used by customer C15 earlier in the day"
 
 
-def test_invoices_set_rejects(seeded: Engine) -> None:
-    result = run_and_read(seeded, "invoices_set_rejects")
+def test_journal_entries_set_rejects(seeded: Engine) -> None:
+    result = run_and_read(seeded, "journal_entries_set_rejects")
     assert list(result.columns) == REJECT_COLUMNS
-    assert reject_keys(result) == {
-        ("i.csv", 3, "I3", "TOTAL_MISMATCH"),
-        ("i.csv", 4, "I4", "CUSTOMER_UNKNOWN"),
-        ("i.csv", 5, "I5", "CUSTOMER_UNKNOWN"),
-        ("i.csv", 6, "I6", "NO_LINES"),
-        ("i.csv", 7, "I7", "DUPLICATE_KEY"),
-        ("i.csv", 9, "I8", "CUSTOMER_UNKNOWN"),
-        ("i.csv", 9, "I8", "NO_LINES"),
-    }
-    (mismatch,) = result.loc[result.code == "TOTAL_MISMATCH", "message"]
-    assert mismatch == "total_amount 10.0101 differs from the sum of its lines 10.0000 by more than 0.01"
-
-
-def test_invoice_line_totals_count_only_kept_lines(seeded: Engine) -> None:
-    result = run_and_read(seeded, "invoice_line_totals").set_index("invoice_key")
-    assert result.loc["I1", "line_count"] == 2
-    assert result.loc["I1", "lines_total"] == pytest.approx(30.0)
-    assert result.loc["I9", "line_count"] == 1
-    assert result.loc["I9", "lines_total"] == pytest.approx(4.0)
-
-
-def test_invoice_line_items_set_rejects(seeded: Engine) -> None:
-    result = run_and_read(seeded, "invoice_line_items_set_rejects")
-    assert list(result.columns) == REJECT_COLUMNS
-    assert reject_keys(result) == {
-        ("l.csv", 4, "L4", "INVOICE_NOT_VALID"),
-        ("l.csv", 5, "L5", "INVOICE_NOT_VALID"),
-        ("l.csv", 6, "L6", "INVOICE_NOT_VALID"),
-        ("l.csv", 20, "L9", "DUPLICATE_KEY"),
-        ("l.csv", 30, "L-OLD", "INVOICE_NOT_VALID"),
-    }
-    assert "invoice I-OLD is not among the invoices validated on 2024-03-02" in set(result.message)
+    assert reject_keys(result) == {("j.csv", 2, "J2", "UNBALANCED")}
+    assert result.message.tolist() == ["debits 100.0000 do not equal credits 99.9800"]
 
 
 def test_unaccounted_records(seeded: Engine) -> None:
@@ -496,13 +429,7 @@ def test_unaccounted_records(seeded: Engine) -> None:
 
 @pytest.mark.postgres
 def test_same_results_on_both_engines(tmp_path: Path, postgres_url: str) -> None:
-    models = [
-        "customers_set_rejects",
-        "invoices_set_rejects",
-        "invoice_line_items_set_rejects",
-        "invoice_line_totals",
-        "unaccounted_records",
-    ]
+    models = ["customers_set_rejects", "journal_entries_set_rejects", "unaccounted_records"]
     results: list[dict[str, list[tuple[Any, ...]]]] = []
     for opened in (duckdb_engine(tmp_path), postgres_engine(postgres_url)):
         with opened as engine:
