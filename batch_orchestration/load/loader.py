@@ -275,6 +275,8 @@ class _UnitLoad:
         for p in skips:
             mapped = state.id_map[p.source_key]
             if mapped.partition_day > self.day:
+                if self.part is not None:
+                    self.reports[self.part.name].skipped += len(state.parts.get(p.source_key, []))
                 continue
             if mapped.content_hash != p.content_hash:
                 entries.append((p.source_key, mapped.target_id, p.content_hash, mapped.payload_hash))

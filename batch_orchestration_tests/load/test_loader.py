@@ -18,8 +18,10 @@ from batch_orchestration.load.loader import BatchUnconfirmed, Loader
 from batch_orchestration.load.planner import reference_id
 from batch_orchestration.orchestration.stages import unaccounted_records
 from batch_orchestration.sandbox.config import DEMO_API_KEY, FaultConfig
+from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets.base import Binding, Outgoing, TargetIds, TargetRefused
 from batch_orchestration.targets.bigledger import BigLedgerConnector
+from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.retry import RetryPolicy
 from batch_orchestration.warehouse import Warehouse
 from batch_orchestration_tests.conftest import SandboxFactory
@@ -257,3 +259,62 @@ def test_a_new_spelling_of_the_same_payload_is_skipped_and_accounted_for(
 
     assert (report.skipped, report.batches_sent) == (1, 0)
     assert unaccounted_records(warehouse, CUSTOMERS, "2024-03-02", "bigledger").empty
+
+
+def _set_faults(sandbox: RunningSandbox, spec: str) -> None:
+    requests.put(f"{sandbox.url}/_sandbox/faults", json={"spec": spec}, timeout=10,
+                 headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).raise_for_status()
+
+
+def test_lines_are_recorded_under_their_header_and_settle_with_it(
+        warehouse: Warehouse, sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    """A line has no id of its own in BigLedger: it is held by its invoice. When the invoice's answer
+    was lost and a later run settles it by lookup, its lines are recorded with it and nothing is resent."""
+    sandbox = sandbox_factory(window_seconds=1.0)
+    put_validated(warehouse, "customers", [customer("C1")])
+    put_validated(warehouse, "invoices", [invoice("I1", "C1", "30.00")])
+    put_validated(warehouse, "invoice_line_items", [line("I1", 1, "2", "10.00"), line("I1", 2, "1", "10.00")])
+    loader = Loader(warehouse, connector_for(sandbox, tmp_path))
+    loader.load_unit(CUSTOMERS, DAY)
+    _set_faults(sandbox, "lost=1.0")
+    lossy = connector_for(sandbox, tmp_path, policy=RetryPolicy(max_attempts=1, max_seconds=5.0))
+    with pytest.raises(BatchUnconfirmed):
+        Loader(warehouse, lossy).load_unit(INVOICES, DAY)
+    _set_faults(sandbox, "")
+
+    settled = loader.load_unit(INVOICES, DAY)
+    again = loader.load_unit(INVOICES, DAY)
+
+    assert settled["invoices"].reconciled_intents == 1
+    assert (settled["invoices"].skipped, settled["invoices"].batches_sent) == (1, 0)
+    assert settled["invoice_line_items"].created == 2  # recorded with their header, not sent
+    assert (again["invoices"].skipped, again["invoice_line_items"].skipped) == (1, 2)
+    ids = dict(_rows(warehouse, "SELECT source_key, target_id FROM id_map WHERE entity IN ('invoices', "
+                                "'invoice_line_items')"))
+    assert ids["I1/1"] == ids["I1/2"] == ids["I1"]
+    (body,) = {r["body"] for r in sent(sandbox, "POST", "/v1/batch/invoices")}  # the one lost send
+    assert '"quantity":2' in body and body.count('"unitPrice"') == 2
+    assert _references(connector_for(sandbox, tmp_path), "invoices") == Counter({reference_id("invoices", "I1"): 1})
+    for entity in (CUSTOMERS, INVOICES, ENTITIES["invoice_line_items"]):
+        assert unaccounted_records(warehouse, entity, DAY, "bigledger").empty
+
+
+def test_a_change_the_target_cannot_take_is_rejected_and_the_target_keeps_its_version(
+        warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    put_validated(warehouse, "customers", [customer("C1")])
+    payment = {"payment_key": "P1", "customer_key": "C1", "payment_date": "2024-02-20", "amount": Decimal("10.00")}
+    put_validated(warehouse, "payments", [payment])
+    loader = Loader(warehouse, connector_for(sandbox, tmp_path))
+    loader.load_unit(CUSTOMERS, DAY)
+    assert loader.load_unit(ENTITIES["payments"], DAY)["payments"].created == 1
+    put_validated(warehouse, "payments", [{**payment, "amount": Decimal("12.00")}], day="2024-03-02")
+
+    report = loader.load_unit(ENTITIES["payments"], "2024-03-02")["payments"]
+
+    assert (report.rejected, report.batches_sent) == (1, 0)
+    code, message = _load_rejects(warehouse, "payments")["P1"]
+    assert code == "NOT_UPDATABLE"
+    assert message == "bigledger takes payments only as creates; this change of a record it holds was not sent"
+    (held,) = connector_for(sandbox, tmp_path).read_all(BINDINGS["payments"])
+    assert held["amount"] == 10.0
+    assert unaccounted_records(warehouse, ENTITIES["payments"], "2024-03-02", "bigledger").empty
