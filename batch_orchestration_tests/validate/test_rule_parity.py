@@ -240,6 +240,11 @@ def supplier_cases() -> list[Case]:
         ("payment terms fractional", {"payment_terms": "7.5"}),
         ("status upper case", {"status": "INACTIVE"}),
         ("status unknown", {"status": "blacklisted"}),
+        ("status only spaces", {"status": "   "}),
+        ("country only spaces", {"country": "  "}),
+        ("credit limit only spaces", {"credit_limit": "  "}),
+        ("payment terms only spaces", {"payment_terms": "  "}),
+        ("name 100 accented chars", {"name": "é" * 100}),
         ("street 201 chars", {"street": "s" * 201}),
     ]
     return party_cases("supplier_key", "S", BASE_SUPPLIER, changes)
@@ -419,6 +424,11 @@ def item_cases() -> list[Case]:
         ("tax code 21 chars", {"tax_code": "T" * 21}),
         ("status capitalised", {"status": "Inactive"}),
         ("status unknown", {"status": "discontinued"}),
+        ("status only spaces", {"status": "  "}),
+        ("unit blank", {"unit_of_measure": ""}),
+        ("type only spaces", {"item_type": "  "}),
+        ("item code with inner spaces", {"item_code": "WIDGET 001"}),
+        ("item code 50 accented chars", {"item_code": "é" * 50}),
     ]
     base = {"name": "Premium Widget", "description": "High-quality widget", "category": "Widgets",
             "item_type": "inventory", "unit_of_measure": "pieces", "cost_price": "25.00",
@@ -452,6 +462,8 @@ def account_cases() -> list[Case]:
         ("description 501 chars", {"description": "d" * 501}),
         ("status upper case", {"status": "INACTIVE"}),
         ("status unknown", {"status": "closed"}),
+        ("status only spaces", {"status": "  "}),
+        ("type only spaces", {"account_type": "  "}),
     ]
     base = {"name": "Sales", "account_type": "revenue", "description": "Sales of goods", "status": "active"}
     bases = [{"account_code": code, "name": f"Account {code}", "account_type": kind}
@@ -471,6 +483,8 @@ def journal_entry_cases() -> list[Case]:
         ("ordinary entry", {}, pair),
         ("zeros written out on the other side", {}, [je_line("5000.00", "0.00"), je_line("0", "5000.00")]),
         ("dated tomorrow (accrual)", {"entry_date": TOMORROW}, pair),
+        ("dated far ahead", {"entry_date": "2099-12-31"}, pair),
+        ("date with time", {"entry_date": "2024-03-01T00:00:00"}, pair),
         ("date blank", {"entry_date": ""}, pair),
         ("date Feb 30", {"entry_date": "2024-02-30"}, pair),
         ("date day first", {"entry_date": "15/01/2024"}, pair),
@@ -524,6 +538,8 @@ def stock_adjustment_cases() -> list[Case]:
         ("quantity blank", {"quantity": ""}),
         ("quantity 4 decimals", {"quantity": "0.0001"}),
         ("quantity 5 decimals", {"quantity": "0.00001"}),
+        ("quantity fractional", {"quantity": "2.5"}),
+        ("quantity trailing zeros past 4 places", {"quantity": "2.500000"}),
         ("unit cost zero", {"unit_cost": "0"}),
         ("unit cost negative", {"unit_cost": "-25"}),
         ("unit cost 5 decimals", {"unit_cost": "25.00001"}),
@@ -569,6 +585,10 @@ def payment_cases() -> list[Case]:
         ("dated tomorrow", {"payment_date": TOMORROW}),
         ("date Feb 30", {"payment_date": "2024-02-30"}),
         ("date day first", {"payment_date": "01/03/2024"}),
+        ("date without leading zeros", {"payment_date": "2024-3-1"}),
+        ("amount with a thousands separator", {"amount": "1,150.00"}),
+        ("method only spaces", {"method": "  "}),
+        ("for an invoice, without a party", {"customer_key": "", "invoice_key": BASE_INVOICE}),
         ("method capitalised", {"method": "Cash"}),
         ("method upper case", {"method": "BANK_TRANSFER"}),
         ("method unknown", {"method": "crypto"}),
