@@ -42,6 +42,7 @@ from batch_orchestration.entities.rules import (
 Key = Annotated[str, Field(min_length=1, max_length=64)]
 OptionalKey = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=64)]
 ItemCode = Annotated[str, Field(min_length=1, max_length=50)]
+LineNumber = Annotated[int, Field(ge=1)]  # a line of a document or a journal entry
 LINE_DESCRIPTION_MAX_LENGTH = 500
 OptionalAmount = Annotated[NonNegativeAmount | None, BeforeValidator(_blank_to_none)]
 OptionalCount = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0)]
@@ -110,7 +111,7 @@ class Invoice(Document):
 class DocumentLine(SourceRecord):
     """A line of an invoice or a bill; its item code, when given, names an item of the migration."""
 
-    line_number: Annotated[int, Field(ge=1)]
+    line_number: LineNumber
     item_code: optional_text() = None
     description: optional_text(LINE_DESCRIPTION_MAX_LENGTH) = None
     quantity: PositiveAmount
@@ -179,7 +180,7 @@ class JournalEntry(SourceRecord):
 
 class JournalEntryLine(SourceRecord):
     entry_key: Key
-    line_number: Annotated[int, Field(ge=1)]
+    line_number: LineNumber
     account_code: AccountCode
     description: optional_text(500) = None
     debit: OptionalAmount = None
