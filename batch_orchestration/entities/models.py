@@ -42,6 +42,7 @@ from batch_orchestration.entities.rules import (
 Key = Annotated[str, Field(min_length=1, max_length=64)]
 OptionalKey = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=64)]
 ItemCode = Annotated[str, Field(min_length=1, max_length=50)]
+LineNumber = Annotated[int, Field(ge=1)]  # a line of a document or a journal entry
 LINE_DESCRIPTION_MAX_LENGTH = 500
 OptionalAmount = Annotated[NonNegativeAmount | None, BeforeValidator(_blank_to_none)]
 OptionalCount = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0)]
@@ -87,22 +88,30 @@ class Supplier(Party):
     supplier_key: Key
 
 
-class Invoice(SourceRecord):
-    """A due date before the invoice date is allowed: the target only warns (``DUE_BEFORE_DATE``)."""
+class Document(SourceRecord):
+    """What invoices and bills share: the target checks both by the same rules (seed 000, "Invoice Validation").
 
+    A due date before the document date is allowed: the target only warns (``DUE_BEFORE_DATE``). The total
+    is optional, as in the seed's request examples (which send none: the target sums the lines); when
+    given it must be positive and equal the sum of the lines (``TOTAL_MISMATCH``, a set rule).
+    """
+
+    due_date: OptionalIsoDate = None
+    reference: optional_text(100) = None
+    total_amount: Annotated[PositiveAmount | None, BeforeValidator(_blank_to_none)] = None
+    notes: optional_text(2000) = None
+
+
+class Invoice(Document):
     invoice_key: Key
     customer_key: Key
     invoice_date: PastOrTodayDate
-    due_date: OptionalIsoDate = None
-    reference: optional_text(100) = None
-    total_amount: PositiveAmount
-    notes: optional_text(2000) = None
 
 
 class DocumentLine(SourceRecord):
     """A line of an invoice or a bill; its item code, when given, names an item of the migration."""
 
-    line_number: Annotated[int, Field(ge=1)]
+    line_number: LineNumber
     item_code: optional_text() = None
     description: optional_text(LINE_DESCRIPTION_MAX_LENGTH) = None
     quantity: PositiveAmount
@@ -125,16 +134,12 @@ class InvoiceLineItem(DocumentLine):
     invoice_key: Key
 
 
-class Bill(SourceRecord):
+class Bill(Document):
     """A supplier's bill; the target checks it as an invoice (seed 000 lists both with the same rules)."""
 
     bill_key: Key
     supplier_key: Key
     bill_date: PastOrTodayDate
-    due_date: OptionalIsoDate = None
-    reference: optional_text(100) = None
-    total_amount: PositiveAmount
-    notes: optional_text(2000) = None
 
 
 class BillLineItem(DocumentLine):
@@ -175,7 +180,7 @@ class JournalEntry(SourceRecord):
 
 class JournalEntryLine(SourceRecord):
     entry_key: Key
-    line_number: Annotated[int, Field(ge=1)]
+    line_number: LineNumber
     account_code: AccountCode
     description: optional_text(500) = None
     debit: OptionalAmount = None

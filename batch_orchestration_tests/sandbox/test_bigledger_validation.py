@@ -208,6 +208,49 @@ def test_stock_adjustment_payment_and_account_rules(sandbox: RunningSandbox) -> 
     ])
 
 
+def test_amounts_fit_the_ledger_precision(sandbox: RunningSandbox) -> None:
+    """Every amount and quantity: at most 4 decimal places (trailing zeros aside) and 14 digits before the point."""
+    client = Client(sandbox.url)
+    [customer_id] = client.create("customers", [customer(1)])
+    [item_id] = client.create("items", [item("PREC-1")])
+    _check(client, "customers", [
+        (customer(2, creditLimit=100.1234), None, None),
+        (customer(3, creditLimit=100.12345), "VALIDATION_ERROR", "INVALID_AMOUNT"),
+        (customer(4, creditLimit=99999999999999), None, None),
+        (customer(5, creditLimit=100000000000000), "VALIDATION_ERROR", "INVALID_AMOUNT"),
+        (customer(6, creditLimit=1e3), None, None),
+    ])
+    _check(client, "items", [
+        (item("PREC-2", costPrice=1.2345), None, None),
+        (item("PREC-3", costPrice=1.23456), "VALIDATION_ERROR", "INVALID_AMOUNT"),
+        (item("PREC-4", reorderLevel=0.00001), "VALIDATION_ERROR", "INVALID_AMOUNT"),
+    ])
+    line = {"description": "x", "quantity": 1, "unitPrice": 1.2345}
+    _check(client, "invoices", [
+        (invoice(customer_id, items=[line]), None, None),
+        (invoice(customer_id, items=[{**line, "unitPrice": 1.23456}]), "VALIDATION_ERROR", "INVALID_AMOUNT"),
+        (invoice(customer_id, items=[{**line, "quantity": 0.00001}]), "VALIDATION_ERROR", "INVALID_AMOUNT"),
+        (invoice(customer_id, items=[line], total=1.23451), "VALIDATION_ERROR", "INVALID_AMOUNT"),
+    ])
+    _check(client, "journal-entries", [
+        ({"date": "2024-01-15", "lines": [{"accountId": "a", "debit": 0.12345, "credit": 0},
+                                          {"accountId": "b", "debit": 0, "credit": 0.12345}]},
+         "VALIDATION_ERROR", "INVALID_AMOUNT"),
+    ])
+    adjustment = {"itemId": item_id, "adjustmentType": "increase", "quantity": 0.0001}
+    _check(client, "stock-adjustments", [
+        (adjustment, None, None),
+        ({**adjustment, "quantity": 0.00001}, "VALIDATION_ERROR", "INVALID_AMOUNT"),
+        ({**adjustment, "unitCost": 25.00001}, "VALIDATION_ERROR", "INVALID_AMOUNT"),
+    ])
+    payment = {"customerId": customer_id, "amount": 150.0001, "date": "2024-01-20"}
+    _check(client, "payments", [
+        (payment, None, None),
+        ({**payment, "amount": 150.00001}, "VALIDATION_ERROR", "INVALID_AMOUNT"),
+        ({**payment, "amount": 1e14}, "VALIDATION_ERROR", "INVALID_AMOUNT"),
+    ])
+
+
 @pytest.mark.parametrize(
     ("entity", "operation"),
     [("invoices", "delete"), ("bills", "delete"), ("journal-entries", "update"), ("stock-adjustments", "delete"),

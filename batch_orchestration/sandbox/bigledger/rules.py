@@ -66,6 +66,9 @@ _OTHER_TAX_NUMBER = re.compile(r"[A-Za-z0-9]{5,20}")
 _ACCOUNT_CODE = re.compile(r"[A-Za-z0-9.\-]+")
 # Balances are compared exactly, inclusive: |given - computed| <= 0.01, nothing rounded before.
 TOLERANCE = Decimal("0.01")
+# Amounts and quantities are ledger numbers: at most 4 decimal places and 14 digits before the point
+# (trailing zeros do not count: 10.50000 is 10.5). More is refused, never rounded.
+AMOUNT_PLACES, AMOUNT_DIGITS = 4, 14
 
 
 class RuleEnv:
@@ -77,6 +80,19 @@ class RuleEnv:
 
 
 Rule = Callable[[Checker, RuleEnv], None]
+
+
+def amount(check: Checker, field: str, *, positive: bool = False, required: bool = False) -> Decimal | None:
+    """A money amount or quantity: non-negative (or positive), within the ledger's precision."""
+    number = check.number(field, minimum=None if positive else 0, positive=positive, required=required)
+    if number is None:
+        return None
+    exponent = number.normalize().as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if places > AMOUNT_PLACES or abs(number) >= Decimal(10) ** AMOUNT_DIGITS:
+        check.add(field, f"{field} must fit {AMOUNT_DIGITS} digits and {AMOUNT_PLACES} decimal places",
+                  "INVALID_AMOUNT")
+    return number
 
 
 def _tax_number(check: Checker) -> None:
@@ -110,7 +126,7 @@ def party(check: Checker, _: RuleEnv) -> None:
     check.phone()
     _address(check)
     _tax_number(check)
-    check.number("creditLimit", minimum=0)
+    amount(check, "creditLimit")
     check.number("paymentTerms", minimum=0, integer=True)
     check.choice("status", STATUSES)
 
@@ -125,8 +141,8 @@ def _lines_total(check: Checker) -> Decimal:
         row.text("description", 500)
         row.text("itemId", 100)
         row.text("taxCode", 20)
-        quantity = row.number("quantity", positive=True, required=True)
-        price = row.number("unitPrice", positive=True, required=True)
+        quantity = amount(row, "quantity", positive=True, required=True)
+        price = amount(row, "unitPrice", positive=True, required=True)
         total += (quantity or 0) * (price or 0)
     return total
 
@@ -144,7 +160,7 @@ def document(party_field: str, date_field: str) -> Rule:
         check.text("notes", 2000)
         check.text("currency", 3)
         total = _lines_total(check)
-        given = check.number("total", minimum=0)
+        given = amount(check, "total")
         if given is not None and abs(given - total) > TOLERANCE:
             check.add("total", f"total {given} does not equal the sum of the lines {total}", "UNBALANCED")
 
@@ -160,10 +176,10 @@ def item(check: Checker, _: RuleEnv) -> None:
     check.choice("type", ITEM_TYPES)
     check.choice("unitOfMeasure", UNITS_OF_MEASURE)
     check.choice("status", STATUSES)
-    cost = check.number("costPrice", minimum=0)
-    price = check.number("sellingPrice", minimum=0)
-    check.number("reorderLevel", minimum=0)
-    check.number("reorderQuantity", minimum=0)
+    cost = amount(check, "costPrice")
+    price = amount(check, "sellingPrice")
+    amount(check, "reorderLevel")
+    amount(check, "reorderQuantity")
     check.boolean("trackSerial")
     check.boolean("trackBatch")
     if cost is not None and price is not None and price < cost:
@@ -180,8 +196,8 @@ def journal_entry(check: Checker, _: RuleEnv) -> None:
         row = check.nested(line, f"lines[{index}].")
         row.text("accountId", 100, required=True)
         row.text("description", 500)
-        debit = row.number("debit", minimum=0) or Decimal(0)
-        credit = row.number("credit", minimum=0) or Decimal(0)
+        debit = amount(row, "debit") or Decimal(0)
+        credit = amount(row, "credit") or Decimal(0)
         if (debit > 0) == (credit > 0):
             row.add("debit", "A line needs either a debit or a credit amount", "INVALID_LINE")
         debits, credits = debits + debit, credits + credit
@@ -193,8 +209,8 @@ def stock_adjustment(check: Checker, env: RuleEnv) -> None:
     check.text("itemId", 100, required=True)
     check.text("locationId", 100)
     check.choice("adjustmentType", ADJUSTMENT_TYPES, required=True)
-    check.number("quantity", positive=True, required=True)
-    check.number("unitCost", minimum=0)
+    amount(check, "quantity", positive=True, required=True)
+    amount(check, "unitCost")
     check.text("reason", 500)
     check.text("reference", 100)
     check.date("date", not_after=env.today)
@@ -206,7 +222,7 @@ def payment(check: Checker, env: RuleEnv) -> None:
         check.add("customerId", "Exactly one of customerId or supplierId is required", "REQUIRED")
     for field in ("customerId", "supplierId", "invoiceId", "billId", "reference"):
         check.text(field, 100)
-    check.number("amount", positive=True, required=True)
+    amount(check, "amount", positive=True, required=True)
     check.date("date", required=True, not_after=env.today)
     check.choice("method", PAYMENT_METHODS)
     check.text("currency", 3)
