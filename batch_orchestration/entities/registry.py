@@ -79,13 +79,15 @@ class Parts:
 
 @dataclass(frozen=True)
 class EntitySpec:
-    """One entity of the migration. ``parts`` makes it the root of an aggregate."""
+    """One entity of the migration. ``parts`` makes it the root of an aggregate; ``key_folds_case``
+    says that keys differing only in case name one record (item and account codes)."""
 
     name: str
     model: type[SourceRecord]
     key_fields: tuple[str, ...]
     references: tuple[Reference, ...] = ()
     parts: Parts | None = None
+    key_folds_case: bool = False
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -134,8 +136,8 @@ ENTITIES: dict[str, EntitySpec] = {
     for e in (
         EntitySpec("customers", Customer, ("customer_key",)),
         EntitySpec("suppliers", Supplier, ("supplier_key",)),
-        EntitySpec("items", Item, ("item_code",)),
-        EntitySpec("accounts", Account, ("account_code",)),
+        EntitySpec("items", Item, ("item_code",), key_folds_case=True),
+        EntitySpec("accounts", Account, ("account_code",), key_folds_case=True),
         EntitySpec("invoice_line_items", InvoiceLineItem, ("invoice_key", "line_number"), (_ITEM,)),
         EntitySpec("invoices", Invoice, ("invoice_key",), (Reference("customer_key", "customers"),),
                    _document_lines("invoice_line_items", "invoice_key")),

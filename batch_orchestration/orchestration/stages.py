@@ -15,12 +15,14 @@ from batch_orchestration.ingest.staging import stage_partition
 from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
 from batch_orchestration.validate.rows import validate_frame
 from batch_orchestration.validate.set_rules import (
+    REFUSED_PARTS,
     REJECT_COLUMNS,
     SetRule,
     candidate_table,
     duplicate_key,
     hand_written_model,
     header_not_valid,
+    line_rejected,
     record_rules,
 )
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
@@ -118,6 +120,13 @@ class _SetRuleRun:
         )
 
 
+def _create_refused_parts(session: WarehouseSession, rejects: list[RejectRecord]) -> None:
+    """The parts rejected so far, except superseded duplicates (the last row of their key stands)."""
+    rows = pd.DataFrame([(r.source_file, r.source_row) for r in rejects if r.code != "DUPLICATE_KEY"],
+                        columns=["source_file", "source_row"])
+    session.create_temp_table(REFUSED_PARTS, rows, {"source_file": "TEXT", "source_row": "BIGINT"})
+
+
 def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str, ValidationResult]:
     """Validate an aggregate (a root with its parts; or a lone entity) for one day, as one unit.
 
@@ -135,6 +144,10 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
         run = _SetRuleRun(session, day)
         for member in members(root):
             run.apply(member, [duplicate_key(member)])
+            if member is root and root.parts:
+                part = root.parts.entity
+                _create_refused_parts(session, checked[part].rejects + run.rejects.get(part, []))
+                run.apply(root, [line_rejected(root, day)])
             run.apply(member, record_rules(member, day))
             run.apply_model(member)
         if root.parts:

@@ -57,6 +57,7 @@ _CODES = (
     RejectCode("DUPLICATE_KEY", "set_rule", "the key appears again later in the day; the last row is kept"),
     RejectCode("PARENT_UNKNOWN", "set_rule", "a record it names (customer, item, account...) is neither "
                "validated up to its day nor in the target"),
+    RejectCode("LINE_REJECTED", "set_rule", "a header one of whose lines was rejected: it travels whole or not at all"),
     RejectCode("NO_LINES", "set_rule", "a header (invoice, bill, journal entry) with fewer valid lines than it needs"),
     RejectCode("TOTAL_MISMATCH", "set_rule", "a header's total differs from the sum of its lines"),
     RejectCode("HEADER_NOT_VALID", "set_rule", "the line's header is not valid on the line's day"),

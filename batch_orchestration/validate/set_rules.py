@@ -5,8 +5,12 @@ parts of an aggregate. Each is a SELECT over the session's ``candidate_<entity>`
 rows that passed the row rules) giving ``source_file, source_row, source_key, code, message``:
 
 - ``DUPLICATE_KEY``: a key twice in the day; the last row (by file, row) wins, as exports append corrections.
+  Where keys fold case (item and account codes), a key that differs only in case from one validated
+  earlier (an earlier row of the day, or an earlier day) is one too, and the first stands.
 - ``PARENT_UNKNOWN``: a reference (``Reference`` in the registry) to a record neither validated up to
   this day nor in any target's ID map.
+- ``LINE_REJECTED``: an aggregate root one of whose parts was rejected (an aggregate travels whole,
+  so it is never loaded short of a line).
 - ``NO_LINES``: an aggregate root with fewer valid parts than it needs (``Parts.minimum``).
 - ``TOTAL_MISMATCH``: a root whose total differs from the exact sum of its parts by more than 0.01.
 - ``HEADER_NOT_VALID``: a part whose root is not valid on the day (an aggregate travels whole).
@@ -21,9 +25,10 @@ from dataclasses import dataclass
 
 from batch_orchestration.entities.registry import EntitySpec, Reference
 from batch_orchestration.warehouse.backend import quote_identifier as q
-from batch_orchestration.warehouse.schema import validated_table
+from batch_orchestration.warehouse.schema import staged_table, validated_table
 
 REJECT_COLUMNS = ("source_file", "source_row", "source_key", "code", "message")
+REFUSED_PARTS = "refused_parts"  # (source_file, source_row) of the unit's rejected parts, made by the caller
 
 
 def candidate_table(entity: str) -> str:
@@ -49,6 +54,23 @@ def duplicate_key(entity: EntitySpec) -> SetRule:
         "FROM (SELECT source_file, source_row, source_key, ROW_NUMBER() OVER "
         "(PARTITION BY source_key ORDER BY source_file DESC, source_row DESC) AS key_rank "
         f"FROM {q(table)}) AS ranked WHERE key_rank > 1",
+    )
+
+
+def _key_in_other_case(entity: EntitySpec, day: str) -> SetRule:
+    table, validated = candidate_table(entity.name), validated_table(entity.name)
+    key = "/".join(entity.key_fields)
+    return SetRule(
+        f"key_in_other_case({entity.name})", (table, validated),
+        f"SELECT c.source_file, c.source_row, c.source_key, 'DUPLICATE_KEY' AS code, "
+        f"'{key} ' || c.source_key || ' differs only in case from ' || MIN(o.source_key) || ', which stands: "
+        f"codes ignore case' AS message FROM {q(table)} AS c JOIN (SELECT source_key, source_file, source_row, "
+        f"0 AS before_day FROM {q(table)} UNION ALL SELECT source_key, source_file, source_row, 1 AS before_day "
+        f"FROM {q(validated)} WHERE partition_day < ?) AS o ON LOWER(o.source_key) = LOWER(c.source_key) "
+        f"AND o.source_key <> c.source_key AND (o.before_day = 1 OR o.source_file < c.source_file "
+        f"OR (o.source_file = c.source_file AND o.source_row < c.source_row)) "
+        f"GROUP BY c.source_file, c.source_row, c.source_key",
+        (day,),
     )
 
 
@@ -97,6 +119,22 @@ def _total_mismatch(root: EntitySpec) -> SetRule:
     )
 
 
+def line_rejected(root: EntitySpec, day: str) -> SetRule:
+    """Roots with a part in ``refused_parts`` (found by the part's staged row, so a part refused by its
+    row rules, whose key may not even parse, still names its root)."""
+    assert root.parts is not None
+    parts, table, staged = root.parts, candidate_table(root.name), staged_table(root.parts.entity)
+    return SetRule(
+        f"line_rejected({root.name})", (table, staged, REFUSED_PARTS),
+        f"SELECT r.source_file, r.source_row, r.source_key, 'LINE_REJECTED' AS code, "
+        f"CAST(COUNT(*) AS TEXT) || ' of its {parts.entity} rejected: it is loaded whole or not at all' AS message "
+        f"FROM {q(table)} AS r JOIN {q(staged)} AS s ON TRIM(s.{q(parts.link)}) = r.source_key "
+        f"AND s.partition_day = ? JOIN {REFUSED_PARTS} AS f ON f.source_file = s.source_file "
+        f"AND f.source_row = s.source_row GROUP BY r.source_file, r.source_row, r.source_key",
+        (day,),
+    )
+
+
 def header_not_valid(root: EntitySpec, day: str) -> SetRule:
     assert root.parts is not None
     parts, table = root.parts, candidate_table(root.parts.entity)
@@ -115,6 +153,8 @@ def record_rules(entity: EntitySpec, day: str) -> list[SetRule]:
     """The rules of one entity's kept rows (after ``duplicate_key``): its references and, for a root,
     its parts (which have been through their own rules)."""
     rules = [_parent_unknown(entity, reference, day) for reference in entity.references]
+    if entity.key_folds_case:
+        rules.append(_key_in_other_case(entity, day))
     if entity.parts:
         rules.append(_too_few_parts(entity))
         if entity.parts.total:

@@ -58,23 +58,8 @@ SENT = ("customers", "suppliers", "items", "accounts", "invoices", "bills", "jou
 
 ACCEPTS, REFUSES = "accepts", "refuses"
 # Cases known to differ, each with the fix it waits for: the test fails when one of them stops differing,
-# so the entry is removed when the fix lands.
-_FOLDED = ("the target holds codes unique case-insensitively; the pipeline's DUPLICATE_KEY compares keys exactly "
-           "and no set rule folds their case (wanted: {entity}_set_rejects.sql, as customers_set_rejects.sql does "
-           "for emails)")
-_PARTIAL = ("a root stands when some of its parts are refused (set rules count the parts still standing), so it is "
-            "loaded without them; wanted: a set rule that refuses the root of a refused part (an aggregate travels "
-            "whole)")
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("items", "item code again in other case: second"): _FOLDED.format(entity="items"),
-    ("accounts", "code again in other case: second"): _FOLDED.format(entity="accounts"),
-    ("invoices", "second line refused, total of the first"): _PARTIAL,
-    ("invoices", "second line refused, no total"): _PARTIAL,
-    ("bills", "second line refused, total of the first"): _PARTIAL,
-    ("journal_entries", "line with neither debit nor credit"): _PARTIAL,
-    ("journal_entries", "line with zero debit and zero credit"): _PARTIAL,
-    ("journal_entries", "two offsetting lines refused"): _PARTIAL,
-}
+# so the entry is removed when the fix lands. None today.
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 Changes = list[tuple[str, dict[str, str]]]
 DocumentChanges = list[tuple[str, dict[str, str], list[dict[str, str]]]]

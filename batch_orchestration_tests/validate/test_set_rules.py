@@ -22,6 +22,12 @@ EXPORTS = {
         "accounts": ["GL_CODE,GL_NAME,GL_TYPE", "1000,Cash,asset", "4000,Sales,revenue"],
     },
     DAY: {
+        "items": [
+            "ITEM_CODE,ITEM_NAME",
+            "sku-1,Widget again",  # DUPLICATE_KEY: SKU-1 in another case, validated the day before
+            "W-2,Gadget",
+            "w-2,Gadget again",  # DUPLICATE_KEY: W-2 came first in the day
+        ],
         "invoices": [
             "INV_NO,CUST_NO,INV_DATE,INV_TOTAL",
             "I1,C-OLD,2024-03-01,30.00",
@@ -34,7 +40,8 @@ EXPORTS = {
             "I7,C-OLD,2024-03-01,7.00",
             "I8,NOPE,2024-03-01,1.00",  # PARENT_UNKNOWN and NO_LINES
             "I9,C-OLD,2024-03-01,4.00",  # matches its kept line, not the superseded one
-            "I10,C-OLD,2024-03-01,5.00",  # its only line names an unknown item: NO_LINES
+            "I10,C-OLD,2024-03-01,5.00",  # its only line names an unknown item: LINE_REJECTED
+            "I11,C-OLD,2024-03-01,4.00",  # one line fails its row rules: LINE_REJECTED, though the total holds
         ],
         "invoice_line_items": [
             "INV_NO,LINE_NO,ITEM_CODE,QTY,UNIT_PRICE",
@@ -49,6 +56,8 @@ EXPORTS = {
             "I9,1,,1,4.00",
             "I10,1,SKU-404,1,5.00",  # PARENT_UNKNOWN
             "I-ELSEWHERE,1,,1,1.00",  # HEADER_NOT_VALID: no such invoice on the day
+            "I11,1,,1,4.00",  # HEADER_NOT_VALID: its invoice falls with its other line
+            "I11,2,,-1,0.00",  # INVALID_AMOUNT
         ],
         "journal_entries": ["JE_NO,JE_DATE", "J1,2024-03-02", "J2,2024-03-02", "J3,2024-03-02", "J4,2024-03-02"],
         "journal_entry_lines": [
@@ -59,7 +68,7 @@ EXPORTS = {
             "J3,1,1000,100.00,",
             "J3,2,4000,,99.98",  # UNBALANCED by 0.02
             "J4,1,1000,5.00,",
-            "J4,2,9999,,5.00",  # PARENT_UNKNOWN: no such account; J4 is then NO_LINES
+            "J4,2,9999,,5.00",  # PARENT_UNKNOWN: no such account; J4 is then LINE_REJECTED
         ],
     },
     AFTER: {"customers": ["CUST_NO,CUST_NAME", "C-LATER,Later customer"]},
@@ -110,8 +119,11 @@ def test_generated_and_hand_written_set_rules_reject_exactly_what_they_state(tmp
 
     assert set(found["invoices"]) == {
         ("I3", "TOTAL_MISMATCH"), ("I4", "PARENT_UNKNOWN"), ("I5", "PARENT_UNKNOWN"), ("I6", "NO_LINES"),
-        ("I7", "DUPLICATE_KEY"), ("I8", "PARENT_UNKNOWN"), ("I8", "NO_LINES"), ("I10", "NO_LINES"),
+        ("I7", "DUPLICATE_KEY"), ("I8", "PARENT_UNKNOWN"), ("I8", "NO_LINES"), ("I10", "LINE_REJECTED"),
+        ("I11", "LINE_REJECTED"),
     }
+    assert found["invoices"][("I11", "LINE_REJECTED")] == (
+        "1 of its invoice_line_items rejected: it is loaded whole or not at all")
     assert found["invoices"][("I3", "TOTAL_MISMATCH")] == (
         "total_amount 10.0101 differs from the sum of its lines 10.0000 by more than 0.01")
     assert found["invoices"][("I4", "PARENT_UNKNOWN")] == (
@@ -119,13 +131,17 @@ def test_generated_and_hand_written_set_rules_reject_exactly_what_they_state(tmp
     assert set(found["invoice_line_items"]) == {
         ("I3/1", "HEADER_NOT_VALID"), ("I4/1", "HEADER_NOT_VALID"), ("I5/1", "HEADER_NOT_VALID"),
         ("I9/1", "DUPLICATE_KEY"), ("I10/1", "PARENT_UNKNOWN"), ("I-ELSEWHERE/1", "HEADER_NOT_VALID"),
+        ("I11/1", "HEADER_NOT_VALID"), ("I11/2", "INVALID_AMOUNT"),
     }
     assert found["invoice_line_items"][("I3/1", "HEADER_NOT_VALID")] == (
         f"invoices I3 is not among the invoices valid on {DAY}")
     assert _valid(warehouse, "invoices") == {"I1", "I2", "I7", "I9"}
     assert _valid(warehouse, "invoice_line_items") == {"I1/1", "I1/2", "I2/1", "I7/1", "I9/1"}
 
-    assert set(found["journal_entries"]) == {("J2", "NO_LINES"), ("J3", "UNBALANCED"), ("J4", "NO_LINES")}
+    assert set(found["items"]) == {("sku-1", "DUPLICATE_KEY"), ("w-2", "DUPLICATE_KEY")}
+    assert found["items"][("w-2", "DUPLICATE_KEY")] == (
+        "item_code w-2 differs only in case from W-2, which stands: codes ignore case")
+    assert set(found["journal_entries"]) == {("J2", "NO_LINES"), ("J3", "UNBALANCED"), ("J4", "LINE_REJECTED")}
     assert found["journal_entries"][("J3", "UNBALANCED")] == "debits 100.0000 do not equal credits 99.9800"
     assert set(found["journal_entry_lines"]) == {
         ("J2/1", "HEADER_NOT_VALID"), ("J3/1", "HEADER_NOT_VALID"), ("J3/2", "HEADER_NOT_VALID"),
