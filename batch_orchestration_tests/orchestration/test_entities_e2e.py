@@ -1,0 +1,203 @@
+"""Every BigLedger entity, end to end through Dagster runs against the sandbox, from small hand-written exports.
+
+Each test writes a few records per entity (legacy headers of ``entities/mappings``), runs the migration
+job for its days and reads back what the sandbox holds (REST reads, counts) and what it was sent (its
+request journal), with the warehouse's ID map and rejects. Every run's conservation checks must pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.sandbox.server import RunningSandbox
+from batch_orchestration_tests.load.conftest import sent
+from batch_orchestration_tests.orchestration.harness import (
+    DAY_KEYS,
+    CheckedDay,
+    Pipeline,
+    make_settings,
+    run_checked_days,
+    target_records,
+    write_export,
+)
+
+pytestmark = pytest.mark.slow
+
+DAY, NEXT_DAY = DAY_KEYS[0], DAY_KEYS[1]
+CONSERVATION = "every_record_loaded_or_rejected"
+# The sandbox's name (URL segment, counts key) of each root the pipeline sends.
+ENDPOINTS = {"customers": "customers", "suppliers": "suppliers", "items": "items", "accounts": "accounts",
+             "invoices": "invoices", "bills": "bills", "journal_entries": "journal-entries",
+             "stock_adjustments": "stock-adjustments", "payments": "payments"}
+
+HEADERS = {
+    "customers": "CUST_NO,CUST_NAME,EMAIL_ADDR,COUNTRY",
+    "suppliers": "SUPP_NO,SUPP_NAME,EMAIL_ADDR,COUNTRY",
+    "items": "ITEM_CODE,ITEM_NAME,ITEM_TYPE,UOM,COST_PRICE,SELL_PRICE",
+    "accounts": "GL_CODE,GL_NAME,GL_TYPE",
+    "invoices": "INV_NO,CUST_NO,INV_DATE,INV_TOTAL",
+    "invoice_line_items": "INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_PRICE",
+    "bills": "BILL_NO,SUPP_NO,BILL_DATE,BILL_TOTAL",
+    "bill_line_items": "BILL_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_COST",
+    "journal_entries": "JE_NO,JE_DATE,JE_DESC",
+    "journal_entry_lines": "JE_NO,LINE_NO,GL_CODE,DEBIT,CREDIT",
+    "stock_adjustments": "ADJ_NO,ITEM_CODE,ADJ_TYPE,QTY,UNIT_COST,ADJ_DATE",
+    "payments": "RECEIPT_NO,CUST_NO,SUPP_NO,INV_NO,BILL_NO,PAY_DATE,AMOUNT,PAY_METHOD",
+}
+
+
+def base_rows() -> dict[str, list[str]]:
+    """A small, entirely valid export of all twelve source entities (no header lines)."""
+    return {
+        "customers": ["C1,Acme Trading,ap@acme.example,MY", "C2,Beta Foods,ap@beta.example,MY"],
+        "suppliers": ["S1,Steel Works,sales@steel.example,MY", "S2,Paper Mill,sales@paper.example,SG"],
+        "items": ["W1,Widget,inventory,pcs,4.00,10.00", "W2,Gadget,inventory,box,3.00,7.50",
+                  "SVC,Installation,service,hour,,50.00"],
+        "accounts": ["1000,Cash at bank,asset", "4000,Sales,revenue", "5000,Purchases,expense"],
+        "invoices": ["I1,C1,2024-02-15,25.00", "I2,C2,2024-02-16,57.50"],
+        "invoice_line_items": ["I1,1,W1,,2,10.00", "I1,2,,Freight,1,5.00",
+                               "I2,1,W2,,1,7.50", "I2,2,SVC,Half day on site,1,50.00"],
+        "bills": ["B1,S1,2024-02-20,40.00", "B2,S2,2024-02-21,12.00"],
+        "bill_line_items": ["B1,1,W1,,4,10.00", "B2,1,W2,Boxes,4,3.00"],
+        "journal_entries": ["J1,2024-02-28,Opening balance", "J2,2024-02-29,Accrual"],
+        "journal_entry_lines": ["J1,1,1000,100.00,", "J1,2,4000,,100.00",
+                                "J2,1,5000,30.00,", "J2,2,5000,20.00,", "J2,3,1000,,50.00"],
+        "stock_adjustments": ["A1,W1,increase,10,4.00,2024-02-28", "A2,W2,decrease,1,,2024-02-28"],
+        "payments": ["P1,C1,,I1,,2024-02-29,25.00,bank_transfer", "P2,,S1,,B1,2024-02-29,40.00,cheque",
+                     "P3,C2,,,,2024-02-29,5.00,cash"],
+    }
+
+
+def export(landing: Path, day: str, rows: dict[str, list[str]]) -> None:
+    write_export(landing, day, {entity: [HEADERS[entity], *lines] for entity, lines in rows.items()})
+
+
+def build(tmp_path: Path, sandbox: RunningSandbox, warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+    monkeypatch.setenv("BIGLEDGER_API_KEY", "sandbox-key")
+    # Small exports with deliberate rejects: the reject-rate check must not block the loads.
+    settings = make_settings(tmp_path, sandbox, warehouse_url, max_reject_rate=1.0)
+    return Pipeline.build(settings, sandbox)
+
+
+def run(pipeline: Pipeline, days: list[str]) -> list[CheckedDay]:
+    with dg.instance_for_test() as instance:
+        results = run_checked_days(pipeline.defs, days, instance)
+    for result in results:
+        assert result.success, f"run of {result.day} failed"
+        assert_conserved(result)
+    return results
+
+
+def assert_conserved(result: CheckedDay) -> None:
+    """The conservation check ran for every entity of the run, and passed."""
+    ran = {asset for (asset, name) in result.checks if name == CONSERVATION}
+    assert ran == {f"{entity}_loaded" for entity in ENTITIES}, f"{result.day}: conservation checks missing"
+    assert result.check_failures() == [], f"{result.day}: checks failed"
+
+
+def load_rejects(pipeline: Pipeline) -> dict[tuple[str, str], tuple[str, str]]:
+    """(entity, source key) -> (code, message) of the load rejects."""
+    rows = pipeline.query("SELECT entity, source_key, code, message FROM rejects WHERE stage = 'load'")
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for entity, key, code, message in rows:
+        assert (entity, key) not in found, f"two load rejects of {entity} {key}"
+        found[(entity, key)] = (code, message)
+    return found
+
+
+def validation_rejects(pipeline: Pipeline) -> dict[tuple[str, str], set[str]]:
+    """(entity, source key) -> the codes of its validation and set-rule rejects."""
+    rows = pipeline.query("SELECT entity, source_key, code FROM rejects WHERE stage IN ('validation', 'set_rule')")
+    found: dict[tuple[str, str], set[str]] = {}
+    for entity, key, code in rows:
+        found.setdefault((entity, key), set()).add(code)
+    return found
+
+
+def target_ids(pipeline: Pipeline, entity: str) -> dict[str, str]:
+    return dict(pipeline.query("SELECT source_key, target_id FROM id_map WHERE entity = ?", (entity,)))
+
+
+def held(pipeline: Pipeline, entity: str) -> dict[str, dict[str, Any]]:
+    """The sandbox's records of ``entity``, by the source key the ID map holds for them."""
+    by_id = {record["id"]: record for record in target_records(pipeline.sandbox, ENDPOINTS[entity])}
+    return {key: by_id[target_id] for key, target_id in target_ids(pipeline, entity).items()}
+
+
+def batch_posts(sandbox: RunningSandbox) -> list[dict[str, str]]:
+    return [r for path in (f"/v1/batch/{e}" for e in ENDPOINTS.values()) for r in sent(sandbox, "POST", path)]
+
+
+def sent_data(sandbox: RunningSandbox, entity: str) -> list[dict[str, Any]]:
+    """The ``data`` of every operation the pipeline sent for ``entity``, as the sandbox received it."""
+    return [op["data"] for r in sent(sandbox, "POST", f"/v1/batch/{ENDPOINTS[entity]}")
+            for op in json.loads(r["body"])["operations"]]
+
+
+# -- every entity loads -------------------------------------------------------------------------------
+
+
+def test_every_entity_loads_with_the_target_ids_of_what_it_names(
+        tmp_path: Path, sandbox: RunningSandbox, warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = build(tmp_path, sandbox, warehouse_url, monkeypatch)
+    export(tmp_path / "landing", DAY, base_rows())
+
+    (result,) = run(pipeline, [DAY])
+
+    assert pipeline.query("SELECT entity, source_key, stage, code FROM rejects") == []
+    expected = {"customers": 2, "suppliers": 2, "items": 3, "accounts": 3, "invoices": 2, "bills": 2,
+                "journal_entries": 2, "stock_adjustments": 2, "payments": 3}
+    assert pipeline.target_counts() == {ENDPOINTS[e]: n for e, n in expected.items()}
+    for entity, count in expected.items():
+        assert len(target_ids(pipeline, entity)) == count, entity
+        assert result.metadata[f"{entity}_loaded"]["created"] == count, entity
+    for part, count in {"invoice_line_items": 4, "bill_line_items": 2, "journal_entry_lines": 5}.items():
+        assert len(target_ids(pipeline, part)) == count, part  # held by their header's record
+        assert result.metadata[f"{part}_loaded"]["created"] == count, part
+
+    customers, suppliers = target_ids(pipeline, "customers"), target_ids(pipeline, "suppliers")
+    items, accounts = target_ids(pipeline, "items"), target_ids(pipeline, "accounts")
+    invoices, bills = target_ids(pipeline, "invoices"), target_ids(pipeline, "bills")
+    assert {r["itemCode"]: r["name"] for r in held(pipeline, "items").values()} == {
+        "W1": "Widget", "W2": "Gadget", "SVC": "Installation"}
+    assert {r["code"]: r["type"] for r in held(pipeline, "accounts").values()} == {
+        "1000": "asset", "4000": "revenue", "5000": "expense"}
+    assert held(pipeline, "suppliers")["S2"]["address"]["country"] == "SG"
+
+    invoice_records = held(pipeline, "invoices")
+    assert invoice_records["I1"]["customerId"] == customers["C1"]
+    assert invoice_records["I2"]["customerId"] == customers["C2"]
+    assert [(line.get("itemId"), line["description"], line["quantity"], line["unitPrice"])
+            for line in invoice_records["I1"]["items"]] == [(items["W1"], "W1", 2, 10.0), (None, "Freight", 1, 5.0)]
+    assert [line.get("itemId") for line in invoice_records["I2"]["items"]] == [items["W2"], items["SVC"]]
+    assert (invoice_records["I1"]["total"], invoice_records["I2"]["total"]) == (25.0, 57.5)
+    assert "itemId" not in sent_data(sandbox, "invoices")[0]["items"][1], "a line without an item sends no itemId"
+
+    bill_records = held(pipeline, "bills")
+    assert {key: r["supplierId"] for key, r in bill_records.items()} == {"B1": suppliers["S1"], "B2": suppliers["S2"]}
+    assert [line["itemId"] for line in bill_records["B1"]["items"]] == [items["W1"]]
+    assert bill_records["B2"]["items"][0]["description"] == "Boxes"
+
+    entries = held(pipeline, "journal_entries")
+    assert [(line["accountId"], line["debit"], line["credit"]) for line in entries["J1"]["lines"]] == [
+        (accounts["1000"], 100.0, 0), (accounts["4000"], 0, 100.0)]
+    assert [line["accountId"] for line in entries["J2"]["lines"]] == [accounts["5000"], accounts["5000"],
+                                                                       accounts["1000"]]
+    assert (entries["J2"]["totalDebit"], entries["J2"]["totalCredit"]) == (50.0, 50.0)
+
+    adjustments = held(pipeline, "stock_adjustments")
+    assert {key: (r["itemId"], r["adjustmentType"], r["quantity"]) for key, r in adjustments.items()} == {
+        "A1": (items["W1"], "increase", 10), "A2": (items["W2"], "decrease", 1)}
+
+    payments = held(pipeline, "payments")
+    assert (payments["P1"]["customerId"], payments["P1"]["invoiceId"]) == (customers["C1"], invoices["I1"])
+    assert (payments["P2"]["supplierId"], payments["P2"]["billId"]) == (suppliers["S1"], bills["B1"])
+    assert payments["P3"]["customerId"] == customers["C2"] and "invoiceId" not in payments["P3"]
+    assert not {"supplierId", "billId"} & set(payments["P1"]) and not {"customerId", "invoiceId"} & set(payments["P2"])
+    assert {key: r["amount"] for key, r in payments.items()} == {"P1": 25.0, "P2": 40.0, "P3": 5.0}
