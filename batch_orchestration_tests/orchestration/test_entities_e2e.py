@@ -44,7 +44,7 @@ ENDPOINTS = {"customers": "customers", "suppliers": "suppliers", "items": "items
 
 HEADERS = {
     "customers": "CUST_NO,CUST_NAME,EMAIL_ADDR,COUNTRY",
-    "suppliers": "SUPP_NO,SUPP_NAME,EMAIL_ADDR,COUNTRY",
+    "suppliers": "SUPP_NO,SUPP_NAME,EMAIL_ADDR,COUNTRY,STATUS",
     "items": "ITEM_CODE,ITEM_NAME,ITEM_TYPE,UOM,COST_PRICE,SELL_PRICE",
     "accounts": "GL_CODE,GL_NAME,GL_TYPE",
     "invoices": "INV_NO,CUST_NO,INV_DATE,INV_TOTAL",
@@ -62,7 +62,7 @@ def base_rows() -> dict[str, list[str]]:
     """A small, entirely valid export of all twelve source entities (no header lines)."""
     return {
         "customers": ["C1,Acme Trading,ap@acme.example,MY", "C2,Beta Foods,ap@beta.example,MY"],
-        "suppliers": ["S1,Steel Works,sales@steel.example,MY", "S2,Paper Mill,sales@paper.example,SG"],
+        "suppliers": ["S1,Steel Works,sales@steel.example,MY,", "S2,Paper Mill,sales@paper.example,SG,active"],
         "items": ["W1,Widget,inventory,pcs,4.00,10.00", "W2,Gadget,inventory,box,3.00,7.50",
                   "SVC,Installation,service,hour,,50.00"],
         "accounts": ["1000,Cash at bank,asset", "4000,Sales,revenue", "5000,Purchases,expense"],
@@ -361,17 +361,21 @@ def test_a_second_run_of_the_same_days_sends_nothing(history: History) -> None:
 REFUSED_ITEM = "GIZMO"  # the target already holds "gizmo": item codes are unique case-insensitively
 TROUBLE = {
     "items": [f"{REFUSED_ITEM},Gizmo,inventory,pcs,1.00,2.00"],
+    # A valid inactive supplier: it loads, but the target takes no bills for it (B6 below).
+    "suppliers": ["S3,Closed Down Ltd,,MY,inactive"],
     # Depend on the refused item, or on records that do.
     "invoices": ["I3,C1,2024-02-17,23.00",
                  # Lines naming an item in no export and not in the target.
                  "I4,C1,2024-02-18,25.00", "I5,C2,2024-02-18,5.00"],
     "invoice_line_items": ["I3,1,GIZMO,,1,3.00", "I3,2,W1,,2,10.00",
                            "I4,1,W1,,2,10.00", "I4,2,NOPE,,1,5.00", "I5,1,NOPE,,1,5.00"],
-    "bills": ["B3,S1,2024-02-22,6.00", "B4,S2,2024-02-22,12.00", "B5,S1,2024-02-22,42.00"],
-    "bill_line_items": ["B3,1,GIZMO,,3,2.00", "B4,1,NOPE,,4,3.00", "B5,1,W1,,4,10.00", "B5,2,NOPE,,1,2.00"],
+    "bills": ["B3,S1,2024-02-22,6.00", "B4,S2,2024-02-22,12.00", "B5,S1,2024-02-22,42.00",
+              "B6,S3,2024-02-22,10.00"],
+    "bill_line_items": ["B3,1,GIZMO,,3,2.00", "B4,1,NOPE,,4,3.00", "B5,1,W1,,4,10.00", "B5,2,NOPE,,1,2.00",
+                        "B6,1,W1,,1,10.00"],
     "stock_adjustments": ["A3,GIZMO,increase,5,1.00,2024-02-28", "A4,NOPE,increase,5,1.00,2024-02-28"],
     "payments": ["P5,C1,,I3,,2024-02-29,23.00,cash", "P6,,S1,,B3,2024-02-29,6.00,cash",
-                 "P7,C2,,I5,,2024-02-29,5.00,cash"],
+                 "P7,C2,,I5,,2024-02-29,5.00,cash", "P8,,S3,,B6,2024-02-29,10.00,cash"],
     # J3 names an account in no export; J4 is unbalanced; J5 has one line.
     "journal_entries": ["J3,2024-02-28,Unknown account", "J4,2024-02-28,Unbalanced", "J5,2024-02-28,One line"],
     "journal_entry_lines": ["J3,1,1000,100.00,", "J3,2,4000,,60.00", "J3,3,9999,,40.00",
@@ -426,10 +430,12 @@ def test_a_parent_the_target_refuses_fails_its_dependants_and_nothing_else(troub
                                                             "it: PARENT_REJECTED: items GIZMO ")
     assert set(rejects) == {("items", REFUSED_ITEM), ("invoices", "I3"), ("invoice_line_items", "I3/1"),
                             ("invoice_line_items", "I3/2"), ("bills", "B3"), ("bill_line_items", "B3/1"),
-                            ("stock_adjustments", "A3"), ("payments", "P5"), ("payments", "P6")}
+                            ("stock_adjustments", "A3"), ("payments", "P5"), ("payments", "P6"),
+                            *INACTIVE_SUPPLIER_REJECTS}
 
-    # Nothing else is affected: every valid record of base_rows() is in the target.
+    # Nothing else is affected: every valid record of base_rows() is in the target (and S3).
     valid = base_rows()
+    valid["suppliers"].append(TROUBLE["suppliers"][0])
     for entity in ENDPOINTS:
         expected = {ENTITIES[entity].source_key(dict(zip(ENTITIES[entity].key_fields, line.split(","), strict=False)))
                     for line in valid[entity]}
@@ -441,7 +447,23 @@ def test_a_parent_the_target_refuses_fails_its_dependants_and_nothing_else(troub
     assert metadata["items_loaded"]["rejects/DUPLICATE_ERROR"] == 1
     assert metadata["invoices_loaded"]["rejects/PARENT_REJECTED"] == 1
     assert metadata["invoice_line_items_loaded"]["rejects/HEADER_REJECTED"] == 2
-    assert metadata["payments_loaded"]["rejects/PARENT_REJECTED"] == 2
+    assert metadata["payments_loaded"]["rejects/PARENT_REJECTED"] == 3  # P5, P6 and P8 (of the refused B6)
+
+
+INACTIVE_SUPPLIER_REJECTS = {("bills", "B6"), ("bill_line_items", "B6/1"), ("payments", "P8")}
+
+
+def test_a_bill_the_target_refuses_takes_its_lines_and_payment_with_it(troubled_day: TroubledDay) -> None:
+    """The pipeline takes an inactive supplier and its bill; the target takes the supplier, not the bill."""
+    rejects = troubled_day.load_rejects
+    assert troubled_day.pipeline.query("SELECT status FROM validated_suppliers WHERE source_key = 'S3'") == [
+        ("inactive",)]
+    assert "S3" in target_ids(troubled_day.pipeline, "suppliers")
+    code, message = rejects[("bills", "B6")]
+    assert code == "REFERENCE_ERROR" and "is not active" in message
+    assert rejects[("bill_line_items", "B6/1")] == ("HEADER_REJECTED", f"bills B6 was not loaded: {code}: {message}")
+    assert rejects[("payments", "P8")] == (
+        "PARENT_REJECTED", f"bills B6 is not in the target: the target refused it: {code}: {message}")
 
 
 def test_a_line_naming_an_unknown_item_is_rejected_with_its_header(troubled_day: TroubledDay) -> None:
