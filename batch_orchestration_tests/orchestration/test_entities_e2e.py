@@ -368,14 +368,17 @@ TROUBLE = {
                  # Lines naming an item in no export and not in the target.
                  "I4,C1,2024-02-18,25.00", "I5,C2,2024-02-18,5.00"],
     "invoice_line_items": ["I3,1,GIZMO,,1,3.00", "I3,2,W1,,2,10.00",
-                           "I4,1,W1,,2,10.00", "I4,2,NOPE,,1,5.00", "I5,1,NOPE,,1,5.00"],
+                           "I4,1,W1,,2,10.00", "I4,2,NOPE,,1,5.00", "I5,1,NOPE,,1,5.00",
+                           "I9,1,W1,,1,10.00"],  # a line of an invoice in no export
     "bills": ["B3,S1,2024-02-22,6.00", "B4,S2,2024-02-22,12.00", "B5,S1,2024-02-22,42.00",
               "B6,S3,2024-02-22,10.00"],
     "bill_line_items": ["B3,1,GIZMO,,3,2.00", "B4,1,NOPE,,4,3.00", "B5,1,W1,,4,10.00", "B5,2,NOPE,,1,2.00",
                         "B6,1,W1,,1,10.00"],
     "stock_adjustments": ["A3,GIZMO,increase,5,1.00,2024-02-28", "A4,NOPE,increase,5,1.00,2024-02-28"],
     "payments": ["P5,C1,,I3,,2024-02-29,23.00,cash", "P6,,S1,,B3,2024-02-29,6.00,cash",
-                 "P7,C2,,I5,,2024-02-29,5.00,cash", "P8,,S3,,B6,2024-02-29,10.00,cash"],
+                 "P7,C2,,I5,,2024-02-29,5.00,cash", "P8,,S3,,B6,2024-02-29,10.00,cash",
+                 # Twice in the day: the last row is kept.
+                 "P9,C1,,,,2024-02-29,1.00,cash", "P9,C1,,,,2024-02-29,2.00,cash"],
     # J3 names an account in no export; J4 is unbalanced; J5 has one line.
     "journal_entries": ["J3,2024-02-28,Unknown account", "J4,2024-02-28,Unbalanced", "J5,2024-02-28,One line"],
     "journal_entry_lines": ["J3,1,1000,100.00,", "J3,2,4000,,60.00", "J3,3,9999,,40.00",
@@ -436,6 +439,7 @@ def test_a_parent_the_target_refuses_fails_its_dependants_and_nothing_else(troub
     # Nothing else is affected: every valid record of base_rows() is in the target (and S3).
     valid = base_rows()
     valid["suppliers"].append(TROUBLE["suppliers"][0])
+    valid["payments"].append(TROUBLE["payments"][-1])
     for entity in ENDPOINTS:
         expected = {ENTITIES[entity].source_key(dict(zip(ENTITIES[entity].key_fields, line.split(","), strict=False)))
                     for line in valid[entity]}
@@ -467,6 +471,7 @@ def test_a_bill_the_target_refuses_takes_its_lines_and_payment_with_it(troubled_
 
 
 def test_a_line_naming_an_unknown_item_is_rejected_with_its_header(troubled_day: TroubledDay) -> None:
+    """And the other generated set rules of the day: an orphan line, a key twice in the day."""
     rejects = troubled_day.validation_rejects
     expected = {
         # I4 keeps one line of two: its total no longer matches; its kept line goes down with it.
@@ -480,6 +485,8 @@ def test_a_line_naming_an_unknown_item_is_rejected_with_its_header(troubled_day:
         ("stock_adjustments", "A4"): {"PARENT_UNKNOWN"},
         # A payment of the rejected invoice: not valid, so unknown to the payment.
         ("payments", "P7"): {"PARENT_UNKNOWN"},
+        ("invoice_line_items", "I9/1"): {"HEADER_NOT_VALID"},
+        ("payments", "P9"): {"DUPLICATE_KEY"},
     }
     found = {key: codes for key, codes in rejects.items() if key[0] != "journal_entries"
              and key[0] != "journal_entry_lines"}
@@ -489,7 +496,9 @@ def test_a_line_naming_an_unknown_item_is_rejected_with_its_header(troubled_day:
     assert message.startswith("item_code NOPE names items")
     for entity, key in expected:
         assert (entity, key) not in troubled_day.load_rejects
-        assert key not in target_ids(troubled_day.pipeline, entity)
+        if key != "P9":
+            assert key not in target_ids(troubled_day.pipeline, entity)
+    assert held(troubled_day.pipeline, "payments")["P9"]["amount"] == 2.0, "the day's last P9 is loaded"
 
 
 def test_journal_entries_with_an_unknown_account_or_unbalanced_are_rejected(troubled_day: TroubledDay) -> None:
