@@ -17,9 +17,10 @@ from typing import Any
 
 import dagster as dg
 import pytest
+import requests
 
 from batch_orchestration.entities.registry import ENTITIES
-from batch_orchestration.sandbox.config import SandboxConfig
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
 from batch_orchestration.sandbox.server import RunningSandbox, start_in_thread
 from batch_orchestration.targets.base import Outgoing
 from batch_orchestration_tests.load.conftest import sent
@@ -137,7 +138,13 @@ def held(pipeline: Pipeline, entity: str) -> dict[str, dict[str, Any]]:
 
 
 def batch_posts(sandbox: RunningSandbox) -> list[dict[str, str]]:
-    return [r for path in (f"/v1/batch/{e}" for e in ENDPOINTS.values()) for r in sent(sandbox, "POST", path)]
+    """Every batch request the sandbox's journal holds, in the order received (it keeps the newest 500)."""
+    answer = requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/requests", timeout=10,
+                          headers={"Authorization": f"Bearer {DEMO_API_KEY}"})
+    answer.raise_for_status()
+    requests_held = answer.json()["requests"]
+    assert len(requests_held) < 500, "the journal is full: older requests may be gone"
+    return [r for r in requests_held if r["method"] == "POST" and r["path"].startswith("/v1/batch/")]
 
 
 def sent_data(sandbox: RunningSandbox, entity: str) -> list[dict[str, Any]]:
