@@ -91,3 +91,58 @@ class Pipeline:
 
 def loaded_metadata(result_metadata: dict[str, dict[str, Any]], entity: str) -> dict[str, Any]:
     return result_metadata.get(f"{entity}_loaded", {})
+
+
+# -- hand-written exports and checked runs (test_entities_e2e*.py) ---------------------------------
+
+
+def write_export(landing: Path, day: str, files: dict[str, list[str]]) -> None:
+    """``files`` is entity -> CSV lines (header first, legacy column names): one export file per entity."""
+    for entity, lines in files.items():
+        folder = landing / entity / day
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "export.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@dataclass
+class CheckedDay:
+    """One day's run of the migration job, with its asset check evaluations."""
+
+    day: str
+    success: bool
+    metadata: dict[str, dict[str, Any]]  # asset -> materialization metadata values
+    checks: dict[tuple[str, str], bool]  # (asset, check name) -> passed
+
+    def check_failures(self) -> list[tuple[str, str]]:
+        return sorted(key for key, passed in self.checks.items() if not passed)
+
+
+def run_checked_days(defs: dg.Definitions, days: list[str], instance: dg.DagsterInstance) -> list[CheckedDay]:
+    """Like ``runner.run_days`` (oldest first, quiet logs), keeping each run's asset check results."""
+    from batch_orchestration.orchestration.runner import QUIET_LOGS, _materialization_metadata
+
+    job = defs.resolve_job_def("migration_job")
+    results = []
+    for day in sorted(days):
+        outcome = job.execute_in_process(partition_key=day, instance=instance, run_config=QUIET_LOGS,
+                                         raise_on_error=False)
+        checks = {(e.asset_key.to_user_string(), e.check_name): e.passed
+                  for e in outcome.get_asset_check_evaluations()}
+        results.append(CheckedDay(day, outcome.success, _materialization_metadata(outcome), checks))
+    return results
+
+
+def target_records(sandbox: RunningSandbox, endpoint: str) -> list[dict[str, Any]]:
+    """Every record the sandbox holds for the demo company at ``/v1/<endpoint>``, read through its REST API."""
+    headers = {"Authorization": f"Bearer {DEMO_API_KEY}", "X-Company-Id": DEMO_COMPANY}
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+        answer = requests.get(f"{sandbox.url}/v1/{endpoint}", params=params, headers=headers, timeout=10)
+        answer.raise_for_status()
+        body = answer.json()
+        found += body["data"]
+        cursor = (body.get("pagination") or {}).get("nextCursor")
+        if not (body.get("pagination") or {}).get("hasMore") or not cursor:
+            return found
