@@ -64,8 +64,8 @@ _CODES = (
     RejectCode("DUPLICATE_EMAIL", "set_rule", "another customer already uses this email"),
     RejectCode("UNBALANCED", "set_rule", "a journal entry's debits differ from its credits"),
     # loading
-    RejectCode("PARENT_REJECTED", "load", "the record's parent was refused by the target",
-               "{parent} {key} is not in the target: the target refused it: {reason}"),
+    RejectCode("PARENT_REJECTED", "load", "the record's parent was rejected at load (refused by the target, or "
+               "held back itself)", "{parent} {key} is not in the target: it was rejected at load: {reason}"),
     RejectCode("PARENT_NOT_LOADED", "load", "the record's parent has not been loaded",
                "{parent} {key} is not in the target: it has not been loaded"),
     RejectCode("HEADER_REJECTED", "load", "the line's header was not loaded; a line travels inside it",

@@ -9,6 +9,8 @@ with it.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
@@ -160,8 +162,13 @@ def _topological_order(nodes: dict[str, ModelNode]) -> list[str]:
 
 
 def model_graph(models_dir: Path | None = None) -> ModelGraph:
-    """Discover and order the models (default: the installed ``dbt_like_sql/``)."""
-    return ModelGraph(discover_models(models_dir))
+    """Discover and order the models (default: the installed ``dbt_like_sql/``, parsed once per process)."""
+    return _installed_graph() if models_dir is None else ModelGraph(discover_models(models_dir))
+
+
+@functools.cache
+def _installed_graph() -> ModelGraph:
+    return ModelGraph(discover_models(None))
 
 
 def run_models(

@@ -88,7 +88,7 @@ def test_a_parent_the_target_refuses_rejects_its_children_and_nothing_else(
     assert invoices.rejects_by_code == Counter({"PARENT_REJECTED": 1})
     code, message = _load_rejects(warehouse, "invoices")["I2"]
     assert code == "PARENT_REJECTED"
-    assert message.startswith("customers C2 is not in the target: the target refused it: DUPLICATE")
+    assert message.startswith("customers C2 is not in the target: it was rejected at load: DUPLICATE")
     assert (lines.created, lines.rejected) == (1, 2)
     assert {key: code for key, (code, _) in _load_rejects(warehouse, "invoice_line_items").items()} == {
         "I2/1": "HEADER_REJECTED", "I2/2": "HEADER_REJECTED"}

@@ -132,17 +132,3 @@ def run_checked_days(defs: dg.Definitions, days: list[str], instance: dg.Dagster
     return results
 
 
-def target_records(sandbox: RunningSandbox, endpoint: str) -> list[dict[str, Any]]:
-    """Every record the sandbox holds for the demo company at ``/v1/<endpoint>``, read through its REST API."""
-    headers = {"Authorization": f"Bearer {DEMO_API_KEY}", "X-Company-Id": DEMO_COMPANY}
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
-        answer = requests.get(f"{sandbox.url}/v1/{endpoint}", params=params, headers=headers, timeout=10)
-        answer.raise_for_status()
-        body = answer.json()
-        found += body["data"]
-        cursor = (body.get("pagination") or {}).get("nextCursor")
-        if not (body.get("pagination") or {}).get("hasMore") or not cursor:
-            return found
