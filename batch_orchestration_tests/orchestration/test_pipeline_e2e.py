@@ -15,6 +15,7 @@ from batch_orchestration.load.planner import payload_hash, reference_id
 from batch_orchestration.load.state import open_intent
 from batch_orchestration.orchestration.runner import run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig
+from batch_orchestration.targets.base import Outgoing, TargetIds
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.backend import nulls_as_none
@@ -149,15 +150,15 @@ def test_a_run_that_died_after_sending_is_reconciled_before_resending(tmp_path: 
                                      (day,))
         rows = nulls_as_none(frame.head(20)).to_dict(orient="records")
         connector = pipeline.connector()
-        data = [connector.record_data("customers", row, {}, []) for row in rows]
+        binding = connector.binding("customers")
+        data = [binding.payload(row, [], TargetIds({})) for row in rows]
         intent_ops = [{"operation": "create", "referenceId": reference_id("customers", row["source_key"]),
                        "sourceKey": row["source_key"], "contentHash": row["content_hash"],
                        "payloadHash": payload_hash(record)} for row, record in zip(rows, data, strict=True)]
         with open_warehouse(pipeline.settings.warehouse_url).session() as session:
             open_intent(session, "bigledger", "customers", day, intent_ops)
-        sent = connector.send_batch("customers", [
-            {"operation": "create", "referenceId": op["referenceId"], "data": record}
-            for op, record in zip(intent_ops, data, strict=True)])
+        sent = connector.send_batch(binding, [
+            Outgoing("create", op["referenceId"], None, record) for op, record in zip(intent_ops, data, strict=True)])
         assert all(outcome.success for outcome in sent)
         # The next run finds the open intent and looks the records up before sending anything.
         results = run_days(pipeline.defs, [day], instance)
