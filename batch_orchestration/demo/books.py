@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from batch_orchestration.demo import bad
 from batch_orchestration.demo.fake import Item, money
-from batch_orchestration.demo.layout import Row
+from batch_orchestration.demo.layout import Row, split_counts
 from batch_orchestration.demo.summary import BadRecord, line_key
 
 if TYPE_CHECKING:
@@ -139,8 +139,6 @@ class Books:
 
     # suppliers
     def add_suppliers(self, count: int) -> None:
-        from batch_orchestration.demo.generate import split_counts
-
         number, pools = 0, []
         for index, n in enumerate(split_counts(count, len(self.days), SUPPLIER_FIRST_DAY_SHARE)):
             pool = []
@@ -239,8 +237,6 @@ class Books:
 
     # bills
     def add_bills(self, count: int) -> None:
-        from batch_orchestration.demo.generate import split_counts
-
         for index, n in enumerate(split_counts(count, len(self.days), None)):
             suppliers = self._billable(index)
             for _ in range(n):
@@ -292,8 +288,6 @@ class Books:
 
     # journal entries
     def add_entries(self, count: int) -> None:
-        from batch_orchestration.demo.generate import split_counts
-
         for index, n in enumerate(split_counts(count, len(self.days), None)):
             usable = [t for t in JOURNALS if all(self.accounts.get(c, len(self.days)) <= index for c in t[1] + t[2])]
             for _ in range(n):
@@ -351,8 +345,6 @@ class Books:
 
     # stock adjustments
     def add_adjustments(self, count: int) -> None:
-        from batch_orchestration.demo.generate import split_counts
-
         made = []
         for index, n in enumerate(split_counts(count, len(self.days), None)):
             stock = [item for item in self.x.sellable(index) if item.item_type == "inventory"]
@@ -385,8 +377,6 @@ class Books:
     # payments
     def add_payments(self, count: int, rejected: Callable[[str], set[str]]) -> None:
         """Receipts against good invoices and payments against good bills, each on or after its document's day."""
-        from batch_orchestration.demo.generate import split_counts
-
         bad_invoices, bad_bills = rejected("invoices"), rejected("bills")
         invoices = [(d, self.x.index_of(d.day)) for d in self.x.invoices if d.key not in bad_invoices]
         bills = [(b, b.index) for b in self.bills if b.key not in bad_bills]

@@ -15,7 +15,7 @@ from pathlib import Path
 from batch_orchestration.demo import bad
 from batch_orchestration.demo.books import Books
 from batch_orchestration.demo.fake import Faker, Item, money
-from batch_orchestration.demo.layout import Row, write_partition
+from batch_orchestration.demo.layout import Row, split_counts, write_partition
 from batch_orchestration.demo.summary import ENTITIES, BadRecord, GenerationSummary
 
 FIRST_DAY_SHARE = 0.7  # of customers first exported on day 1; the rest arrive on later days
@@ -44,16 +44,6 @@ def resolve_days(days: list[date] | None, start: date | None, n_days: int | None
     return resolved
 
 
-def split_counts(total: int, n_days: int, first_share: float | None) -> list[int]:
-    """Split ``total`` over days: evenly, or ``first_share`` on day 1 and the rest evenly after it."""
-    if first_share is None or n_days == 1:
-        first, rest_days = total // n_days + (total % n_days > 0), n_days - 1
-    else:
-        first, rest_days = round(total * first_share), n_days - 1
-    rest = total - first
-    return [first] + [rest // rest_days + (i < rest % rest_days) for i in range(rest_days)]
-
-
 def lines_total_cents(lines: list[Row]) -> int:
     """Sum of QTY * UNIT_PRICE over the lines, in cents."""
     return int(sum(Decimal(ln["QTY"]) * Decimal(ln["UNIT_PRICE"]) * 100 for ln in lines))
@@ -78,6 +68,7 @@ class _Export:
         self.bad_customers: set[str] = set()
         self.invoices: list[bad.InvoiceDraft] = []
         self.orphan_lines: list[list[Row]] = [[] for _ in days]
+        self.taken_email_customer: tuple[int, str] | None = None  # (day index, key), when bad records are made
         self._add_new_customers(customers)
 
     # customers
@@ -129,7 +120,6 @@ class _Export:
             for _ in range(quotas[kind]):
                 index, keys = self._take_new_customers(pools, per_take)
                 self._record_bad_customers(kind, index, sorted(keys))
-        self.taken_email_customer: tuple[int, str] | None = None
         if any(quotas.values()):
             index, (key,) = self._take_new_customers(pools, 1)
             row = self.current[key]
