@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import requests
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -89,16 +90,22 @@ def _totals(results: list[DayResult], entity: str) -> tuple[Counter[str], Counte
     return totals, codes
 
 
-def _print_summary(console: Console, results: list[DayResult]) -> None:
-    table = Table(title="Migration summary (all days)")
-    for column in ("entity", "staged", "rejected", "created", "updated", "skipped", "load s"):
-        table.add_column(column, justify="left" if column == "entity" else "right")
+def _print_summary(console: Console, results: list[DayResult], expected: dict[str, list[str]]) -> None:
+    """Per entity: rows staged, rows rejected (at validation or load; a row breaking two rules counts
+    once) against the generator's expected rejects, and what the load did."""
+    # Compact, so that the eight columns fit an 80-column terminal.
+    table = Table(title="Migration summary (all days)", box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
+    table.add_column("entity", no_wrap=True, min_width=max(map(len, ENTITIES)))
+    for column in ("staged", "rejected", "expected", "created", "updated", "skipped", "load s"):
+        table.add_column(column, justify="right")
     rejects_by_entity = {}
     for entity in ENTITIES:
         totals, codes = _totals(results, entity)
         rejects_by_entity[entity] = codes
+        rejected = totals["validated.rows_in"] - totals["validated.dagster/row_count"] + totals["loaded.rejected"]
         table.add_row(
-            entity, str(int(totals["staged.dagster/row_count"])), str(sum(codes.values())),
+            entity, str(int(totals["staged.dagster/row_count"])), str(int(rejected)),
+            str(len(expected[entity])) if entity in expected else "-",
             str(int(totals["loaded.created"])), str(int(totals["loaded.updated"])),
             str(int(totals["loaded.skipped"])), f"{totals['loaded.seconds']:.1f}",
         )
@@ -161,8 +168,8 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         console.print(f"generated {summary.totals} in {landing}; what it holds: {summary_path}")
     else:
         console.print(f"reusing the export in {landing} (delete the folder for a fresh one)")
-    pre_existing = target_record_counts(json.loads(summary_path.read_text(encoding="utf-8"))) \
-        if summary_path.exists() else {}
+    generated = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+    pre_existing = target_record_counts(generated)
 
     sandbox = start_in_thread(
         SandboxConfig(db_path=str(options.directory / "sandbox.sqlite"), window_seconds=options.window_seconds)
@@ -198,7 +205,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
                 progress.update(task, advance=1, description=f"day {result.day} {state}")
 
             results = run_days(defs, labels, instance, on_day=on_day)
-        _print_summary(console, results)
+        _print_summary(console, results, generated.get("expected_rejects", {}))
         sent = sum(
             int(r.metadata.get(f"{e}_loaded", {}).get(k, 0))
             for r in results
