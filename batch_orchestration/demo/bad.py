@@ -9,7 +9,7 @@ from datetime import date
 
 from batch_orchestration.demo.fake import Item, money
 from batch_orchestration.demo.layout import Row
-from batch_orchestration.demo.summary import BAD_KINDS, BadRecord, line_key
+from batch_orchestration.demo.summary import BadRecord, line_key
 
 # Keys counted down from the top of the key space, so they never meet a generated key.
 ORPHAN_CUSTOMER_BASE = 999_999
@@ -34,20 +34,24 @@ class InvoiceDraft:
                      if ln is not skip)
 
 
+# Kinds the customers-and-invoices part of the generator makes (the rest are in ``books``).
+CUSTOMER_KINDS = ("invalid_email", "duplicate_email", "missing_customer_name", "negative_credit_limit")
+INVOICE_KINDS = ("orphan_invoice", "invalid_invoice_date", "future_invoice_date", "invoice_without_lines",
+                 "negative_line_amount", "orphan_line")
+
+
 def bad_quotas(fraction: float, customers: int, invoices: int) -> dict[str, int]:
-    """kind -> count, at least one of each kind when ``fraction`` is above zero.
+    """kind -> count for the customer, invoice and line kinds, at least one of each when ``fraction`` > 0.
 
     Customer kinds share ``fraction`` of the customers; invoice and line kinds share ``fraction`` of
     the invoices, because a bad line rejects its whole invoice. So about ``fraction`` of each entity's
-    records end up rejected, cascades included.
+    records end up rejected, cascades included. A duplicate email counts pairs (the second is bad).
     """
     if fraction <= 0:
-        return dict.fromkeys(BAD_KINDS, 0)
-    customer_kinds = [k for k, e in BAD_KINDS.items() if e == "customers"]
-    budgets = {"customers": fraction * customers / len(customer_kinds),
-               "other": fraction * invoices / (len(BAD_KINDS) - len(customer_kinds))}
-    return {kind: max(1, round(budgets["customers" if entity == "customers" else "other"]))
-            for kind, entity in BAD_KINDS.items()}
+        return dict.fromkeys((*CUSTOMER_KINDS, *INVOICE_KINDS), 0)
+    out = {kind: max(1, round(fraction * customers / len(CUSTOMER_KINDS))) for kind in CUSTOMER_KINDS}
+    out.update({kind: max(1, round(fraction * invoices / len(INVOICE_KINDS))) for kind in INVOICE_KINDS})
+    return out
 
 
 def invalid_email(email: str, rng: random.Random) -> str:
@@ -75,6 +79,14 @@ def impossible_date(day: date, rng: random.Random) -> str:
     """A date string no ISO parser accepts: Feb 30, month 13, or day-first with month 13."""
     y = day.year
     return rng.choice((f"{y}-02-30", f"31/13/{y}", f"{y}-04-31", f"{y}-13-05"))
+
+
+def is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def future_date(day: date, rng: random.Random) -> date:

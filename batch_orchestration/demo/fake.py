@@ -52,13 +52,26 @@ CREDIT_LIMITS = (1000, 2000, 2500, 5000, 7500, 10000, 15000, 20000, 25000, 50000
 PAY_TERMS = (0, 7, 14, 30, 45, 60)
 PAY_TERM_WEIGHTS = (5, 10, 15, 45, 10, 15)
 
-ITEM_BASES = (("A4 Copier Paper 80gsm, 500 sheets", 1850), ('Cable Tie 8" (100 pcs)', 590),
-              ("Teh Tarik Premix 3-in-1", 1290), ("Crème Brûlée Mix 1kg", 3450), ("LED Tube 18W", 1590),
-              ("Safety Helmet, yellow", 2500), ("Printer Toner Cartridge", 18900), ("PVC Pipe 2in x 6m", 4200),
-              ("Cooking Oil 5kg", 3190), ("Basmati Rice 10kg", 5290), ("Office Chair, ergonomic", 45900),
-              ("Hand Sanitiser 500ml", 990), ("Extension Cord 3-way", 2890), ("Kopi-O Beans 1kg", 3800),
-              ("Consulting Services (hour)", 25000), ("Delivery Charge", 1500))
-ITEM_VARIANTS = ("", " - Premium", " - Economy", " (Box)", " (Carton of 12)")
+# (name, selling price in cents, category, item type, unit of measure)
+ITEM_BASES = (("A4 Copier Paper 80gsm, 500 sheets", 1850, "Stationery", "inventory", "pack"),
+              ('Cable Tie 8" (100 pcs)', 590, "Hardware", "inventory", "pack"),
+              ("Teh Tarik Premix 3-in-1", 1290, "Food & Beverage", "inventory", "pack"),
+              ("Crème Brûlée Mix 1kg", 3450, "Food & Beverage", "inventory", "kg"),
+              ("LED Tube 18W", 1590, "Electrical", "inventory", "pcs"),
+              ("Safety Helmet, yellow", 2500, "Safety", "inventory", "piece"),
+              ("Printer Toner Cartridge", 18900, "Stationery", "inventory", "unit"),
+              ("PVC Pipe 2in x 6m", 4200, "Hardware", "inventory", "pcs"),
+              ("Cooking Oil 5kg", 3190, "Food & Beverage", "inventory", "unit"),
+              ("Basmati Rice 10kg", 5290, "Food & Beverage", "inventory", "pack"),
+              ("Office Chair, ergonomic", 45900, "Furniture", "non-inventory", "unit"),
+              ("Hand Sanitiser 500ml", 990, "Safety", "inventory", "ea"),
+              ("Extension Cord 3-way", 2890, "Electrical", "inventory", "pcs"),
+              ("Kopi-O Beans 1kg", 3800, "Food & Beverage", "inventory", "kg"),
+              ("Consulting Services (hour)", 25000, "Services", "service", "hour"),
+              ("Delivery Charge", 1500, "Services", "service", "lot"))
+# (name suffix, unit of measure overriding the base's, or None)
+ITEM_VARIANTS = (("", None), (" - Premium", None), (" - Economy", None), (" (Box)", "box"),
+                 (" (Carton of 12)", "carton"))
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,10 @@ class Item:
     code: str
     description: str
     price_cents: int
+    category: str = "General"
+    item_type: str = "inventory"
+    unit_of_measure: str = "unit"
+    cost_cents: int = 0
 
 
 def ascii_slug(text: str) -> str:
@@ -159,11 +176,14 @@ class Faker:
                                 "Thank you for your business", "Bayaran melalui FPX, terima kasih"))
 
     def catalogue(self, size: int = 120) -> list[Item]:
-        """``size`` distinct items with stable codes."""
+        """``size`` distinct items with stable codes; cost is 55-85% of the selling price."""
         items = []
         for i in range(size):
-            base, cents = ITEM_BASES[i % len(ITEM_BASES)]
-            variant = ITEM_VARIANTS[(i // len(ITEM_BASES)) % len(ITEM_VARIANTS)]
-            factor = self.rng.uniform(0.8, 1.3)
-            items.append(Item(f"SKU-{10001 + i}", base + variant, max(1, round(cents * factor))))
+            base, cents, category, item_type, uom = ITEM_BASES[i % len(ITEM_BASES)]
+            variant, variant_uom = ITEM_VARIANTS[(i // len(ITEM_BASES)) % len(ITEM_VARIANTS)]
+            price = max(1, round(cents * self.rng.uniform(0.8, 1.3)))
+            if item_type == "service":
+                variant_uom = None
+            items.append(Item(f"SKU-{10001 + i}", base + variant, price, category, item_type,
+                              variant_uom or uom, max(1, round(price * self.rng.uniform(0.55, 0.85)))))
         return items

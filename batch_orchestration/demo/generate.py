@@ -7,14 +7,16 @@ Run ``batch-orchestration generate ROOT`` for a demo-size export.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from batch_orchestration.demo import bad
+from batch_orchestration.demo.books import Books
 from batch_orchestration.demo.fake import Faker, Item, money
-from batch_orchestration.demo.layout import Row, write_partition
-from batch_orchestration.demo.summary import BAD_KINDS, ENTITIES, BadRecord, GenerationSummary
+from batch_orchestration.demo.layout import Row, split_counts, write_partition
+from batch_orchestration.demo.summary import ENTITIES, BadRecord, GenerationSummary
 
 FIRST_DAY_SHARE = 0.7  # of customers first exported on day 1; the rest arrive on later days
 REEXPORT_SHARE = 0.01  # of known customers re-sent per later day, both changed and unchanged
@@ -22,8 +24,14 @@ INACTIVE_SHARE = 0.03
 INVOICE_AGE_DAYS = (0, 0, 0, 1, 2)  # INV_DATE is the partition day or a day or two before
 QUANTITIES, QUANTITY_WEIGHTS = (1, 2, 3, 4, 5, 6, 10, 12, 20, 24, 50), (30, 15, 10, 8, 8, 5, 8, 5, 3, 2, 1)
 TAX_CODES, TAX_WEIGHTS = ("SST", "ZR", "ES"), (80, 12, 8)
-CUSTOMER_KINDS = tuple(k for k, e in BAD_KINDS.items() if e == "customers")
+CUSTOMER_KINDS = bad.CUSTOMER_KINDS
 INVOICE_KINDS = ("orphan_invoice", "invalid_invoice_date", "future_invoice_date", "invoice_without_lines")
+FIRST_DAY_ITEMS = 120  # the item master of the first day; a few new items follow each later day
+# A customer the target holds before the migration, unknown to the export: its email is taken there.
+TARGET_CUSTOMER = {"name": "Kopitiam Warisan Sdn Bhd", "email": "accounts@kopitiamwarisan.com.my",
+                   "phone": "+60381234567", "address": {"city": "Kuala Lumpur", "country": "MY"},
+                   "status": "active"}
+TARGET_CUSTOMER_REFERENCE = "legacy-crm-000001"
 
 
 def resolve_days(days: list[date] | None, start: date | None, n_days: int | None) -> list[date]:
@@ -36,16 +44,6 @@ def resolve_days(days: list[date] | None, start: date | None, n_days: int | None
     return resolved
 
 
-def split_counts(total: int, n_days: int, first_share: float | None) -> list[int]:
-    """Split ``total`` over days: evenly, or ``first_share`` on day 1 and the rest evenly after it."""
-    if first_share is None or n_days == 1:
-        first, rest_days = total // n_days + (total % n_days > 0), n_days - 1
-    else:
-        first, rest_days = round(total * first_share), n_days - 1
-    rest = total - first
-    return [first] + [rest // rest_days + (i < rest % rest_days) for i in range(rest_days)]
-
-
 def lines_total_cents(lines: list[Row]) -> int:
     """Sum of QTY * UNIT_PRICE over the lines, in cents."""
     return int(sum(Decimal(ln["QTY"]) * Decimal(ln["UNIT_PRICE"]) * 100 for ln in lines))
@@ -54,12 +52,15 @@ def lines_total_cents(lines: list[Row]) -> int:
 class _Export:
     """The export being built, day by day, before it is written."""
 
-    def __init__(self, days: list[date], customers: int, seed: int) -> None:
+    def __init__(self, days: list[date], customers: int, seed: int, new_items_per_day: int) -> None:
         self.days = days
         self.labels = [d.isoformat() for d in days]
         self.rng = random.Random(seed)
         self.fake = Faker(self.rng)
-        self.catalogue = self.fake.catalogue()
+        self.catalogue = self.fake.catalogue(FIRST_DAY_ITEMS + new_items_per_day * (len(days) - 1))
+        # item code -> the day index its item is first exported
+        self.item_day = {item.code: 0 if n < FIRST_DAY_ITEMS else 1 + (n - FIRST_DAY_ITEMS) // new_items_per_day
+                         for n, item in enumerate(self.catalogue)}
         self.summary = GenerationSummary(root="", seed=seed, days=self.labels)
         self.current: dict[str, Row] = {}  # customer key -> latest exported version
         self.new_by_day: list[list[str]] = [[] for _ in days]
@@ -67,6 +68,7 @@ class _Export:
         self.bad_customers: set[str] = set()
         self.invoices: list[bad.InvoiceDraft] = []
         self.orphan_lines: list[list[Row]] = [[] for _ in days]
+        self.taken_email_customer: tuple[int, str] | None = None  # (day index, key), when bad records are made
         self._add_new_customers(customers)
 
     # customers
@@ -82,15 +84,26 @@ class _Export:
             self.summary.new_customers[self.labels[index]] = count
 
     def _customer_row(self, key: str) -> Row:
+        return self.party_row("CUST_NO", "CUST_NAME", key, INACTIVE_SHARE)
+
+    def party_row(self, key_column: str, name_column: str, key: str, inactive_share: float) -> Row:
+        """A customer or supplier row (the two exports share their columns but the key and the name)."""
         fake = self.fake
         country = fake.country()
         name = fake.company_name(country)
         street, city, state, postcode = fake.address(country)
-        return {"CUST_NO": key, "CUST_NAME": name, "EMAIL_ADDR": fake.email(name, country),
+        return {key_column: key, name_column: name, "EMAIL_ADDR": fake.email(name, country),
                 "PHONE_NO": fake.phone(country), "STREET": street, "CITY": city, "STATE": state,
                 "POSTCODE": postcode, "COUNTRY": country, "CREDIT_LIMIT": fake.credit_limit(),
                 "PAY_TERMS_DAYS": str(fake.pay_terms()), "TAX_REG_NO": fake.tax_number(country),
-                "STATUS": "inactive" if self.rng.random() < INACTIVE_SHARE else "active"}
+                "STATUS": "inactive" if self.rng.random() < inactive_share else "active"}
+
+    def index_of(self, label: str) -> int:
+        return self.labels.index(label)
+
+    def sellable(self, index: int) -> list[Item]:
+        """Good items exported on or before day ``index``."""
+        return [item for item in self.catalogue if self.item_day[item.code] <= index]
 
     def _take_new_customers(self, pools: list[list[str]], n: int) -> tuple[int, list[str]]:
         """Pop ``n`` first-time customers exported on one (random) day."""
@@ -104,17 +117,31 @@ class _Export:
         pools = [self.rng.sample(keys, len(keys)) for keys in self.new_by_day]
         for kind in CUSTOMER_KINDS:
             per_take = 2 if kind == "duplicate_email" else 1  # a duplicate email needs a pair
-            for _ in range(-(-quotas[kind] // per_take)):  # ceil: the quota counts records
+            for _ in range(quotas[kind]):
                 index, keys = self._take_new_customers(pools, per_take)
-                self._record_bad_customers(kind, index, keys)
+                self._record_bad_customers(kind, index, sorted(keys))
+        if any(quotas.values()):
+            index, (key,) = self._take_new_customers(pools, 1)
+            row = self.current[key]
+            row["EMAIL_ADDR"], row["STATUS"] = TARGET_CUSTOMER["email"].capitalize(), "active"
+            self.bad_customers.add(key)
+            self.taken_email_customer = index, key
+            self.summary.bad_records.append(BadRecord(
+                "email_taken_in_target", "customers", key, self.labels[index],
+                f"{row['EMAIL_ADDR']} belongs to a customer only the target holds ({TARGET_CUSTOMER['name']})"))
+            self.summary.target_records["customers"] = [
+                {"operation": "create", "referenceId": TARGET_CUSTOMER_REFERENCE, "data": dict(TARGET_CUSTOMER)}]
         if 2 * len(self.bad_customers) > len(self.current) or not self._invoiceable(0):
             raise ValueError("no good active customer on the first day; raise customers or lower bad_fraction")
 
     def _record_bad_customers(self, kind: str, index: int, keys: list[str]) -> None:
+        """Spoil one customer; for a duplicate email a pair of the same day, of which only the second
+        (later in the file: rows are in key order) is rejected, as the first is kept."""
         if kind == "duplicate_email":
             first, second = (self.current[k] for k in keys)
             second["EMAIL_ADDR"] = first["EMAIL_ADDR"]
-            details = [f"{first['EMAIL_ADDR']} shared with {k}" for k in reversed(keys)]
+            keys, details = keys[1:], [f"{first['EMAIL_ADDR']} already used by {keys[0]}"]
+            self.bad_customers.add(first["CUST_NO"])  # kept, but never invoiced nor re-sent
         else:
             details = [bad.spoil_customer(kind, self.current[keys[0]], self.rng)]
         self.bad_customers.update(keys)
@@ -168,9 +195,9 @@ class _Export:
         rng, fake = self.rng, self.fake
         issued = self.days[index] - timedelta(rng.choice(INVOICE_AGE_DAYS))
         due = issued + timedelta(int(self.current[customer]["PAY_TERMS_DAYS"]))
-        lines, total = [], 0
+        lines, total, items = [], 0, self.sellable(index)
         for line_no in range(1, n_lines + 1):
-            item = rng.choice(self.catalogue)
+            item = rng.choice(items)
             qty = rng.choices(QUANTITIES, QUANTITY_WEIGHTS)[0]
             total += qty * item.price_cents
             lines.append({"INV_NO": key, "LINE_NO": str(line_no), "ITEM_CODE": item.code,
@@ -196,17 +223,39 @@ class _Export:
             self.summary.bad_records.append(record)
         for n in range(quotas["orphan_line"]):
             index = self.rng.randrange(len(self.days))
-            row, record = bad.orphan_line(self.labels[index], n, self.rng.choice(self.catalogue), self.rng)
+            row, record = bad.orphan_line(self.labels[index], n, self.rng.choice(self.sellable(index)), self.rng)
             self.orphan_lines[index].append(row)
             self.summary.bad_records.append(record)
 
+    def invoice_taken_email_customer(self, rejected: set[str]) -> None:
+        """Give the customer the target refuses two of the good invoices of its day or later: the target
+        refuses them too (PARENT_REJECTED), and their lines with them (HEADER_REJECTED)."""
+        if self.taken_email_customer is None:
+            return
+        index, key = self.taken_email_customer
+        pool = [d for d in self.invoices if d.key not in rejected and self.index_of(d.day) >= index]
+        drafts = sorted(self.rng.sample(pool, min(2, len(pool))), key=lambda d: d.key)
+        cascade = []
+        for draft in drafts:
+            draft.row["CUST_NO"] = key
+            cascade += [("invoices", draft.key), *draft.line_keys()]
+        records = self.summary.bad_records
+        position = next(i for i, r in enumerate(records) if r.kind == "email_taken_in_target")
+        records[position] = replace(records[position], cascade=tuple(cascade))
+
     @staticmethod
-    def _item_row(item: Item) -> Row:
-        return {"ITEM_CODE": item.code, "ITEM_NAME": item.description, "ITEM_TYPE": "inventory", "UOM": "unit",
-                "SELL_PRICE": money(item.price_cents), "TAX_CODE": "SST", "STATUS": "active"}
+    def item_row(item: Item) -> Row:
+        rng = random.Random(item.code)  # the same row for the same item, whatever was drawn before
+        stocked = item.item_type == "inventory"
+        return {"ITEM_CODE": item.code, "ITEM_NAME": item.description, "DESCRIPTION": "",
+                "CATEGORY": item.category, "ITEM_TYPE": item.item_type, "UOM": item.unit_of_measure,
+                "COST_PRICE": money(item.cost_cents), "SELL_PRICE": money(item.price_cents),
+                "TAX_CODE": "SV" if item.item_type == "service" else "SST",
+                "REORDER_LVL": str(rng.choice((10, 20, 50))) if stocked else "",
+                "REORDER_QTY": str(rng.choice((50, 100, 200))) if stocked else "", "STATUS": "active"}
 
     # output
-    def write(self, root: Path) -> GenerationSummary:
+    def write(self, root: Path, books: Books) -> GenerationSummary:
         by_day: dict[str, list[bad.InvoiceDraft]] = {label: [] for label in self.labels}
         for draft in self.invoices:
             by_day[draft.day].append(draft)
@@ -218,14 +267,24 @@ class _Export:
             lines = [ln for draft in by_day[label] for ln in draft.lines]
             for orphan in self.orphan_lines[index]:
                 lines.insert(self.rng.randrange(len(lines) + 1), orphan)
-            outputs = {"customers": self.customer_rows[index],
-                       "invoices": [draft.row for draft in by_day[label]], "invoice_line_items": lines}
-            if index == 0:  # the item master comes first: invoice lines name its codes
-                outputs["items"] = [self._item_row(item) for item in self.catalogue]
-            for entity, rows in outputs.items():
+            items = [self.item_row(item) for item in self.catalogue if self.item_day[item.code] == index]
+            outputs = {entity: [] for entity in ENTITIES}
+            outputs.update(books.day_rows(index))
+            outputs.update({"customers": self.customer_rows[index], "items": items + outputs["items"],
+                            "invoices": [draft.row for draft in by_day[label]], "invoice_line_items": lines})
+            for entity in ENTITIES:
+                rows = outputs[entity]
                 summary.files[entity][label] = write_partition(root, entity, label, rows, self.rng)
                 summary.rows[entity][label] = len(rows)
         return summary
+
+
+def default_sizes(customers: int, days: int) -> dict[str, int]:
+    """Sizes of the other entities for an export of ``customers`` (the demo's 3,000 give a few thousand)."""
+    suppliers = max(12, customers // 20)
+    return {"suppliers": suppliers, "bills": 4 * suppliers, "journal_entries": max(12, customers // 10),
+            "stock_adjustments": max(12, customers // 10), "payments": max(20, customers // 4),
+            "new_items_per_day": max(2, customers // 300) if days > 1 else 1}
 
 
 def generate_export(
@@ -239,11 +298,14 @@ def generate_export(
     lines_per_invoice: tuple[int, int],
     bad_fraction: float = 0.03,
     seed: int = 7,
+    sizes: dict[str, int] | None = None,
 ) -> GenerationSummary:
     """Write a legacy export under ``root`` and return what it holds; the same seed gives the same bytes.
 
     Give either ``days`` or ``start`` and ``n_days``. About ``bad_fraction`` of each entity's records
-    are (or cascade from) deliberately bad ones; see ``bad.bad_quotas``.
+    are (or cascade from) deliberately bad ones; see ``bad.bad_quotas`` and ``books.quota``. ``sizes``
+    overrides ``default_sizes`` (suppliers, bills, journal_entries, stock_adjustments, payments,
+    new_items_per_day).
     """
     day_list = resolve_days(days, start, n_days)
     low, high = lines_per_invoice
@@ -254,10 +316,26 @@ def generate_export(
     n_invoices = round(customers * invoices_per_customer)
     if not 0 < n_invoices < bad.MAX_GENERATED_KEYS:
         raise ValueError("customers * invoices_per_customer must be in 1..899999")
+    counts = {**default_sizes(customers, len(day_list)), **(sizes or {})}
+    if min(counts.values()) < 1:
+        raise ValueError(f"every size must be at least 1: {counts}")
     quotas = bad.bad_quotas(bad_fraction, customers, n_invoices)
-    export = _Export(day_list, customers, seed)
+    export = _Export(day_list, customers, seed, counts["new_items_per_day"])
     export.spoil_customers(quotas)
     export.add_reexports()
     export.add_invoices(n_invoices, (low, high))
     export.spoil_invoices_and_lines(quotas)
-    return export.write(Path(root))
+    books = Books(export, bad_fraction)
+
+    def rejected(entity: str) -> set[str]:
+        return set(export.summary.expected_rejects()[entity])
+
+    books.add_suppliers(counts["suppliers"])
+    books.spoil_items()
+    books.add_accounts()
+    books.add_bills(counts["bills"])
+    books.add_entries(counts["journal_entries"])
+    books.add_adjustments(counts["stock_adjustments"])
+    export.invoice_taken_email_customer(rejected("invoices"))
+    books.add_payments(counts["payments"], rejected)
+    return export.write(Path(root), books)

@@ -44,3 +44,13 @@ def write_partition(root: Path, entity: str, day: str, rows: list[Row], rng: ran
             writer.writerows(part)
         written.append(path.relative_to(root).as_posix())
     return written
+
+
+def split_counts(total: int, n_days: int, first_share: float | None) -> list[int]:
+    """Split ``total`` over days: evenly, or ``first_share`` on day 1 and the rest evenly after it."""
+    if first_share is None or n_days == 1:
+        first, rest_days = total // n_days + (total % n_days > 0), n_days - 1
+    else:
+        first, rest_days = round(total * first_share), n_days - 1
+    rest = total - first
+    return [first] + [rest // rest_days + (i < rest % rest_days) for i in range(rest_days)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -11,16 +12,22 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import requests
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from batch_orchestration.demo.generate import generate_export
+from batch_orchestration.demo.summary import GenerationSummary
+from batch_orchestration.demo.target_seed import seed_target, target_record_counts
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.orchestration.runner import DayResult, run_days
 from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
 from batch_orchestration.sandbox.server import start_in_thread
+from batch_orchestration.targets.bigledger.bindings import BINDINGS
+from batch_orchestration.warehouse import open_warehouse
 
 DEMO_START = date(2024, 3, 1)
 
@@ -33,6 +40,19 @@ class DemoOptions:
     invoices_per_customer: float = 6.67
     window_seconds: float = 1.0
     seed: int = 7
+    # The other entities: a few thousand records in all beside the customers and invoices.
+    suppliers: int = 150
+    bills: int = 600
+    journal_entries: int = 300
+    stock_adjustments: int = 300
+    payments: int = 750
+    new_items_per_day: int = 10
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"suppliers": self.suppliers, "bills": self.bills, "journal_entries": self.journal_entries,
+                "stock_adjustments": self.stock_adjustments, "payments": self.payments,
+                "new_items_per_day": self.new_items_per_day}
 
 
 def _configure_environment(options: DemoOptions, sandbox_url: str, first_day: str) -> None:
@@ -70,16 +90,22 @@ def _totals(results: list[DayResult], entity: str) -> tuple[Counter[str], Counte
     return totals, codes
 
 
-def _print_summary(console: Console, results: list[DayResult]) -> None:
-    table = Table(title="Migration summary (all days)")
-    for column in ("entity", "staged", "rejected", "created", "updated", "skipped", "load s"):
-        table.add_column(column, justify="left" if column == "entity" else "right")
+def _print_summary(console: Console, results: list[DayResult], expected: dict[str, list[str]]) -> None:
+    """Per entity: rows staged, rows rejected (at validation or load; a row breaking two rules counts
+    once) against the generator's expected rejects, and what the load did."""
+    # Compact, so that the eight columns fit an 80-column terminal.
+    table = Table(title="Migration summary (all days)", box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
+    table.add_column("entity", no_wrap=True, min_width=max(map(len, ENTITIES)))
+    for column in ("staged", "rejected", "expected", "created", "updated", "skipped", "load s"):
+        table.add_column(column, justify="right")
     rejects_by_entity = {}
     for entity in ENTITIES:
         totals, codes = _totals(results, entity)
         rejects_by_entity[entity] = codes
+        rejected = totals["validated.rows_in"] - totals["validated.dagster/row_count"] + totals["loaded.rejected"]
         table.add_row(
-            entity, str(int(totals["staged.dagster/row_count"])), str(sum(codes.values())),
+            entity, str(int(totals["staged.dagster/row_count"])), str(int(rejected)),
+            str(len(expected[entity])) if entity in expected else "-",
             str(int(totals["loaded.created"])), str(int(totals["loaded.updated"])),
             str(int(totals["loaded.skipped"])), f"{totals['loaded.seconds']:.1f}",
         )
@@ -90,10 +116,43 @@ def _print_summary(console: Console, results: list[DayResult]) -> None:
         console.print(f"  {entity}: {listed}")
 
 
+def _inspection_counts(url: str) -> dict[str, int]:
+    answer = requests.get(f"{url}/_sandbox/companies/{DEMO_COMPANY}/counts",
+                          headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, timeout=30)
+    answer.raise_for_status()
+    return answer.json()["counts"]
+
+
+def _loaded_counts(warehouse_url: str) -> dict[str, int]:
+    """entity -> records the pipeline holds as loaded into BigLedger (its ID map)."""
+    with open_warehouse(warehouse_url).session() as session:
+        rows = session.fetch_all("SELECT entity, COUNT(*) FROM id_map WHERE target = ? GROUP BY entity",
+                                 ("bigledger",))
+    return {entity: int(n) for entity, n in rows}
+
+
+def check_target_counts(console: Console, url: str, warehouse_url: str, pre_existing: dict[str, int]) -> bool:
+    """Compare what the sandbox holds per entity with what the pipeline loaded plus what it held before."""
+    held, loaded = _inspection_counts(url), _loaded_counts(warehouse_url)
+    console.print("target counts (sandbox inspection) against the pipeline's ID map:")
+    ok = True
+    for entity, binding in BINDINGS.items():
+        name = binding.endpoint
+        expected = loaded.get(entity, 0) + pre_existing.get(name, 0)
+        before = f" + {pre_existing[name]} held before the migration" if pre_existing.get(name) else ""
+        match = held.get(name, 0) == expected
+        ok &= match
+        mark = "ok" if match else "[red]MISMATCH[/red]"
+        console.print(f"  {name}: target holds {held.get(name, 0)}; loaded {loaded.get(entity, 0)}{before}: {mark}")
+    return ok
+
+
 def run_demo(options: DemoOptions, console: Console) -> bool:
     """Generate (once), serve the sandbox, run every day through Dagster, print the summary."""
     landing = options.directory / "landing"
+    summary_path = options.directory / "export_summary.json"
     days = [date.fromordinal(DEMO_START.toordinal() + i) for i in range(options.days)]
+    summary: GenerationSummary | None = None
     if not landing.exists():
         with console.status("generating the legacy export..."):
             summary = generate_export(
@@ -103,10 +162,14 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
                 invoices_per_customer=options.invoices_per_customer,
                 lines_per_invoice=(1, 5),
                 seed=options.seed,
+                sizes=options.sizes,
             )
-        console.print(f"generated {summary.totals} in {landing}")
+        summary_path.write_text(summary.to_json(), encoding="utf-8")
+        console.print(f"generated {summary.totals} in {landing}; what it holds: {summary_path}")
     else:
         console.print(f"reusing the export in {landing} (delete the folder for a fresh one)")
+    generated = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+    pre_existing = target_record_counts(generated)
 
     sandbox = start_in_thread(
         SandboxConfig(db_path=str(options.directory / "sandbox.sqlite"), window_seconds=options.window_seconds)
@@ -116,6 +179,9 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         "for the demo (the real API counts 60 s)"
     )
     try:
+        if summary is not None and summary.target_records:
+            held = seed_target(sandbox.url, DEMO_COMPANY, DEMO_API_KEY, summary)
+            console.print(f"the target already holds records the export does not know: {held}")
         _configure_environment(options, sandbox.url, days[0].isoformat())
         from batch_orchestration.definitions import build_definitions  # reads the environment just set
 
@@ -139,7 +205,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
                 progress.update(task, advance=1, description=f"day {result.day} {state}")
 
             results = run_days(defs, labels, instance, on_day=on_day)
-        _print_summary(console, results)
+        _print_summary(console, results, generated.get("expected_rejects", {}))
         sent = sum(
             int(r.metadata.get(f"{e}_loaded", {}).get(k, 0))
             for r in results
@@ -150,6 +216,9 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         ok = all(r.success for r in results) and len(results) == len(labels)
         if not ok:
             console.print("[red]a day failed: open the Dagster UI (see README) for the run's logs[/red]")
-        return ok
+        counts_ok = check_target_counts(console, sandbox.url, Settings.from_env().warehouse_url, pre_existing)
+        if not counts_ok:
+            console.print("[red]the target's counts differ from what the pipeline loaded[/red]")
+        return ok and counts_ok
     finally:
         sandbox.stop()

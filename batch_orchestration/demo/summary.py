@@ -5,22 +5,54 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-ENTITIES = ("customers", "items", "invoices", "invoice_line_items")
+# Every entity of the export, in the registry's dependency order.
+ENTITIES = ("customers", "suppliers", "items", "accounts", "invoice_line_items", "invoices", "bill_line_items",
+            "bills", "journal_entry_lines", "journal_entries", "stock_adjustments", "payments")
 
-# kind -> the entity whose record is bad.
-BAD_KINDS = {
-    "invalid_email": "customers",
-    "duplicate_email": "customers",
-    "missing_customer_name": "customers",
-    "negative_credit_limit": "customers",
-    "orphan_invoice": "invoices",
-    "invalid_invoice_date": "invoices",
-    "future_invoice_date": "invoices",
-    "invoice_without_lines": "invoices",
-    "negative_line_amount": "invoice_line_items",
-    "orphan_line": "invoice_line_items",
+# kind -> (the entity whose record is bad, the reject code the pipeline gives that record). The codes
+# of the cascade vary (HEADER_NOT_VALID, PARENT_REJECTED...); the records themselves are in ``cascade``.
+BAD_KIND_CODES = {
+    "invalid_email": ("customers", "INVALID_EMAIL"),
+    "duplicate_email": ("customers", "DUPLICATE_EMAIL"),
+    "missing_customer_name": ("customers", "REQUIRED"),
+    "negative_credit_limit": ("customers", "INVALID_AMOUNT"),
+    # The target already holds a customer with this email (one the export does not know): refused at load.
+    "email_taken_in_target": ("customers", "DUPLICATE_ERROR"),
+    "invalid_supplier_tax_number": ("suppliers", "INVALID_TAX_NUMBER"),
+    "missing_supplier_name": ("suppliers", "REQUIRED"),
+    "invalid_supplier_phone": ("suppliers", "INVALID_PHONE"),
+    "invalid_unit_of_measure": ("items", "INVALID_VALUE"),
+    "negative_selling_price": ("items", "INVALID_AMOUNT"),
+    # Another item's code in other case: distinct keys to the pipeline, the same code to the target.
+    "item_code_case_clash": ("items", "DUPLICATE_ERROR"),
+    "invalid_account_type": ("accounts", "INVALID_VALUE"),
+    "account_code_case_clash": ("accounts", "DUPLICATE_ERROR"),
+    "orphan_invoice": ("invoices", "PARENT_UNKNOWN"),
+    "invalid_invoice_date": ("invoices", "INVALID_DATE"),
+    "future_invoice_date": ("invoices", "FUTURE_DATE"),
+    "invoice_without_lines": ("invoices", "NO_LINES"),
+    "negative_line_amount": ("invoice_line_items", "INVALID_AMOUNT"),
+    "orphan_line": ("invoice_line_items", "HEADER_NOT_VALID"),
+    "orphan_bill": ("bills", "PARENT_UNKNOWN"),
+    "bill_total_mismatch": ("bills", "TOTAL_MISMATCH"),
+    "future_bill_date": ("bills", "FUTURE_DATE"),
+    "bill_line_unknown_item": ("bill_line_items", "PARENT_UNKNOWN"),
+    "unbalanced_entry": ("journal_entries", "UNBALANCED"),
+    "single_line_entry": ("journal_entries", "NO_LINES"),
+    "invalid_entry_date": ("journal_entries", "INVALID_DATE"),
+    "line_with_debit_and_credit": ("journal_entry_lines", "INVALID_LINE"),
+    "line_unknown_account": ("journal_entry_lines", "PARENT_UNKNOWN"),
+    "invalid_adjustment_type": ("stock_adjustments", "INVALID_VALUE"),
+    "adjustment_unknown_item": ("stock_adjustments", "PARENT_UNKNOWN"),
+    "future_adjustment_date": ("stock_adjustments", "FUTURE_DATE"),
+    "payment_with_both_parties": ("payments", "REQUIRED"),
+    "zero_payment_amount": ("payments", "INVALID_AMOUNT"),
+    "payment_unknown_invoice": ("payments", "PARENT_UNKNOWN"),
 }
+# kind -> the entity whose record is bad.
+BAD_KINDS = {kind: entity for kind, (entity, _) in BAD_KIND_CODES.items()}
 
 
 def line_key(invoice_no: str, line_no: int | str) -> str:
@@ -54,6 +86,9 @@ class GenerationSummary:
     customer_updates: dict[str, dict[str, str]] = field(default_factory=dict)  # day -> key -> changed column
     customer_repeats: dict[str, list[str]] = field(default_factory=dict)  # day -> keys re-sent unchanged
     bad_records: list[BadRecord] = field(default_factory=list)
+    # Records the target holds before the migration, unknown to the export (entity -> batch operations
+    # to create them): the demo and the tests create them first (``target_seed.seed_target``).
+    target_records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict[str, int]:

@@ -22,7 +22,9 @@ from batch_orchestration.demo.layout import FILE_PATTERN, Row
 EMAIL = re.compile(r"^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 MAPPINGS = Path(__file__).resolve().parents[2] / "batch_orchestration" / "entities" / "mappings"
 DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 4)]
-SMALL = {"customers": 300, "invoices_per_customer": 4.0, "lines_per_invoice": (1, 4), "bad_fraction": 0.03}
+SMALL = {"customers": 300, "invoices_per_customer": 4.0, "lines_per_invoice": (1, 4), "bad_fraction": 0.03,
+         "sizes": {"suppliers": 60, "bills": 200, "journal_entries": 150, "stock_adjustments": 100, "payments": 200,
+                   "new_items_per_day": 4}}
 
 Export = dict[str, dict[str, list[Row]]]  # entity -> day -> rows
 
@@ -97,36 +99,123 @@ def customer_problems(row: Row) -> list[str]:
     return problems
 
 
-def reference_rejects(export: Export) -> dict[str, set[str]]:
-    """An independent statement of the target's rules: which keys must be rejected."""
-    rejected: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
-    known: set[str] = set()  # good customers exported so far
-    last_day = max(export["customers"])
-    lines_by_invoice: dict[str, list[Row]] = defaultdict(list)
-    for rows in export["invoice_line_items"].values():
+def lines_of(export: Export, entity: str, link: str) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = defaultdict(list)
+    for rows in export[entity].values():
         for row in rows:
-            lines_by_invoice[row["INV_NO"]].append(row)
+            out[row[link]].append(row)
+    return out
+
+
+def amount(text: str) -> Decimal | None:
+    try:
+        return Decimal(text) if text.strip() else None
+    except InvalidOperation:
+        return None
+
+
+UNITS = {"pieces", "piece", "pcs", "unit", "units", "each", "ea", "box", "boxes", "carton", "pack", "set", "pair",
+         "dozen", "roll", "kg", "g", "mg", "tonne", "lb", "oz", "l", "ml", "gal", "m", "cm", "mm", "km", "ft", "in",
+         "m2", "m3", "hour", "hours", "day", "days", "month", "months", "service", "lot"}
+PHONE = re.compile(r"\+[0-9][0-9 \-]*[0-9]")
+
+
+def party_problems(row: Row, name_column: str) -> list[str]:
+    problems = []
+    if not row[name_column].strip():
+        problems.append("name")
+    if not is_valid_email(row["EMAIL_ADDR"]):
+        problems.append("email")
+    if Decimal(row["CREDIT_LIMIT"]) < 0:
+        problems.append("credit")
+    if not PHONE.fullmatch(row["PHONE_NO"]):
+        problems.append("phone")
+    if row["COUNTRY"] == "MY" and not re.fullmatch(r"\d{12}", row["TAX_REG_NO"]):
+        problems.append("tax")
+    return problems
+
+
+def document_ok(row: Row, lines: list[Row], date_column: str, total_column: str, price_column: str,
+                last_day: str, items: set[str]) -> bool:
+    if not is_iso_date(row[date_column]) or row[date_column] > last_day or not lines:
+        return False
+    if not all(positive(ln["QTY"]) and positive(ln[price_column]) and ln["ITEM_CODE"] in items for ln in lines):
+        return False
+    return sum(Decimal(ln["QTY"]) * Decimal(ln[price_column]) for ln in lines) == Decimal(row[total_column])
+
+
+def reference_rejects(export: Export, taken_emails: set[str] = frozenset()) -> dict[str, set[str]]:
+    """An independent statement of the pipeline's and the target's rules: which keys must be rejected.
+
+    Day by day in dependency order; ``good`` holds the records loaded so far (a reference to anything
+    else rejects the record, whether the pipeline or the target refuses it). Codes the target holds
+    are unique whatever their case; so are emails, also against ``taken_emails`` (target-only records).
+    """
+    rejected: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
+    good: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
+    emails = {e.lower() for e in taken_emails}
+    codes: dict[str, set[str]] = {"items": set(), "accounts": set()}
+    last_day = max(export["customers"])
+    parts = {"invoices": lines_of(export, "invoice_line_items", "INV_NO"),
+             "bills": lines_of(export, "bill_line_items", "BILL_NO"),
+             "journal_entries": lines_of(export, "journal_entry_lines", "JE_NO")}
+
+    def decide(entity: str, key: str, ok: bool) -> None:
+        (good if ok else rejected)[entity].add(key)
+
     for day in sorted(export["customers"]):
-        by_email: dict[str, set[str]] = defaultdict(set)
+        kept_today: set[str] = set()
         for row in export["customers"][day]:
-            by_email[row["EMAIL_ADDR"]].add(row["CUST_NO"])
-            if customer_problems(row):
-                rejected["customers"].add(row["CUST_NO"])
-        rejected["customers"].update(k for keys in by_email.values() if len(keys) > 1 for k in keys)
-        known.update(r["CUST_NO"] for r in export["customers"][day] if r["CUST_NO"] not in rejected["customers"])
+            email = row["EMAIL_ADDR"].lower()
+            ok = not party_problems(row, "CUST_NAME") and (email not in emails or row["CUST_NO"] in kept_today)
+            if ok and email not in emails:
+                emails.add(email)
+                kept_today.add(row["CUST_NO"])
+            decide("customers", row["CUST_NO"], ok or row["CUST_NO"] in good["customers"])
+        for row in export["suppliers"][day]:
+            decide("suppliers", row["SUPP_NO"], not party_problems(row, "SUPP_NAME"))
+        for entity, key, check in (
+            ("items", "ITEM_CODE", lambda r: r["UOM"] in UNITS and Decimal(r["SELL_PRICE"]) >= 0),
+            ("accounts", "GL_CODE", lambda r: r["GL_TYPE"] in ("asset", "liability", "equity", "revenue", "expense")),
+        ):
+            for row in sorted(export[entity][day], key=lambda r: r[key]):
+                ok = check(row) and row[key].lower() not in codes[entity]
+                if ok:
+                    codes[entity].add(row[key].lower())
+                decide(entity, row[key], ok)
         for row in export["invoices"][day]:
-            lines = lines_by_invoice[row["INV_NO"]]
-            bad = (row["CUST_NO"] not in known or not is_iso_date(row["INV_DATE"])
-                   or row["INV_DATE"] > last_day or not lines
-                   or not all(positive(ln["QTY"]) and positive(ln["UNIT_PRICE"]) for ln in lines)
-                   or sum(map(cents, lines)) != Decimal(row["INV_TOTAL"]))
-            if bad:
-                rejected["invoices"].add(row["INV_NO"])
-    invoices = {r["INV_NO"] for rows in export["invoices"].values() for r in rows}
-    for invoice_no, lines in lines_by_invoice.items():
-        if invoice_no not in invoices or invoice_no in rejected["invoices"]:
-            rejected["invoice_line_items"].update(line_key(invoice_no, ln["LINE_NO"]) for ln in lines)
+            decide("invoices", row["INV_NO"], row["CUST_NO"] in good["customers"] and document_ok(
+                row, parts["invoices"][row["INV_NO"]], "INV_DATE", "INV_TOTAL", "UNIT_PRICE", last_day,
+                good["items"]))
+        for row in export["bills"][day]:
+            decide("bills", row["BILL_NO"], row["SUPP_NO"] in good["suppliers"] and document_ok(
+                row, parts["bills"][row["BILL_NO"]], "BILL_DATE", "BILL_TOTAL", "UNIT_COST", last_day,
+                good["items"]))
+        for row in export["journal_entries"][day]:
+            lines = parts["journal_entries"][row["JE_NO"]]
+            debits = [amount(ln["DEBIT"]) or Decimal(0) for ln in lines]
+            credits = [amount(ln["CREDIT"]) or Decimal(0) for ln in lines]
+            decide("journal_entries", row["JE_NO"], is_iso_date(row["JE_DATE"]) and len(lines) >= 2
+                   and all((d > 0) != (c > 0) for d, c in zip(debits, credits, strict=True))
+                   and all(ln["GL_CODE"] in good["accounts"] for ln in lines) and sum(debits) == sum(credits))
+        for row in export["stock_adjustments"][day]:
+            decide("stock_adjustments", row["ADJ_NO"], row["ADJ_TYPE"] in ("increase", "decrease")
+                   and positive(row["QTY"]) and row["ITEM_CODE"] in good["items"] and row["ADJ_DATE"] <= last_day)
+        for row in export["payments"][day]:
+            names = [(e, row[c]) for e, c in (("customers", "CUST_NO"), ("suppliers", "SUPP_NO"),
+                                              ("invoices", "INV_NO"), ("bills", "BILL_NO")) if row[c]]
+            decide("payments", row["RECEIPT_NO"], bool(row["CUST_NO"]) != bool(row["SUPP_NO"])
+                   and positive(row["AMOUNT"]) and all(key in good[e] for e, key in names))
+    for root, part in (("invoices", "invoice_line_items"), ("bills", "bill_line_items"),
+                       ("journal_entries", "journal_entry_lines")):
+        for key, lines in parts[root].items():
+            if key not in good[root]:
+                rejected[part].update(line_key(key, ln["LINE_NO"]) for ln in lines)
     return rejected
+
+
+def target_emails(summary: GenerationSummary) -> set[str]:
+    return {op["data"]["email"] for op in summary.target_records.get("customers", [])}
 
 
 def test_same_seed_gives_identical_bytes_and_other_seeds_differ(tmp_path: Path) -> None:
@@ -186,9 +275,12 @@ def test_every_bad_kind_is_present_and_rejected_exactly(generated: tuple[Path, G
     keys = [(r.entity, r.key) for r in summary.bad_records]
     assert len(keys) == len(set(keys))
     expected = summary.expected_rejects()
-    assert {entity: set(keys) for entity, keys in expected.items()} == reference_rejects(export)
-    for entity, count in {"customers": 300, "invoices": 1200}.items():
-        assert len(expected[entity]) <= 0.06 * count  # "a few per cent"
+    assert {entity: set(keys) for entity, keys in expected.items()} == reference_rejects(
+        export, target_emails(summary))
+    assert all(expected[entity] for entity in ENTITIES)  # every entity has bad (or cascaded) records
+    for entity in ("customers", "invoices", "suppliers", "items", "bills", "journal_entries", "stock_adjustments",
+                   "payments"):
+        assert len(expected[entity]) <= 0.08 * summary.totals[entity], entity  # "a few per cent"
 
 
 def test_bad_customers_are_bad_in_the_recorded_way(generated: tuple[Path, GenerationSummary, Export]) -> None:
@@ -201,15 +293,20 @@ def test_bad_customers_are_bad_in_the_recorded_way(generated: tuple[Path, Genera
         assert not customers[key][1]["CUST_NAME"].strip()
     for key in bad["negative_credit_limit"]["customers"]:
         assert Decimal(customers[key][1]["CREDIT_LIMIT"]) < 0
-    shared = defaultdict(set)
-    for key in bad["duplicate_email"]["customers"]:
+    for key in bad["duplicate_email"]["customers"]:  # the second of a pair: the first, kept, is earlier
         day, row = customers[key]
         assert is_valid_email(row["EMAIL_ADDR"])
-        shared[day, row["EMAIL_ADDR"]].add(key)
-    assert shared and all(len(keys) == 2 for keys in shared.values())
-    bad_keys = {r.key for r in summary.bad_records if r.entity == "customers"}
+        firsts = [r["CUST_NO"] for r in export["customers"][day] if r["EMAIL_ADDR"] == row["EMAIL_ADDR"]]
+        assert len(firsts) == 2 and firsts[1] == key and firsts[0] < key
+    (taken,) = bad["email_taken_in_target"]["customers"]
+    assert customers[taken][1]["EMAIL_ADDR"].lower() in {e.lower() for e in target_emails(summary)}
+    assert customers[taken][1]["EMAIL_ADDR"] not in target_emails(summary)  # equal only ignoring case
+    bad_keys = {r.key for r in summary.bad_records if r.entity == "customers"} - {taken}
     invoiced = {r["CUST_NO"] for rows in export["invoices"].values() for r in rows}
     assert not bad_keys & invoiced  # so no invoice is rejected because of a bad customer
+    (record,) = (r for r in summary.bad_records if r.kind == "email_taken_in_target")
+    cascaded = {entity for entity, _ in record.cascade}
+    assert cascaded == {"invoices", "invoice_line_items", "payments"}  # refused at load, with all naming it
 
 
 def test_bad_invoices_and_lines_are_bad_in_the_recorded_way(
@@ -231,7 +328,12 @@ def test_bad_invoices_and_lines_are_bad_in_the_recorded_way(
         siblings = {k for k, ln in lines.items() if ln["INV_NO"] == line["INV_NO"]} - {record.key}
         assert set(record.cascade) == {("invoices", line["INV_NO"])} | {("invoice_line_items", k) for k in siblings}
     for record in (r for r in summary.bad_records if r.kind in ("orphan_invoice", "invalid_invoice_date")):
-        assert {key for _, key in record.cascade} == {k for k, ln in lines.items() if ln["INV_NO"] == record.key}
+        lines_cascaded = {key for entity, key in record.cascade if entity == "invoice_line_items"}
+        assert lines_cascaded == {k for k, ln in lines.items() if ln["INV_NO"] == record.key}
+        payments = {key for entity, key in record.cascade if entity == "payments"}
+        assert {r["INV_NO"] for rows in export["payments"].values() for r in rows if r["RECEIPT_NO"] in payments} \
+            <= {record.key}
+    assert any(e == "payments" for r in summary.bad_records if r.kind == "invalid_invoice_date" for e, _ in r.cascade)
 
 
 def test_good_records_look_valid(generated: tuple[Path, GenerationSummary, Export]) -> None:
@@ -259,6 +361,68 @@ def test_good_records_look_valid(generated: tuple[Path, GenerationSummary, Expor
             assert {ln["day"] for ln in lines} == {day}
             assert sum(map(cents, lines)) == Decimal(row["INV_TOTAL"]) > 0
             assert all(ln["TAX_CODE"] in ("SST", "ZR", "ES") for ln in lines)
+
+
+# entity -> (key column, [(column, entity it names, that entity's key column)])
+REFERENCES = {
+    "invoices": ("INV_NO", [("CUST_NO", "customers", "CUST_NO")]),
+    "invoice_line_items": (None, [("ITEM_CODE", "items", "ITEM_CODE"), ("INV_NO", "invoices", "INV_NO")]),
+    "bills": ("BILL_NO", [("SUPP_NO", "suppliers", "SUPP_NO")]),
+    "bill_line_items": (None, [("ITEM_CODE", "items", "ITEM_CODE"), ("BILL_NO", "bills", "BILL_NO")]),
+    "journal_entry_lines": (None, [("GL_CODE", "accounts", "GL_CODE"), ("JE_NO", "journal_entries", "JE_NO")]),
+    "stock_adjustments": ("ADJ_NO", [("ITEM_CODE", "items", "ITEM_CODE")]),
+    "payments": ("RECEIPT_NO", [("CUST_NO", "customers", "CUST_NO"), ("SUPP_NO", "suppliers", "SUPP_NO"),
+                                ("INV_NO", "invoices", "INV_NO"), ("BILL_NO", "bills", "BILL_NO")]),
+}
+
+
+def test_records_name_only_records_exported_on_their_day_or_earlier(
+    generated: tuple[Path, GenerationSummary, Export],
+) -> None:
+    _, summary, export = generated
+    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects().items()}
+    first_day = {entity: {key: day for key, (day, _) in records_by_key(export[entity], column).items()}
+                 for entity, column in (("customers", "CUST_NO"), ("suppliers", "SUPP_NO"), ("items", "ITEM_CODE"),
+                                        ("accounts", "GL_CODE"), ("invoices", "INV_NO"), ("bills", "BILL_NO"),
+                                        ("journal_entries", "JE_NO"))}
+    checked = 0
+    for entity, (key_column, references) in REFERENCES.items():
+        for day, rows in export[entity].items():
+            for row in rows:
+                key = row[key_column] if key_column else line_key(row[references[-1][0]], row["LINE_NO"])
+                if key in rejected[entity]:
+                    continue
+                for column, parent, _ in references:
+                    if row[column]:
+                        assert first_day[parent].get(row[column], "9999") <= day, (entity, key, column)
+                        assert row[column] not in rejected[parent], (entity, key, column)
+                        checked += 1
+    assert checked > 1000
+
+
+def test_other_entities_look_valid(generated: tuple[Path, GenerationSummary, Export]) -> None:
+    _, summary, export = generated
+    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects().items()}
+    items = [r for rows in export["items"].values() for r in rows if r["ITEM_CODE"] not in rejected["items"]]
+    assert {r["ITEM_TYPE"] for r in items} == {"inventory", "service", "non-inventory"}
+    assert len({r["CATEGORY"] for r in items}) >= 5 and all(r["UOM"] in UNITS for r in items)
+    assert all(Decimal(r["SELL_PRICE"]) >= Decimal(r["COST_PRICE"]) > 0 for r in items)
+    assert all(rows for day, rows in export["items"].items())  # new items on later days too
+    accounts = [r for rows in export["accounts"].values() for r in rows if r["GL_CODE"] not in rejected["accounts"]]
+    assert {r["GL_TYPE"] for r in accounts} == {"asset", "liability", "equity", "revenue", "expense"}
+    assert {"1000", "1100", "2000", "4000", "5000"} <= {r["GL_CODE"] for r in accounts}
+    entries = lines_of(export, "journal_entry_lines", "JE_NO")
+    for key, lines in entries.items():
+        if key not in rejected["journal_entries"]:
+            assert len(lines) >= 2
+            assert sum(Decimal(ln["DEBIT"] or 0) for ln in lines) == sum(Decimal(ln["CREDIT"] or 0) for ln in lines)
+    adjustments = [r for rows in export["stock_adjustments"].values() for r in rows]
+    assert {r["ADJ_TYPE"] for r in adjustments if r["ADJ_NO"] not in rejected["stock_adjustments"]} == \
+        {"increase", "decrease"}
+    assert {r["LOCATION"] for r in adjustments} <= {"WH-KL", "WH-PG", "WH-JB", "WH-KCH"}
+    payments = [r for rows in export["payments"].values() for r in rows if r["RECEIPT_NO"] not in rejected["payments"]]
+    assert all(bool(r["CUST_NO"]) != bool(r["SUPP_NO"]) for r in payments)
+    assert any(r["INV_NO"] for r in payments) and any(r["BILL_NO"] for r in payments)
 
 
 def test_names_exercise_quoting_and_utf8(generated: tuple[Path, GenerationSummary, Export]) -> None:
