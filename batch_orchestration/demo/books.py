@@ -192,7 +192,7 @@ class Books:
                     row["SELL_PRICE"] = detail = "-" + row["SELL_PRICE"]
                     self._bad(kind, "items", row["ITEM_CODE"], index, f"SELL_PRICE {detail}")
                 self._out("items", index).append(row)
-        # The target's item codes are unique whatever their case; the pipeline's keys are not.
+        # Item codes are one code whatever their case (the target's and the pipeline's rule alike).
         if self.fraction > 0:
             original = self.rng.choice(self.x.sellable(0))
             clash = self.x.item_row(replace(original, code=original.code.lower()))

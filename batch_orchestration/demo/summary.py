@@ -25,10 +25,10 @@ BAD_KIND_CODES = {
     "invalid_supplier_phone": ("suppliers", "INVALID_PHONE"),
     "invalid_unit_of_measure": ("items", "INVALID_VALUE"),
     "negative_selling_price": ("items", "INVALID_AMOUNT"),
-    # Another item's code in other case: distinct keys to the pipeline, the same code to the target.
-    "item_code_case_clash": ("items", "DUPLICATE_ERROR"),
+    # Another item's code in other case: one code, as the target holds them; the first one stands.
+    "item_code_case_clash": ("items", "DUPLICATE_KEY"),
     "invalid_account_type": ("accounts", "INVALID_VALUE"),
-    "account_code_case_clash": ("accounts", "DUPLICATE_ERROR"),
+    "account_code_case_clash": ("accounts", "DUPLICATE_KEY"),
     "orphan_invoice": ("invoices", "PARENT_UNKNOWN"),
     "invalid_invoice_date": ("invoices", "INVALID_DATE"),
     "future_invoice_date": ("invoices", "FUTURE_DATE"),

@@ -28,11 +28,12 @@ from batch_orchestration.orchestration.resources import (
     PipelineSettingsResource,
     WarehouseResource,
 )
-from batch_orchestration.orchestration.stages import stage_day, unaccounted_records, validate_unit
+from batch_orchestration.orchestration.stages import stage_day, unaccounted_records
 from batch_orchestration.targets.base import TargetRefused
 from batch_orchestration.targets.routing import Route, Routing
 from batch_orchestration.targets.systems import TargetResource
 from batch_orchestration.validate.rejects import reject_sample
+from batch_orchestration.validate.unit import validate_unit
 
 # Step retries for what can fail transiently (the landing store, the target API).
 STEP_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)

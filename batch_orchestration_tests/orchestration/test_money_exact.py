@@ -10,8 +10,9 @@ import requests
 from batch_orchestration.entities.registry import ENTITIES, units
 from batch_orchestration.ingest.landing import LocalLandingZone
 from batch_orchestration.load.loader import Loader
-from batch_orchestration.orchestration.stages import stage_day, validate_unit
+from batch_orchestration.orchestration.stages import stage_day
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.validate.unit import validate_unit
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.schema import ensure_schema
 from batch_orchestration_tests.load.conftest import connector_for, sent

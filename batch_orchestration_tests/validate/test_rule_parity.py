@@ -28,11 +28,12 @@ from typing import Any
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, units
 from batch_orchestration.ingest.landing import LocalLandingZone
 from batch_orchestration.ingest.mapping import load_mapping
-from batch_orchestration.orchestration.stages import stage_day, validate_unit
+from batch_orchestration.orchestration.stages import stage_day
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets.base import MissingParent, NotApplied, TargetIds
 from batch_orchestration.targets.bigledger.connector import BigLedgerConnector, BigLedgerSettings
+from batch_orchestration.validate.unit import validate_unit
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.backend import quote_identifier
 from batch_orchestration.warehouse.schema import ensure_schema, validated_table

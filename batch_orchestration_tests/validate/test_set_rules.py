@@ -9,7 +9,8 @@ import pandas as pd
 
 from batch_orchestration.entities.registry import ENTITIES, units
 from batch_orchestration.ingest.landing import LocalLandingZone
-from batch_orchestration.orchestration.stages import stage_day, validate_unit
+from batch_orchestration.orchestration.stages import stage_day
+from batch_orchestration.validate.unit import validate_unit
 from batch_orchestration.warehouse import Warehouse, open_warehouse
 from batch_orchestration.warehouse.schema import ensure_schema
 

@@ -1,0 +1,144 @@
+"""Validating one unit (an aggregate: a header with its lines; or a lone entity) for one day.
+
+Row rules (the pydantic models, ``validate/rows.py``) for each member, then the set rules
+(``validate/set_rules.py``, and an entity's own SQL model), in this order: each line's own rules; the
+header's (a header with a rejected line falls whole; the others count only the lines still standing);
+last, the lines whose header fell. The validated rows and the rejects of every member are replaced
+together, in one session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
+from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
+from batch_orchestration.validate.rows import validate_frame
+from batch_orchestration.validate.set_rules import (
+    REFUSED_PARTS,
+    REJECT_COLUMNS,
+    SetRule,
+    candidate_table,
+    duplicate_key,
+    hand_written_model,
+    header_not_valid,
+    line_rejected,
+    record_rules,
+)
+from batch_orchestration.warehouse import Warehouse, WarehouseSession
+from batch_orchestration.warehouse.backend import quote_identifier
+from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
+from batch_orchestration.warehouse.sql_models import ModelRun, model_graph, run_models
+
+
+def _staged_frame(session: WarehouseSession, entity: EntitySpec, day: str) -> pd.DataFrame:
+    table = quote_identifier(staged_table(entity.name))
+    return session.fetch_df(f"SELECT * FROM {table} WHERE partition_day = ? ORDER BY source_file, source_row", (day,))
+
+
+def _create_candidates(session: WarehouseSession, entity: EntitySpec, valid: pd.DataFrame) -> None:
+    """The day's rows that passed the row rules, as ``candidate_<entity>``, typed as the validated table."""
+    types = validated_columns(entity)
+    session.create_temp_table(candidate_table(entity.name), valid.reindex(columns=list(types)), types)
+
+
+@dataclass
+class ValidationResult:
+    staged_rows: int
+    valid_rows: int
+    rejects: list[RejectRecord]
+    models_run: list[ModelRun] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> int:
+        return len(self.rejects)
+
+
+class _SetRuleRun:
+    """Runs set rules in a session: each rule's rejects are collected, then dropped from the candidates,
+    so later rules see only the rows still standing."""
+
+    def __init__(self, session: WarehouseSession, day: str) -> None:
+        self.session, self.day = session, day
+        self.available = {node.name for node in model_graph().models}
+        self.runs: dict[str, list[ModelRun]] = {}
+        self.rejects: dict[str, list[RejectRecord]] = {}
+
+    def apply(self, entity: EntitySpec, rules: list[SetRule]) -> None:
+        """Generated rules, all against the same candidates (a row may break several)."""
+        frames = []
+        for rule in rules:
+            frame = self.session.fetch_df(rule.sql, rule.params)
+            frames.append(frame)
+            self.runs.setdefault(entity.name, []).append(ModelRun(rule.name, "generated", rule.reads, len(frame)))
+        self._reject(entity, frames)
+
+    def apply_model(self, entity: EntitySpec) -> None:
+        """The entity's own SQL model, if it has one (``dbt_like_sql/validated/<entity>_set_rejects.sql``)."""
+        model = hand_written_model(entity, self.available)
+        if model:
+            self.runs.setdefault(entity.name, []).extend(run_models(self.session, select=[model]))
+            self._reject(entity, [self.session.fetch_df(f"SELECT * FROM {quote_identifier(model)}")])
+
+    def _reject(self, entity: EntitySpec, frames: list[pd.DataFrame]) -> None:
+        found = pd.concat([f.reindex(columns=list(REJECT_COLUMNS)) for f in frames]) if frames else pd.DataFrame()
+        if found.empty:
+            return
+        self.rejects.setdefault(entity.name, []).extend(
+            RejectRecord(entity=entity.name, partition_day=self.day, source_file=r.source_file,
+                         source_row=int(r.source_row), source_key=r.source_key, stage="set_rule",
+                         code=r.code, message=r.message)
+            for r in found.itertuples(index=False)
+        )
+        rows = found[["source_file", "source_row"]].drop_duplicates().astype({"source_row": "int64"})
+        self.session.create_temp_table("set_rule_rejected", rows, {"source_file": "TEXT", "source_row": "BIGINT"})
+        table = quote_identifier(candidate_table(entity.name))
+        self.session.execute(
+            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM set_rule_rejected AS r "
+            f"WHERE r.source_file = {table}.source_file AND r.source_row = {table}.source_row)"
+        )
+
+
+def _create_refused_parts(session: WarehouseSession, rejects: list[RejectRecord]) -> None:
+    """The parts rejected so far, except superseded duplicates (the last row of their key stands)."""
+    rows = pd.DataFrame([(r.source_file, r.source_row) for r in rejects if r.code != "DUPLICATE_KEY"],
+                        columns=["source_file", "source_row"])
+    session.create_temp_table(REFUSED_PARTS, rows, {"source_file": "TEXT", "source_row": "BIGINT"})
+
+
+def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str, ValidationResult]:
+    """Validate the unit of ``root`` for ``day`` (see the module docstring); one result per member."""
+    results: dict[str, ValidationResult] = {}
+    with warehouse.session() as session:
+        session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day]}))
+        checked = {}
+        for member in members(root):
+            checked[member.name] = validate_frame(member, _staged_frame(session, member, day))
+            _create_candidates(session, member, checked[member.name].valid)
+        run = _SetRuleRun(session, day)
+        for member in members(root):
+            run.apply(member, [duplicate_key(member)])
+            if member is root and root.parts:
+                part = root.parts.entity
+                _create_refused_parts(session, checked[part].rejects + run.rejects.get(part, []))
+                run.apply(root, [line_rejected(root, day)])
+            run.apply(member, record_rules(member, day))
+            run.apply_model(member)
+        if root.parts:
+            run.apply(ENTITIES[root.parts.entity], [header_not_valid(root, day)])
+        for member in members(root):
+            table = quote_identifier(validated_table(member.name))
+            columns = ", ".join(quote_identifier(c) for c in validated_columns(member))
+            session.execute(f"DELETE FROM {table} WHERE partition_day = ?", (day,))
+            session.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} "
+                            f"FROM {quote_identifier(candidate_table(member.name))}")
+            (valid_rows,) = session.fetch_all(f"SELECT COUNT(*) FROM {table} WHERE partition_day = ?", (day,))[0]
+            row_check = checked[member.name]
+            rejects = row_check.rejects + run.rejects.get(member.name, [])
+            replace_rejects(session, member.name, day, ("validation", "set_rule"), rejects)
+            results[member.name] = ValidationResult(
+                staged_rows=len(row_check.valid) + len(row_check.rejects), valid_rows=int(valid_rows),
+                rejects=rejects, models_run=run.runs.get(member.name, []))
+    return results
