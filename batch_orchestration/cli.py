@@ -113,7 +113,7 @@ def generate(
 
 @app.command()
 def rejects(
-    entity: Annotated[str, typer.Argument(help="An entity of the registry: customers, invoice_line_items, payments...")],
+    entity: Annotated[str, typer.Argument(help="An entity: customers, invoice_line_items, payments...")],
     day: Annotated[str, typer.Argument(help="Partition day, YYYY-MM-DD")],
     warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 50,
