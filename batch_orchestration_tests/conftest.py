@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,10 +73,16 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
     if request.param == "duckdb":
         yield f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with fresh_postgres_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_schema(base: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search path is a new schema, dropped afterwards: tests never share tables."""
     import psycopg
 
+    schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base, autocommit=True) as con:
         con.execute(f'CREATE SCHEMA "{schema}"')
     try:

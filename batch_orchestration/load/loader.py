@@ -134,21 +134,21 @@ class Loader:
     def reconcile_open_intents(self, entity: EntitySpec, binding: Binding) -> int:
         """Settle batches a dead run left open: look their records up before anything is resent.
 
-        Parts are settled with their root on its next load (the root is then a skip, and its parts
-        are recorded under its id).
+        A header found is recorded with the parts it was sent with (the intent names them).
         """
         with self.warehouse.session() as session:
             intents = open_intents(session, self.connector.name, entity.name)
         for intent in intents:
             creates = [op["referenceId"] for op in intent.operations if op["operation"] == "create"]
             found = self.connector.lookup(binding, creates) if creates else {}
-            entries = [
-                (op["sourceKey"], found[op["referenceId"]], op["contentHash"], op["payloadHash"])
-                for op in intent.operations
-                if op["referenceId"] in found
-            ]
+            applied = [(op, found[op["referenceId"]]) for op in intent.operations if op["referenceId"] in found]
+            entries = [(op["sourceKey"], target_id, op["contentHash"], op["payloadHash"]) for op, target_id in applied]
+            parts = [(key, target_id, content_hash, op["payloadHash"])
+                     for op, target_id in applied for key, content_hash in op.get("parts", [])]
             with self.warehouse.session() as session:
                 upsert_id_map(session, self.connector.name, entity.name, intent.partition_day, entries)
+                if entity.parts:
+                    upsert_id_map(session, self.connector.name, entity.parts.entity, intent.partition_day, parts)
                 close_intent(session, intent.intent_id, "reconciled", {"found": len(entries)})
             log.warning("reconciled open intent %s of %s: %d of %d creates had been applied",
                         intent.intent_id, entity.name, len(entries), len(creates))
@@ -214,10 +214,11 @@ class _UnitLoad:
                 id_map=read_id_map(session, self.target, self.root.name),
                 parts=parts,
                 part_id_map=part_id_map,
-                target_ids=TargetIds({
-                    parent: {key: mapped.target_id for key, mapped in read_id_map(session, self.target, parent).items()}
-                    for parent in referenced
-                }),
+                target_ids=TargetIds(
+                    {parent: {key: m.target_id for key, m in read_id_map(session, self.target, parent).items()}
+                     for parent in referenced},
+                    folds_case=frozenset(p for p in referenced if ENTITIES[p].key_folds_case),
+                ),
                 parent_reasons={parent: load_reject_reasons(session, self.target, parent) for parent in referenced},
             )
 
@@ -230,8 +231,8 @@ class _UnitLoad:
         part_report = self.reports[self.part.name] if self.part else None
         for part in state.parts.get(root_key, []):
             mapped = state.part_id_map.get(part["source_key"])
-            if only_stale and mapped is not None and mapped.content_hash == part["content_hash"] \
-                    and mapped.target_id == target_id:
+            if only_stale and mapped is not None and (mapped.partition_day > self.day or (
+                    mapped.content_hash == part["content_hash"] and mapped.target_id == target_id)):
                 if part_report:
                     part_report.skipped += 1
                 continue
@@ -294,9 +295,10 @@ class _UnitLoad:
         entries, part_entries, rejects = [], [], []
         for outcome in outcomes:
             planned = by_reference[outcome.reference_id]
-            if outcome.success and outcome.target_id:
-                entries.append((planned.source_key, outcome.target_id, planned.content_hash, planned.payload_hash))
-                part_entries += self._part_entries(planned.source_key, outcome.target_id, planned.payload_hash, state)
+            target_id = outcome.target_id or (planned.target_id if planned.operation == "update" else None)
+            if outcome.success and target_id:
+                entries.append((planned.source_key, target_id, planned.content_hash, planned.payload_hash))
+                part_entries += self._part_entries(planned.source_key, target_id, planned.payload_hash, state)
                 if planned.operation == "create":
                     self.report.created += 1
                 else:
@@ -323,7 +325,8 @@ class _UnitLoad:
         entity, report = self.root.name, self.report
         intent_ops = [
             {"operation": p.operation, "referenceId": p.reference_id, "sourceKey": p.source_key,
-             "contentHash": p.content_hash, "payloadHash": p.payload_hash}
+             "contentHash": p.content_hash, "payloadHash": p.payload_hash,
+             "parts": [[part["source_key"], part["content_hash"]] for part in state.parts.get(p.source_key, [])]}
             for p in batch
         ]
         with self.warehouse.session() as session:
@@ -349,13 +352,19 @@ class _UnitLoad:
             outgoing = [Outgoing(p.operation, p.reference_id, p.target_id, p.data)  # type: ignore[arg-type]
                         for p in pending.values()]
             try:
-                outcomes.extend(self.connector.send_batch(self.binding, outgoing))
+                answered = self.connector.send_batch(self.binding, outgoing)
+                for outcome in answered:
+                    if pending.pop(outcome.reference_id, None) is None:
+                        log.warning("the answer names %s, which this batch did not send; ignored", outcome.reference_id)
+                    else:
+                        outcomes.append(outcome)
+                if pending:  # an answer that leaves records out says nothing of them
+                    raise AmbiguousOutcome(f"the answer says nothing of {len(pending)} of the batch's records")
             except AmbiguousOutcome as exc:
                 in_doubt = ever_in_doubt = True
                 report.ambiguous_batches += 1
                 log.warning("batch of %d %s: %s; looking the records up before resending", len(pending), entity, exc)
                 raise
-            pending.clear()
 
         try:
             self.connector.policy.retrying((NotApplied, AmbiguousOutcome))(attempt)

@@ -1,8 +1,9 @@
 """The seam between the pipeline and a target system: bindings, the connector interface, outcomes.
 
 A **binding** says how one target system takes one entity: where, how many at a time, which
-operations, and the payload built from a validated record (with an aggregate root's parts, which
-travel inside it when the system has no binding of the part's own). A **connector** is one target's
+operations, and the payload built from a validated record with an aggregate root's parts, which travel
+inside it (a system that takes parts apart, as eBill's child files, gets its way to say so with its
+connector, issue 9). A **connector** is one target's
 client: it sends a batch once and reports each record's outcome, and finds records again by
 ``referenceId`` when an answer was lost. The interface is drawn against all four documented families:
 
@@ -73,16 +74,24 @@ Record = dict[str, Any]
 
 
 class TargetIds:
-    """The target's ids of the records payloads refer to (``entity -> source key -> id``, the ID map)."""
+    """The target's ids of the records payloads refer to (``entity -> source key -> id``, the ID map).
 
-    def __init__(self, ids: dict[str, dict[str, str]]) -> None:
-        self._ids = ids
+    Keys of the entities in ``folds_case`` (item and account codes) are found whatever their case.
+    """
+
+    def __init__(self, ids: dict[str, dict[str, str]], folds_case: frozenset[str] = frozenset()) -> None:
+        self._folds_case = folds_case
+        self._ids = {entity: {self._norm(entity, key): target_id for key, target_id in by_key.items()}
+                     for entity, by_key in ids.items()}
+
+    def _norm(self, entity: str, key: str) -> str:
+        return key.lower() if entity in self._folds_case else key
 
     def of(self, entity: str, key: str | None) -> str | None:
         """The id of ``entity`` ``key`` (None for no key); MissingParent when the target has none."""
         if key is None:
             return None
-        found = self._ids.get(entity, {}).get(key)
+        found = self._ids.get(entity, {}).get(self._norm(entity, key))
         if found is None:
             raise MissingParent(entity, key)
         return found

@@ -74,7 +74,7 @@ class Routing(BaseModel):
         roots = {root.name for root in units()}
         missing, unknown = roots - set(self.entities), set(self.entities) - set(ENTITIES)
         if missing or unknown:
-            raise ValueError(f"every entity is routed once: missing {sorted(missing)}, unknown {sorted(unknown)}")
+            raise ValueError(f"every unit is routed once: missing {sorted(missing)}, unknown {sorted(unknown)}")
         for entity, target in self.entities.items():
             if target not in self.targets:
                 raise ValueError(f"entity {entity} is routed to {target!r}, which is not among the targets")

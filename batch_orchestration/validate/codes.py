@@ -54,7 +54,8 @@ _CODES = (
     RejectCode("INVALID_COUNTRY", "validation", "not a two-letter ISO 3166 country code"),
     RejectCode("INVALID_LINE", "validation", "a journal line with both or neither of debit and credit"),
     # set rules: generated for every entity (validate/set_rules.py), or one entity's (dbt_like_sql/validated)
-    RejectCode("DUPLICATE_KEY", "set_rule", "the key appears again later in the day; the last row is kept"),
+    RejectCode("DUPLICATE_KEY", "set_rule", "the key appears again later in the day (the last row is kept), or "
+               "an item or account code again in another case (the first stands)"),
     RejectCode("PARENT_UNKNOWN", "set_rule", "a record it names (customer, item, account...) is neither "
                "validated up to its day nor in the target"),
     RejectCode("LINE_REJECTED", "set_rule", "a header one of whose lines was rejected: it travels whole or not at all"),

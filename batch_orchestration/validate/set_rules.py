@@ -16,19 +16,28 @@ rows that passed the row rules) giving ``source_file, source_row, source_key, co
 - ``HEADER_NOT_VALID``: a part whose root is not valid on the day (an aggregate travels whole).
 
 Rules that belong to one entity only are SQL models, ``dbt_like_sql/validated/<entity>_set_rejects.sql``.
-Identifiers come from the registry and are quoted; values are parameters.
+Identifiers come from the registry and are quoted; names in messages are escaped literals; values
+are parameters. Keys of entities that fold case (item and account codes) are compared with ``LOWER``,
+which for non-ASCII codes needs PostgreSQL on the ``C.UTF-8`` ctype to agree with DuckDB.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from batch_orchestration.entities.registry import EntitySpec, Reference
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec, Reference
 from batch_orchestration.warehouse.backend import quote_identifier as q
 from batch_orchestration.warehouse.schema import staged_table, validated_table
 
 REJECT_COLUMNS = ("source_file", "source_row", "source_key", "code", "message")
-REFUSED_PARTS = "refused_parts"  # (source_file, source_row) of the unit's rejected parts, made by the caller
+# The unit's rejected parts, made by the caller: (source_file, source_row) of a staged row, or the
+# root_key of a row refused at staging, or whole_file for a part file refused whole.
+REFUSED_PARTS = "refused_parts"
+
+
+def _literal(text: str) -> str:
+    """A registry name as an SQL string literal (escaped, though registry names are identifiers)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def candidate_table(entity: str) -> str:
@@ -59,11 +68,11 @@ def duplicate_key(entity: EntitySpec) -> SetRule:
 
 def _key_in_other_case(entity: EntitySpec, day: str) -> SetRule:
     table, validated = candidate_table(entity.name), validated_table(entity.name)
-    key = "/".join(entity.key_fields)
+    key = _literal("/".join(entity.key_fields) + " ")
     return SetRule(
         f"key_in_other_case({entity.name})", (table, validated),
         f"SELECT c.source_file, c.source_row, c.source_key, 'DUPLICATE_KEY' AS code, "
-        f"'{key} ' || c.source_key || ' differs only in case from ' || MIN(o.source_key) || ', which stands: "
+        f"{key} || c.source_key || ' differs only in case from ' || MIN(o.source_key) || ', which stands: "
         f"codes ignore case' AS message FROM {q(table)} AS c JOIN (SELECT source_key, source_file, source_row, "
         f"0 AS before_day FROM {q(table)} UNION ALL SELECT source_key, source_file, source_row, 1 AS before_day "
         f"FROM {q(validated)} WHERE partition_day < ?) AS o ON LOWER(o.source_key) = LOWER(c.source_key) "
@@ -76,14 +85,20 @@ def _key_in_other_case(entity: EntitySpec, day: str) -> SetRule:
 
 def _parent_unknown(entity: EntitySpec, reference: Reference, day: str) -> SetRule:
     table, parent = candidate_table(entity.name), validated_table(reference.entity)
-    column = q(reference.field)
+    column = f"c.{q(reference.field)}"
+    folds = ENTITIES[reference.entity].key_folds_case
+
+    def same(key: str) -> str:
+        return f"LOWER({key}) = LOWER({column})" if folds else f"{key} = {column}"
+
     return SetRule(
         f"parent_unknown({entity.name}.{reference.field})", (table, parent, "id_map"),
         f"SELECT c.source_file, c.source_row, c.source_key, 'PARENT_UNKNOWN' AS code, "
-        f"'{reference.field} ' || c.{column} || ' names {reference.entity} that are neither validated up to "
-        f"this day nor in the target' AS message FROM {q(table)} AS c WHERE c.{column} IS NOT NULL "
-        f"AND NOT EXISTS (SELECT 1 FROM {q(parent)} AS v WHERE v.source_key = c.{column} AND v.partition_day <= ?) "
-        f"AND NOT EXISTS (SELECT 1 FROM id_map AS m WHERE m.entity = ? AND m.source_key = c.{column})",
+        f"{_literal(reference.field + ' ')} || {column} || "
+        f"{_literal(f' names {reference.entity} that are neither validated up to this day nor in the target')} "
+        f"AS message FROM {q(table)} AS c WHERE {column} IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {q(parent)} AS v WHERE {same('v.source_key')} AND v.partition_day <= ?) "
+        f"AND NOT EXISTS (SELECT 1 FROM {q('id_map')} AS m WHERE m.entity = ? AND {same('m.source_key')})",
         (day, reference.entity),
     )
 
@@ -95,9 +110,10 @@ def _too_few_parts(root: EntitySpec) -> SetRule:
     return SetRule(
         f"too_few_parts({root.name})", (table, part_table),
         f"SELECT r.source_file, r.source_row, r.source_key, 'NO_LINES' AS code, "
-        f"'has ' || CAST(COALESCE(p.part_count, 0) AS TEXT) || ' valid {parts.entity} on its day; it needs at "
-        f"least {parts.minimum}' AS message FROM {q(table)} AS r LEFT JOIN (SELECT {q(parts.link)} AS root_key, "
-        f"COUNT(*) AS part_count FROM {q(part_table)} GROUP BY {q(parts.link)}) AS p ON p.root_key = r.source_key "
+        f"'has ' || CAST(COALESCE(p.part_count, 0) AS TEXT) || "
+        f"{_literal(f' valid {parts.entity} on its day; it needs at least {parts.minimum}')} AS message "
+        f"FROM {q(table)} AS r LEFT JOIN (SELECT {q(parts.link)} AS root_key, COUNT(*) AS part_count "
+        f"FROM {q(part_table)} GROUP BY {q(parts.link)}) AS p ON p.root_key = r.source_key "
         f"WHERE COALESCE(p.part_count, 0) < {int(parts.minimum)}",
     )
 
@@ -110,8 +126,9 @@ def _total_mismatch(root: EntitySpec) -> SetRule:
     return SetRule(
         f"total_mismatch({root.name})", (table, part_table),
         f"SELECT r.source_file, r.source_row, r.source_key, 'TOTAL_MISMATCH' AS code, "
-        f"'{total.total} ' || CAST(CAST(r.{q(total.total)} AS DECIMAL(38, 4)) AS TEXT) || ' differs from the sum "
-        f"of its lines ' || CAST(CAST(t.lines_total AS DECIMAL(38, 4)) AS TEXT) || ' by more than 0.01' AS message "
+        f"{_literal(total.total + ' ')} || CAST(CAST(r.{q(total.total)} AS DECIMAL(38, 4)) AS TEXT) || "
+        f"' differs from the sum of its lines ' || CAST(CAST(t.lines_total AS DECIMAL(38, 4)) AS TEXT) || "
+        f"' by more than 0.01' AS message "
         f"FROM {q(table)} AS r JOIN (SELECT {q(parts.link)} AS root_key, SUM(CAST({q(total.quantity)} AS "
         f"DECIMAL(38, 4)) * CAST({q(total.price)} AS DECIMAL(38, 4))) AS lines_total FROM {q(part_table)} "
         f"GROUP BY {q(parts.link)}) AS t ON t.root_key = r.source_key "
@@ -120,17 +137,23 @@ def _total_mismatch(root: EntitySpec) -> SetRule:
 
 
 def line_rejected(root: EntitySpec, day: str) -> SetRule:
-    """Roots with a part in ``refused_parts`` (found by the part's staged row, so a part refused by its
-    row rules, whose key may not even parse, still names its root)."""
+    """Roots with a part in ``refused_parts``: one found by its staged row (so a part refused by its row
+    rules, whose key may not even parse, still names its root), one refused at staging by its key, and
+    every root of the day when a file of its parts was refused whole (its lines cannot be known)."""
     assert root.parts is not None
     parts, table, staged = root.parts, candidate_table(root.name), staged_table(root.parts.entity)
+    refused, whole = q(REFUSED_PARTS), _literal(f"a file of its {parts.entity} was refused whole: ")
     return SetRule(
         f"line_rejected({root.name})", (table, staged, REFUSED_PARTS),
         f"SELECT r.source_file, r.source_row, r.source_key, 'LINE_REJECTED' AS code, "
-        f"CAST(COUNT(*) AS TEXT) || ' of its {parts.entity} rejected: it is loaded whole or not at all' AS message "
-        f"FROM {q(table)} AS r JOIN {q(staged)} AS s ON TRIM(s.{q(parts.link)}) = r.source_key "
-        f"AND s.partition_day = ? JOIN {REFUSED_PARTS} AS f ON f.source_file = s.source_file "
-        f"AND f.source_row = s.source_row GROUP BY r.source_file, r.source_row, r.source_key",
+        f"CAST(COUNT(*) AS TEXT) || {_literal(f' of its {parts.entity} rejected: it is loaded whole or not at all')} "
+        f"AS message FROM {q(table)} AS r JOIN (SELECT TRIM(s.{q(parts.link)}) AS root_key FROM {q(staged)} AS s "
+        f"JOIN {refused} AS f ON f.source_file = s.source_file AND f.source_row = s.source_row "
+        f"WHERE s.partition_day = ? UNION ALL SELECT f.root_key FROM {refused} AS f WHERE f.root_key IS NOT NULL) "
+        f"AS x ON x.root_key = r.source_key GROUP BY r.source_file, r.source_row, r.source_key "
+        f"UNION ALL SELECT r.source_file, r.source_row, r.source_key, 'LINE_REJECTED' AS code, {whole} || "
+        f"MIN(f.source_file) AS message FROM {q(table)} AS r JOIN {refused} AS f ON f.whole_file "
+        f"GROUP BY r.source_file, r.source_row, r.source_key",
         (day,),
     )
 
@@ -141,7 +164,7 @@ def header_not_valid(root: EntitySpec, day: str) -> SetRule:
     return SetRule(
         f"header_not_valid({parts.entity})", (table, candidate_table(root.name)),
         f"SELECT p.source_file, p.source_row, p.source_key, 'HEADER_NOT_VALID' AS code, "
-        f"'{root.name} ' || p.{q(parts.link)} || ' is not among the {root.name} valid on ' "
+        f"{_literal(root.name + ' ')} || p.{q(parts.link)} || {_literal(f' is not among the {root.name} valid on ')} "
         "|| CAST(? AS TEXT) AS message "
         f"FROM {q(table)} AS p WHERE NOT EXISTS (SELECT 1 FROM {q(candidate_table(root.name))} AS r "
         f"WHERE r.source_key = p.{q(parts.link)})",

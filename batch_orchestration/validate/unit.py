@@ -53,7 +53,8 @@ class ValidationResult:
 
     @property
     def rejected_rows(self) -> int:
-        return len(self.rejects)
+        """Rows rejected, once each: a row may break several set rules."""
+        return len({(r.source_file, r.source_row) for r in self.rejects})
 
 
 class _SetRuleRun:
@@ -101,11 +102,38 @@ class _SetRuleRun:
         )
 
 
-def _create_refused_parts(session: WarehouseSession, rejects: list[RejectRecord]) -> None:
-    """The parts rejected so far, except superseded duplicates (the last row of their key stands)."""
-    rows = pd.DataFrame([(r.source_file, r.source_row) for r in rejects if r.code != "DUPLICATE_KEY"],
-                        columns=["source_file", "source_row"])
-    session.create_temp_table(REFUSED_PARTS, rows, {"source_file": "TEXT", "source_row": "BIGINT"})
+def _create_refused_parts(session: WarehouseSession, part: EntitySpec, day: str,
+                          rejects: list[RejectRecord]) -> None:
+    """``refused_parts``: the part's rows rejected today, by validation or at staging.
+
+    Left out: a row superseded by a later row of its key (a superseded duplicate, or a bad row a later
+    row corrects: the last row of a key wins). A row refused at staging names its root by its key, whose
+    first part is the link (the key fields of a part start with it); a file refused whole names none.
+    """
+    with_key = "SELECT source_key, source_file, source_row FROM {} WHERE source_key IS NOT NULL"
+    standing = {key: (file, int(row)) for key, file, row in session.fetch_all(
+        with_key.format(quote_identifier(candidate_table(part.name))))}
+    staging = [RejectRecord(entity=part.name, partition_day=day, source_file=f, source_row=r, source_key=k,
+                            stage="staging", code=c, message="")
+               for f, r, k, c in session.fetch_all(
+                   "SELECT source_file, source_row, source_key, code FROM rejects "
+                   "WHERE entity = ? AND partition_day = ? AND stage = 'staging'", (part.name, day))]
+    rows = []
+    for reject in rejects + staging:
+        kept = standing.get(reject.source_key or "")
+        if reject.code == "DUPLICATE_KEY" or (kept and reject.source_row is not None
+                                              and (reject.source_file, reject.source_row) < kept):
+            continue
+        if reject.stage != "staging":
+            rows.append((reject.source_file, reject.source_row, None, False))
+        elif reject.source_row is None:
+            rows.append((reject.source_file, None, None, True))
+        elif reject.source_key is not None:
+            root_key = reject.source_key.rsplit("/", len(part.key_fields) - 1)[0]
+            rows.append((reject.source_file, reject.source_row, root_key, False))
+    frame = pd.DataFrame(rows, columns=["source_file", "source_row", "root_key", "whole_file"])
+    session.create_temp_table(REFUSED_PARTS, frame, {"source_file": "TEXT", "source_row": "BIGINT",
+                                                     "root_key": "TEXT", "whole_file": "BOOLEAN"})
 
 
 def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str, ValidationResult]:
@@ -122,7 +150,7 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
             run.apply(member, [duplicate_key(member)])
             if member is root and root.parts:
                 part = root.parts.entity
-                _create_refused_parts(session, checked[part].rejects + run.rejects.get(part, []))
+                _create_refused_parts(session, ENTITIES[part], day, checked[part].rejects + run.rejects.get(part, []))
                 run.apply(root, [line_rejected(root, day)])
             run.apply(member, record_rules(member, day))
             run.apply_model(member)

@@ -17,6 +17,7 @@ import yaml
 from email_validator import EmailNotValidError, validate_email
 
 from batch_orchestration.demo import BAD_KINDS, ENTITIES, GenerationSummary, generate_export, line_key
+from batch_orchestration.demo.bad import is_iso_date
 from batch_orchestration.demo.layout import FILE_PATTERN, Row
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
@@ -52,12 +53,6 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def is_iso_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def is_valid_email(text: str) -> bool:

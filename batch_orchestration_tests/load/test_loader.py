@@ -269,7 +269,8 @@ def _set_faults(sandbox: RunningSandbox, spec: str) -> None:
 def test_lines_are_recorded_under_their_header_and_settle_with_it(
         warehouse: Warehouse, sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
     """A line has no id of its own in BigLedger: it is held by its invoice. When the invoice's answer
-    was lost and a later run settles it by lookup, its lines are recorded with it and nothing is resent."""
+    was lost and a later run settles it by lookup, its lines (named by the intent) are recorded with it
+    and nothing is resent."""
     sandbox = sandbox_factory(window_seconds=1.0)
     put_validated(warehouse, "customers", [customer("C1")])
     put_validated(warehouse, "invoices", [invoice("I1", "C1", "30.00")])
@@ -287,7 +288,7 @@ def test_lines_are_recorded_under_their_header_and_settle_with_it(
 
     assert settled["invoices"].reconciled_intents == 1
     assert (settled["invoices"].skipped, settled["invoices"].batches_sent) == (1, 0)
-    assert settled["invoice_line_items"].created == 2  # recorded with their header, not sent
+    assert settled["invoice_line_items"].skipped == 2  # recorded with their header when it was settled
     assert (again["invoices"].skipped, again["invoice_line_items"].skipped) == (1, 2)
     ids = dict(_rows(warehouse, "SELECT source_key, target_id FROM id_map WHERE entity IN ('invoices', "
                                 "'invoice_line_items')"))
@@ -318,3 +319,26 @@ def test_a_change_the_target_cannot_take_is_rejected_and_the_target_keeps_its_ve
     (held,) = connector_for(sandbox, tmp_path).read_all(BINDINGS["payments"])
     assert held["amount"] == 10.0
     assert unaccounted_records(warehouse, ENTITIES["payments"], "2024-03-02", "bigledger").empty
+
+
+class AnswerLeavesOneOut(BigLedgerConnector):
+    """A target (or a proxy) whose first answer lists every record but the last one it applied."""
+
+    answers = 0
+
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[Any]:
+        outcomes = super().send_batch(binding, batch)
+        self.answers += 1
+        return outcomes[:-1] if self.answers == 1 else outcomes
+
+
+def test_a_record_the_answer_leaves_out_is_looked_up_not_lost(warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(1, 4)])
+    connector = AnswerLeavesOneOut(connector_for(sandbox, tmp_path).settings)
+
+    report = Loader(warehouse, connector).load_unit(CUSTOMERS, DAY)["customers"]
+
+    assert (report.created, report.ambiguous_batches, report.recovered_by_lookup, report.batches_sent) == (3, 1, 1, 1)
+    assert _mapped(warehouse, "customers") == {"C1", "C2", "C3"}
+    references = _references(connector, "customers")
+    assert len(references) == 3 and max(references.values()) == 1

@@ -8,7 +8,6 @@ request journal), with the warehouse's ID map and rejects. Every run's conservat
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, Sandb
 from batch_orchestration.sandbox.server import RunningSandbox, start_in_thread
 from batch_orchestration.targets.base import Outgoing
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
+from batch_orchestration_tests.conftest import fresh_postgres_schema
 from batch_orchestration_tests.load.conftest import sent
 from batch_orchestration_tests.orchestration.harness import (
     DAY_KEYS,
@@ -231,17 +231,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
 
 @pytest.fixture
 def postgres_warehouse_url(postgres_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema (as conftest's ``warehouse_url`` makes one), for the one PostgreSQL run here."""
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as con:
-        con.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as con:
-            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    """A fresh PostgreSQL schema, for the one PostgreSQL run here."""
+    with fresh_postgres_schema(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

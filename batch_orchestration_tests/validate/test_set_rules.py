@@ -162,3 +162,41 @@ def test_a_re_validation_replaces_the_days_rejects_and_rows(tmp_path: Path) -> N
         (count,) = session.fetch_all(
             "SELECT COUNT(*) FROM rejects WHERE entity = 'invoices' AND partition_day = ?", (DAY,))[0]
     assert count == len(first["invoices"])
+
+
+def test_a_header_falls_with_a_line_refused_at_staging_and_stands_when_a_later_row_corrects_one(
+        tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    export = {
+        "customers": ["CUST_NO,CUST_NAME", "C1,Customer"],
+        "items": ["ITEM_CODE,ITEM_NAME", "SKU-1,Widget"],
+        "invoices": ["INV_NO,CUST_NO,INV_DATE,INV_TOTAL", "A,C1,2024-03-01,20.00", "B,C1,2024-03-01,10.00",
+                     "C,C1,2024-03-01,10.00"],
+        "invoice_line_items": [
+            "INV_NO,LINE_NO,ITEM_CODE,QTY,UNIT_PRICE",
+            "A,1,,1,10.00",
+            "A,2,,-1,10.00",  # INVALID_AMOUNT, corrected by the next row of its key: A stands
+            "A,2,,1,10.00",
+            "B,1,,1,10.00",
+            "B,2,,1,0.00,EXTRA",  # RAGGED_ROW at staging: B falls though its total holds
+            "C,1,sku-1,1,10.00",  # the item code in another case is the same item
+        ],
+    }
+    for entity, lines in export.items():
+        folder = landing / entity / DAY
+        folder.mkdir(parents=True)
+        (folder / "export.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    warehouse = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    ensure_schema(warehouse)
+    for entity in ENTITIES.values():
+        stage_day(warehouse, LocalLandingZone(landing), entity, DAY)
+    for name in ("customers", "items"):
+        validate_unit(warehouse, ENTITIES[name], DAY)
+
+    results = validate_unit(warehouse, ENTITIES["invoices"], DAY)
+
+    assert {(r.source_key, r.code) for r in results["invoices"].rejects} == {("B", "LINE_REJECTED")}
+    assert {(r.source_key, r.code) for r in results["invoice_line_items"].rejects} == {
+        ("A/2", "INVALID_AMOUNT"), ("B/1", "HEADER_NOT_VALID")}
+    assert _valid(warehouse, "invoices") == {"A", "C"}
+    assert results["invoice_line_items"].rejected_rows == 2
