@@ -43,7 +43,14 @@ from batch_orchestration.targets.base import (
     TargetRefused,
 )
 from batch_orchestration.validate.codes import reject_code
-from batch_orchestration.validate.rejects import RejectRecord, append_rejects, clear_load_rejects, load_reject_reasons
+from batch_orchestration.validate.rejects import (
+    Refusal,
+    RejectRecord,
+    append_rejects,
+    clear_load_rejects,
+    load_reject_reasons,
+    refused_payloads,
+)
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import nulls_as_none, quote_identifier
 from batch_orchestration.warehouse.schema import validated_table
@@ -91,6 +98,7 @@ class _DayState:
     part_id_map: dict[str, MappedRecord]
     target_ids: TargetIds
     parent_reasons: dict[str, dict[str, str]]
+    refusals: dict[str, Refusal]  # what the target refused of the root before, by key
 
 
 def _read_rows(session: WarehouseSession, entity: EntitySpec, day: str) -> list[Row]:
@@ -100,10 +108,15 @@ def _read_rows(session: WarehouseSession, entity: EntitySpec, day: str) -> list[
     return nulls_as_none(frame).to_dict(orient="records")
 
 
-def _load_reject(target: str, entity: str, day: str, row: Row, code: str, message: str) -> RejectRecord:
+# (record, code, message, the payload hash the target refused, when it did): a record not sent
+HeldBack = tuple[Row, str, str, str | None]
+
+
+def _load_reject(target: str, entity: str, day: str, row: Row, code: str, message: str,
+                 refused_payload: str | None = None) -> RejectRecord:
     return RejectRecord(entity=entity, partition_day=day, source_file=row.get("source_file"),
                         source_row=row.get("source_row"), source_key=row["source_key"], stage="load",
-                        code=code, message=message, target=target)
+                        code=code, message=message, target=target, payload_hash=refused_payload)
 
 
 def _missing_parent_message(missing: MissingParent, reasons: dict[str, str]) -> tuple[str, str]:
@@ -171,20 +184,22 @@ class _UnitLoad:
 
     def run(self) -> None:
         state = self._read_day()
-        candidates, held_back = [], []
+        candidates: list[Candidate] = []
+        held_back: list[HeldBack] = []
         for row in state.rows:
             parts = state.parts.get(row["source_key"], [])
             try:
                 data = self.binding.payload(row, parts, state.target_ids)
             except MissingParent as missing:
                 code, message = _missing_parent_message(missing, state.parent_reasons.get(missing.parent_entity, {}))
-                held_back.append((row, code, message))
+                held_back.append((row, code, message, None))
                 continue
             candidates.append(Candidate(row["source_key"], row["content_hash"], row, data))
         planned = plan(self.root.name, self.day, candidates, state.id_map)
+        planned = self._hold_back_refused_again(planned, state, held_back)
         if not self.binding.updatable:
             message = reject_code("NOT_UPDATABLE").message(target=self.target, entity=self.root.name)
-            held_back += [(p.record, "NOT_UPDATABLE", message) for p in planned if p.operation == "update"]
+            held_back += [(p.record, "NOT_UPDATABLE", message, None) for p in planned if p.operation == "update"]
             planned = [p for p in planned if p.operation != "update"]
         self._reject(held_back, state)
         skips = [p for p in planned if p.operation == "skip"]
@@ -197,9 +212,23 @@ class _UnitLoad:
             done += len(batch)
             self.progress(done, total)
 
+    def _hold_back_refused_again(self, planned: list[PlannedRecord], state: _DayState,
+                                 held_back: list[HeldBack]) -> list[PlannedRecord]:
+        """A payload the target refused before would be refused again: it is not resent, and its
+        refusal is stated for this day. A changed record (or a changed parent id) is sent anew."""
+        sendable = []
+        for p in planned:
+            refusal = state.refusals.get(p.source_key)
+            if p.operation != "skip" and refusal is not None and refusal.payload_hash == p.payload_hash:
+                held_back.append((p.record, refusal.code, refusal.message, p.payload_hash))
+            else:
+                sendable.append(p)
+        return sendable
+
     def _read_day(self) -> _DayState:
         """Read the day once, and clear its load rejects: this load states them anew."""
         with self.warehouse.session() as session:
+            refusals = refused_payloads(session, self.target, self.root.name)
             for member in members(self.root):
                 clear_load_rejects(session, self.target, member.name, self.day)
             parts: dict[str, list[Row]] = {}
@@ -220,6 +249,7 @@ class _UnitLoad:
                     folds_case=frozenset(p for p in referenced if ENTITIES[p].key_folds_case),
                 ),
                 parent_reasons={parent: load_reject_reasons(session, self.target, parent) for parent in referenced},
+                refusals=refusals,
             )
 
     # -- recording -------------------------------------------------------------------------------
@@ -255,16 +285,17 @@ class _UnitLoad:
         self.reports[self.part.name].rejects_by_code.update(r.code for r in rejects)
         return rejects
 
-    def _reject(self, held_back: list[tuple[Row, str, str]], state: _DayState) -> None:
-        """Records not sent (a parent not in the target, a change the target cannot take), with their parts."""
+    def _reject(self, held_back: list[HeldBack], state: _DayState) -> None:
+        """Records not sent (a parent not in the target, a change the target cannot take, a payload it
+        refused before), with their parts."""
         if not held_back:
             return
         rejects = []
-        for row, code, message in held_back:
-            rejects.append(_load_reject(self.target, self.root.name, self.day, row, code, message))
+        for row, code, message, refused_payload in held_back:
+            rejects.append(_load_reject(self.target, self.root.name, self.day, row, code, message, refused_payload))
             rejects += self._part_rejects(row, code, message, state)
         self.report.rejected += len(held_back)
-        self.report.rejects_by_code.update(code for _, code, _ in held_back)
+        self.report.rejects_by_code.update(code for _, code, _, _ in held_back)
         with self.warehouse.session() as session:
             append_rejects(session, rejects)
 
@@ -308,7 +339,8 @@ class _UnitLoad:
             message = outcome.message or reject_code("LOAD_FAILED").message()
             self.report.rejected += 1
             self.report.rejects_by_code[code] += 1
-            rejects.append(_load_reject(self.target, self.root.name, self.day, planned.record, code, message))
+            rejects.append(_load_reject(self.target, self.root.name, self.day, planned.record, code, message,
+                                        planned.payload_hash))
             rejects += self._part_rejects(planned.record, code, message, state)
         with self.warehouse.session() as session:
             upsert_id_map(session, self.target, self.root.name, self.day, entries)

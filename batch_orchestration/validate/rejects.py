@@ -22,7 +22,8 @@ class RejectRecord:
     """One rejected record, or a whole rejected file (then ``source_row`` is None).
 
     A load reject names the ``target`` that refused it (the same record may load into another);
-    the rejects of the other stages are the source's and name none.
+    the rejects of the other stages are the source's and name none. A record the target itself
+    refused keeps the ``payload_hash`` of what was sent, so the same payload is not sent again.
     """
 
     entity: str
@@ -34,6 +35,7 @@ class RejectRecord:
     code: str
     message: str
     target: str | None = None
+    payload_hash: str | None = None
     rejected_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
 
     def __post_init__(self) -> None:
@@ -79,6 +81,21 @@ def load_reject_reasons(session: WarehouseSession, target: str, entity: str,
         (target, entity, *([day] if day is not None else [])),
     )
     return dict(rows)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    payload_hash: str
+    code: str
+    message: str
+
+
+def refused_payloads(session: WarehouseSession, target: str, entity: str) -> dict[str, Refusal]:
+    """``source_key -> Refusal``: the latest payload ``target`` itself refused of each record of the entity."""
+    rows = session.fetch_all(
+        "SELECT source_key, payload_hash, code, message FROM rejects WHERE stage = 'load' AND target = ? "
+        "AND entity = ? AND payload_hash IS NOT NULL ORDER BY partition_day, rejected_at", (target, entity))
+    return {key: Refusal(payload, code, message) for key, payload, code, message in rows}
 
 
 def reject_sample(warehouse: Warehouse, entity: str, day: str, limit: int = 10) -> pd.DataFrame:

@@ -132,10 +132,16 @@ def _rejects_per_target(session: WarehouseSession) -> None:
     session.execute("UPDATE rejects SET target = 'bigledger' WHERE stage = 'load'")
 
 
+def _refused_payloads(session: WarehouseSession) -> None:
+    """A target's refusal remembers the payload it refused, so the same payload is not sent again."""
+    session.execute("ALTER TABLE rejects ADD COLUMN payload_hash TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rejects, ID map and intent log", _baseline),
     Migration(2, f"money columns of the validated tables as {MONEY_SQL_TYPE}", _money_as_decimal),
     Migration(3, "the target of each load reject", _rejects_per_target),
+    Migration(4, "the payload hash of each record a target refused", _refused_payloads),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

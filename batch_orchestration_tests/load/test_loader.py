@@ -342,3 +342,28 @@ def test_a_record_the_answer_leaves_out_is_looked_up_not_lost(warehouse: Warehou
     assert _mapped(warehouse, "customers") == {"C1", "C2", "C3"}
     references = _references(connector, "customers")
     assert len(references) == 3 and max(references.values()) == 1
+
+
+def test_a_payload_the_target_refused_is_not_sent_again_until_it_changes(
+        warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    connector = connector_for(sandbox, tmp_path)
+    create_in_target(connector, "customers", "elsewhere", {"name": "Elsewhere", "email": "taken@example.com"})
+    put_validated(warehouse, "customers", [customer("C1"), customer("C2", email="taken@example.com")])
+    loader = Loader(warehouse, connector)
+    first = loader.load_unit(CUSTOMERS, DAY)["customers"]
+    put_validated(warehouse, "customers", [customer("C1"), customer("C2", email="taken@example.com")],
+                  day="2024-03-02")
+
+    again = loader.load_unit(CUSTOMERS, DAY)["customers"]
+    next_day = loader.load_unit(CUSTOMERS, "2024-03-02")["customers"]
+    put_validated(warehouse, "customers", [customer("C2", email="c2@example.com")], day="2024-03-03")
+    fixed = loader.load_unit(CUSTOMERS, "2024-03-03")["customers"]
+
+    assert (first.created, first.rejected) == (1, 1)
+    assert (again.batches_sent, again.rejected, again.skipped) == (0, 1, 1)  # refused before: not resent
+    assert (next_day.batches_sent, next_day.rejected) == (0, 1)
+    code, message = _load_rejects(warehouse, "customers")["C2"]
+    assert code.startswith("DUPLICATE") and "email" in message.lower()
+    for day in (DAY, "2024-03-02"):
+        assert unaccounted_records(warehouse, CUSTOMERS, day, "bigledger").empty
+    assert (fixed.created, fixed.batches_sent) == (1, 1)  # a changed record is sent anew

@@ -46,7 +46,8 @@ def _all_source_keys(landing: Path, entity: str) -> set[str]:
 
 
 @pytest.mark.usefixtures("api_key_env")
-def test_backfill_loads_exactly_the_valid_records_in_order(tmp_path: Path, sandbox, warehouse_url: str) -> None:
+def test_backfill_loads_exactly_the_valid_records_in_order_and_again_sends_nothing(
+        tmp_path: Path, sandbox, warehouse_url: str) -> None:
     summary = small_export(tmp_path / "landing")
     pipeline = Pipeline.build(make_settings(tmp_path, sandbox, warehouse_url), sandbox)
     pre_existing = seed_target(sandbox.url, DEMO_COMPANY, DEMO_API_KEY, summary)
@@ -58,6 +59,17 @@ def test_backfill_loads_exactly_the_valid_records_in_order(tmp_path: Path, sandb
         records = instance.fetch_materializations(dg.AssetKey("invoices_loaded"), limit=10).records
         by_time = [r.partition_key for r in sorted(records, key=lambda r: r.timestamp)]
         assert by_time == DAY_KEYS
+        before, metrics_before = pipeline.target_counts(), _metrics(pipeline)
+        again = run_days(pipeline.defs, DAY_KEYS, instance)
+
+    assert all(r.success for r in again)
+    for result in again:  # a second backfill of the same exports sends nothing
+        for entity in ENTITIES:
+            loaded = result.metadata[f"{entity}_loaded"]
+            assert loaded["created"] == 0 and loaded["updated"] == 0, (result.day, entity, loaded)
+            assert loaded["batches_sent"] == 0, (result.day, entity, loaded)
+    assert pipeline.target_counts() == before
+    assert _metrics(pipeline) == metrics_before
 
     expected_rejects = summary.expected_rejects()
     assert set(expected_rejects) == set(ENTITIES)
@@ -87,25 +99,6 @@ def test_backfill_loads_exactly_the_valid_records_in_order(tmp_path: Path, sandb
 
     reasons = pipeline.query("SELECT code, message FROM rejects WHERE entity = 'customers'")
     assert reasons and all(code and message for code, message in reasons)
-
-
-@pytest.mark.usefixtures("api_key_env")
-def test_rematerializing_sends_nothing(tmp_path: Path, sandbox, warehouse_url: str) -> None:
-    small_export(tmp_path / "landing")
-    pipeline = Pipeline.build(make_settings(tmp_path, sandbox, warehouse_url), sandbox)
-    with dg.instance_for_test() as instance:
-        first = run_days(pipeline.defs, DAY_KEYS[:2], instance)
-        before = pipeline.target_counts()
-        metrics_before = _metrics(pipeline)
-        second = run_days(pipeline.defs, DAY_KEYS[:2], instance)
-    assert all(r.success for r in first + second)
-    for result in second:
-        for entity in ENTITIES:
-            loaded = result.metadata[f"{entity}_loaded"]
-            assert loaded["created"] == 0 and loaded["updated"] == 0, (result.day, entity, loaded)
-            assert loaded["batches_sent"] == 0
-    assert pipeline.target_counts() == before
-    assert _metrics(pipeline) == metrics_before
 
 
 def _metrics(pipeline: Pipeline) -> int:
