@@ -147,23 +147,26 @@ def check_target_counts(console: Console, url: str, warehouse_url: str, pre_exis
     return ok
 
 
+def demo_days(options: DemoOptions) -> list[date]:
+    return [date.fromordinal(DEMO_START.toordinal() + i) for i in range(options.days)]
+
+
+def generate_demo_export(options: DemoOptions, landing: Path) -> GenerationSummary:
+    """The demo's legacy export, as ``options`` size it."""
+    return generate_export(landing, days=demo_days(options), customers=options.customers,
+                           invoices_per_customer=options.invoices_per_customer, lines_per_invoice=(1, 5),
+                           seed=options.seed, sizes=options.sizes)
+
+
 def run_demo(options: DemoOptions, console: Console) -> bool:
     """Generate (once), serve the sandbox, run every day through Dagster, print the summary."""
     landing = options.directory / "landing"
     summary_path = options.directory / "export_summary.json"
-    days = [date.fromordinal(DEMO_START.toordinal() + i) for i in range(options.days)]
+    days = demo_days(options)
     summary: GenerationSummary | None = None
     if not landing.exists():
         with console.status("generating the legacy export..."):
-            summary = generate_export(
-                landing,
-                days=days,
-                customers=options.customers,
-                invoices_per_customer=options.invoices_per_customer,
-                lines_per_invoice=(1, 5),
-                seed=options.seed,
-                sizes=options.sizes,
-            )
+            summary = generate_demo_export(options, landing)
         summary_path.write_text(summary.to_json(), encoding="utf-8")
         console.print(f"generated {summary.totals} in {landing}; what it holds: {summary_path}")
     else:

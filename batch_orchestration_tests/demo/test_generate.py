@@ -487,3 +487,21 @@ def test_demo_size_generates_in_a_few_seconds(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert summary.totals["invoices"] == 20010 and 55_000 < summary.totals["invoice_line_items"] < 65_000
     assert elapsed < 10, f"took {elapsed:.1f}s"
+
+
+def test_the_demo_export_keeps_every_entity_and_day_under_the_reject_rate_threshold(tmp_path: Path) -> None:
+    """The demo's blocking checks fail a day whose rejected share is over the default threshold (10 %):
+    the bad records must be spread so that no entity's day of the default demo export reaches it."""
+    from batch_orchestration.demo.run import DemoOptions, generate_demo_export
+    from batch_orchestration.entities.registry import ENTITIES as REGISTRY
+    from batch_orchestration.ingest.mapping import load_mapping
+
+    summary = generate_demo_export(DemoOptions(directory=tmp_path), tmp_path / "landing")
+    rejected = summary.expected_rejects()
+    for entity in ENTITIES:
+        columns = load_mapping(entity).columns
+        spec = REGISTRY[entity]
+        for day, rows in read_partition_files(tmp_path / "landing", entity).items():
+            keys = [spec.source_key({f: row[columns[f]] for f in spec.key_fields}) for row in rows]
+            share = sum(key in rejected[entity] for key in keys) / len(keys)
+            assert share <= 0.10, (entity, day, f"{share:.1%}")
