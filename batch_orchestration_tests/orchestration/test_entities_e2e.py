@@ -91,7 +91,7 @@ def build(tmp_path: Path, sandbox: RunningSandbox, warehouse_url: str, monkeypat
 
 
 def run(pipeline: Pipeline, days: list[str]) -> list[CheckedDay]:
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:  # a real instance, its storage in memory
         results = run_checked_days(pipeline.defs, days, instance)
     for result in results:
         assert result.success, f"run of {result.day} failed"

@@ -53,7 +53,7 @@ def test_backfill_loads_exactly_the_valid_records_in_order_and_again_sends_nothi
     pre_existing = seed_target(sandbox.url, DEMO_COMPANY, DEMO_API_KEY, summary)
     assert pre_existing == {"customers": 1}
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:  # a real instance, its storage in memory
         results = run_days(pipeline.defs, DAY_KEYS, instance)
         assert [r.success for r in results] == [True, True, True]
         records = instance.fetch_materializations(dg.AssetKey("invoices_loaded"), limit=10).records
@@ -113,7 +113,7 @@ def test_faults_on_no_duplicate_and_no_missing_record(tmp_path: Path, sandbox_fa
                               fault_seed=5)
     small_export(tmp_path / "landing")
     pipeline = Pipeline.build(make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}"), sandbox)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:  # a real instance, its storage in memory
         results = run_days(pipeline.defs, DAY_KEYS[:1], instance)
     assert all(r.success for r in results)
     ambiguous = sum(r.metadata[f"{entity}_loaded"]["ambiguous_batches"] for r in results for entity in BINDINGS)
@@ -131,7 +131,7 @@ def test_a_run_that_died_after_sending_is_reconciled_before_resending(tmp_path: 
     small_export(tmp_path / "landing")
     pipeline = Pipeline.build(make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}"), sandbox)
     day = DAY_KEYS[0]
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:  # a real instance, its storage in memory
         # Stage and validate the day, but do not load it.
         job = pipeline.defs.resolve_job_def("migration_job")
         selection = [dg.AssetKey(f"customers_{stage}") for stage in ("staged", "validated")]

@@ -40,7 +40,7 @@ def test_a_customer_the_target_refuses_fails_only_itself_and_its_invoices(
                                {"name": "Elsewhere", "email": taken})
     assert created.success
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:  # a real instance, its storage in memory
         results = run_days(pipeline.defs, [day], instance)
 
     assert results[0].success
@@ -67,7 +67,7 @@ def test_a_wrong_key_fails_the_load_at_once_without_step_retries(
     small_export(tmp_path / "landing", customers=20)
     pipeline = Pipeline.build(make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}"), sandbox)
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:  # a real instance, its storage in memory
         results = run_days(pipeline.defs, DAY_KEYS[:1], instance)
         run = instance.get_runs(limit=1)[0]
         events = instance.all_logs(run.run_id)

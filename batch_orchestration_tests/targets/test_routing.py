@@ -68,7 +68,7 @@ def test_a_routed_target_names_the_assets_pool_and_state(tmp_path: Path, sandbox
     assert loaded.op.pool == "eu_api"
     assert loaded.metadata_by_key[dg.AssetKey("invoices_loaded")]["target"] == "eu"
     assert "target_eu" in defs.resources and "target_bigledger" not in defs.resources
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:  # a real instance, its storage in memory
         (result,) = run_days(defs, DAY_KEYS[:1], instance)
     assert result.success
     pipeline = Pipeline(settings, defs, sandbox)
