@@ -20,6 +20,10 @@ class DayResult:
     day: str
     success: bool
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # asset -> metadata values
+    checks: dict[tuple[str, str], bool] = field(default_factory=dict)  # (asset, check name) -> passed
+
+    def check_failures(self) -> list[tuple[str, str]]:
+        return sorted(key for key, passed in self.checks.items() if not passed)
 
 
 def _materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
@@ -46,7 +50,9 @@ def run_days(
         outcome = job.execute_in_process(
             partition_key=day, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
         )
-        day_result = DayResult(day=day, success=outcome.success, metadata=_materialization_metadata(outcome))
+        checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in outcome.get_asset_check_evaluations()}
+        day_result = DayResult(day=day, success=outcome.success, metadata=_materialization_metadata(outcome),
+                               checks=checks)
         results.append(day_result)
         if on_day:
             on_day(day_result)

@@ -109,31 +109,3 @@ def write_export(landing: Path, day: str, files: dict[str, list[str]]) -> None:
         (folder / "export.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@dataclass
-class CheckedDay:
-    """One day's run of the migration job, with its asset check evaluations."""
-
-    day: str
-    success: bool
-    metadata: dict[str, dict[str, Any]]  # asset -> materialization metadata values
-    checks: dict[tuple[str, str], bool]  # (asset, check name) -> passed
-
-    def check_failures(self) -> list[tuple[str, str]]:
-        return sorted(key for key, passed in self.checks.items() if not passed)
-
-
-def run_checked_days(defs: dg.Definitions, days: list[str], instance: dg.DagsterInstance) -> list[CheckedDay]:
-    """Like ``runner.run_days`` (oldest first, quiet logs), keeping each run's asset check results."""
-    from batch_orchestration.orchestration.runner import QUIET_LOGS, _materialization_metadata
-
-    job = defs.resolve_job_def("migration_job")
-    results = []
-    for day in sorted(days):
-        outcome = job.execute_in_process(partition_key=day, instance=instance, run_config=QUIET_LOGS,
-                                         raise_on_error=False)
-        checks = {(e.asset_key.to_user_string(), e.check_name): e.passed
-                  for e in outcome.get_asset_check_evaluations()}
-        results.append(CheckedDay(day, outcome.success, _materialization_metadata(outcome), checks))
-    return results
-
-

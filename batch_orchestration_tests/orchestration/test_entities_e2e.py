@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.orchestration.runner import DayResult, run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
 from batch_orchestration.sandbox.server import RunningSandbox, start_in_thread
 from batch_orchestration.targets.base import Outgoing
@@ -27,10 +28,8 @@ from batch_orchestration_tests.conftest import fresh_postgres_schema
 from batch_orchestration_tests.load.conftest import sent
 from batch_orchestration_tests.orchestration.harness import (
     DAY_KEYS,
-    CheckedDay,
     Pipeline,
     make_settings,
-    run_checked_days,
     write_export,
 )
 
@@ -90,16 +89,16 @@ def build(tmp_path: Path, sandbox: RunningSandbox, warehouse_url: str, monkeypat
     return Pipeline.build(settings, sandbox)
 
 
-def run(pipeline: Pipeline, days: list[str]) -> list[CheckedDay]:
+def run(pipeline: Pipeline, days: list[str]) -> list[DayResult]:
     with dg.DagsterInstance.ephemeral() as instance:  # a real instance, its storage in memory
-        results = run_checked_days(pipeline.defs, days, instance)
+        results = run_days(pipeline.defs, days, instance)
     for result in results:
         assert result.success, f"run of {result.day} failed"
         assert_conserved(result)
     return results
 
 
-def assert_conserved(result: CheckedDay) -> None:
+def assert_conserved(result: DayResult) -> None:
     """The conservation check ran for every entity of the run, and passed."""
     ran = {asset for (asset, name) in result.checks if name == CONSERVATION}
     assert ran == {f"{entity}_loaded" for entity in ENTITIES}, f"{result.day}: conservation checks missing"
@@ -159,7 +158,7 @@ def sent_data(sandbox: RunningSandbox, entity: str) -> list[dict[str, Any]]:
 class Snapshot:
     """What the warehouse and the sandbox hold after a run (later runs of a shared pipeline change them)."""
 
-    result: CheckedDay
+    result: DayResult
     ids: dict[str, dict[str, str]]  # every entity -> source key -> target id (the ID map)
     held: dict[str, dict[str, dict[str, Any]]]  # every root -> source key -> the sandbox's record
     counts: dict[str, int]
@@ -169,7 +168,7 @@ class Snapshot:
     sent: dict[str, list[dict[str, Any]]]  # root -> the data of every operation sent so far
 
 
-def snapshot(pipeline: Pipeline, result: CheckedDay) -> Snapshot:
+def snapshot(pipeline: Pipeline, result: DayResult) -> Snapshot:
     return Snapshot(
         result=result,
         ids={entity: target_ids(pipeline, entity) for entity in ENTITIES},
@@ -212,7 +211,7 @@ class History:
     first: Snapshot
     second: Snapshot
     rerun: Snapshot
-    reruns: list[CheckedDay]
+    reruns: list[DayResult]
 
 
 @pytest.fixture(scope="module")
@@ -387,7 +386,7 @@ TROUBLE = {
 
 
 class TroubledDay:
-    def __init__(self, pipeline: Pipeline, result: CheckedDay) -> None:
+    def __init__(self, pipeline: Pipeline, result: DayResult) -> None:
         self.pipeline, self.result = pipeline, result
         self.load_rejects = load_rejects(pipeline)
         self.validation_rejects = validation_rejects(pipeline)
