@@ -175,9 +175,3 @@ def members(root: EntitySpec) -> tuple[EntitySpec, ...]:
 def units() -> list[EntitySpec]:
     """The roots of the units of work, in dependency order: each aggregate once, by its root."""
     return [entity for entity in ENTITIES.values() if root_of(entity.name) is None]
-
-
-def unit_parents(root: EntitySpec) -> tuple[str, ...]:
-    """The entities outside the unit that its members refer to."""
-    inside = {member.name for member in members(root)}
-    return tuple(dict.fromkeys(p for member in members(root) for p in member.parents if p not in inside))

@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, unit_parents
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
 from batch_orchestration.load.planner import Candidate, PlannedRecord, batches, plan
 from batch_orchestration.load.state import (
     MappedRecord,
@@ -34,6 +34,7 @@ from batch_orchestration.load.state import (
 from batch_orchestration.targets.base import (
     AmbiguousOutcome,
     Binding,
+    CannotRepresent,
     Connector,
     MissingParent,
     NotApplied,
@@ -194,6 +195,10 @@ class _UnitLoad:
                 code, message = _missing_parent_message(missing, state.parent_reasons.get(missing.parent_entity, {}))
                 held_back.append((row, code, message, None))
                 continue
+            except CannotRepresent as exc:
+                held_back.append((row, "NOT_REPRESENTABLE",
+                                  reject_code("NOT_REPRESENTABLE").message(target=self.target, reason=str(exc)), None))
+                continue
             candidates.append(Candidate(row["source_key"], row["content_hash"], row, data))
         planned = plan(self.root.name, self.day, candidates, state.id_map)
         planned = self._hold_back_refused_again(planned, state, held_back)
@@ -237,7 +242,7 @@ class _UnitLoad:
                 for row in _read_rows(session, self.part, self.day):
                     parts.setdefault(row[self.root.parts.link], []).append(row)
                 part_id_map = read_id_map(session, self.target, self.part.name)
-            referenced = unit_parents(self.root)
+            referenced = self.binding.resolves
             return _DayState(
                 rows=_read_rows(session, self.root, self.day),
                 id_map=read_id_map(session, self.target, self.root.name),
@@ -254,12 +259,12 @@ class _UnitLoad:
 
     # -- recording -------------------------------------------------------------------------------
 
-    def _part_entries(self, root_key: str, target_id: str, payload_hash: str,
+    def _part_entries(self, root_key: str, part_ids: Sequence[str], payload_hash: str,
                       state: _DayState, only_stale: bool = False) -> list[tuple[str, str, str, str]]:
-        """ID-map entries of a root's parts: each is held by its root's record in the target."""
+        """ID-map entries of a root's parts, with their target ids (in part order)."""
         entries = []
         part_report = self.reports[self.part.name] if self.part else None
-        for part in state.parts.get(root_key, []):
+        for part, target_id in zip(state.parts.get(root_key, []), part_ids, strict=True):
             mapped = state.part_id_map.get(part["source_key"])
             if only_stale and mapped is not None and (mapped.partition_day > self.day or (
                     mapped.content_hash == part["content_hash"] and mapped.target_id == target_id)):
@@ -312,8 +317,9 @@ class _UnitLoad:
                 continue
             if mapped.content_hash != p.content_hash:
                 entries.append((p.source_key, mapped.target_id, p.content_hash, mapped.payload_hash))
-            part_entries += self._part_entries(p.source_key, mapped.target_id, mapped.payload_hash, state,
-                                               only_stale=True)
+            part_ids = [state.part_id_map[part["source_key"]].target_id if part["source_key"] in state.part_id_map
+                        else mapped.target_id for part in state.parts.get(p.source_key, [])]
+            part_entries += self._part_entries(p.source_key, part_ids, mapped.payload_hash, state, only_stale=True)
         if entries or part_entries:
             with self.warehouse.session() as session:
                 upsert_id_map(session, self.target, self.root.name, self.day, entries)
@@ -329,7 +335,8 @@ class _UnitLoad:
             target_id = outcome.target_id or (planned.target_id if planned.operation == "update" else None)
             if outcome.success and target_id:
                 entries.append((planned.source_key, target_id, planned.content_hash, planned.payload_hash))
-                part_entries += self._part_entries(planned.source_key, target_id, planned.payload_hash, state)
+                part_ids = outcome.part_ids or [target_id] * len(state.parts.get(planned.source_key, []))
+                part_entries += self._part_entries(planned.source_key, part_ids, planned.payload_hash, state)
                 if planned.operation == "create":
                     self.report.created += 1
                 else:
@@ -384,7 +391,7 @@ class _UnitLoad:
             outgoing = [Outgoing(p.operation, p.reference_id, p.target_id, p.data)  # type: ignore[arg-type]
                         for p in pending.values()]
             try:
-                answered = self.connector.send_batch(self.binding, outgoing)
+                answered = self.connector.send_batch(self.binding, outgoing, self.day)
                 for outcome in answered:
                     if pending.pop(outcome.reference_id, None) is None:
                         log.warning("the answer names %s, which this batch did not send; ignored", outcome.reference_id)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, unit_parents, units
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, units
 from batch_orchestration.load.loader import Loader
 from batch_orchestration.orchestration.metadata import (
     column_schema,
@@ -31,7 +31,7 @@ from batch_orchestration.orchestration.resources import (
 from batch_orchestration.orchestration.stages import stage_day, unaccounted_records
 from batch_orchestration.targets.base import TargetRefused
 from batch_orchestration.targets.routing import Route, Routing
-from batch_orchestration.targets.systems import TargetResource
+from batch_orchestration.targets.systems import SYSTEMS, TargetResource
 from batch_orchestration.validate.rejects import reject_sample
 from batch_orchestration.validate.unit import validate_unit
 
@@ -157,9 +157,10 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
 def _loaded_spec(entity: EntitySpec, root: EntitySpec, route: Route) -> dg.AssetSpec:
     own_key = _key(entity.name, "loaded")
     deps: list[dg.AssetDep | dg.AssetKey] = [_key(member.name, "validated") for member in members(root)]
-    deps += [_key(parent, "loaded") for parent in unit_parents(root)] if entity is root else [_key(root.name, "loaded")]
+    resolves = SYSTEMS[route.config.system].bindings[root.name].resolves
+    deps += [_key(parent, "loaded") for parent in resolves] if entity is root else [_key(root.name, "loaded")]
     deps.append(dg.AssetDep(own_key, partition_mapping=PREVIOUS_DAY))
-    travels = f"; they travel inside their {root.name}" if entity is not root else ""
+    travels = f"; they are loaded with their {root.name}" if entity is not root else ""
     return dg.AssetSpec(
         key=own_key,
         deps=deps,
@@ -259,9 +260,13 @@ def build_entity_assets(partitions: dg.PartitionsDefinition,
     for entity in ENTITIES.values():
         assets += [_landing_spec(entity), _staged_asset(entity, partitions)]
     for root in units():
-        assets += [_validated_asset(root, partitions), _loaded_asset(root, partitions, routing.route(root.name))]
+        assets.append(_validated_asset(root, partitions))
+        route = routing.route(root.name)
+        if route is not None:  # a unit routed nowhere is validated, not loaded
+            assets.append(_loaded_asset(root, partitions, route))
     return assets
 
 
 def build_entity_checks(partitions: dg.PartitionsDefinition, routing: Routing) -> list[dg.AssetChecksDefinition]:
-    return [_conservation_check(entity, partitions, routing.route(entity.name)) for entity in ENTITIES.values()]
+    routed = [(entity, routing.route(entity.name)) for entity in ENTITIES.values()]
+    return [_conservation_check(entity, partitions, route) for entity, route in routed if route is not None]

@@ -1,20 +1,23 @@
 """The seam between the pipeline and a target system: bindings, the connector interface, outcomes.
 
 A **binding** says how one target system takes one entity: where, how many at a time, which
-operations, and the payload built from a validated record with an aggregate root's parts, which travel
-inside it (a system that takes parts apart, as eBill's child files, gets its way to say so with its
-connector, issue 9). A **connector** is one target's
-client: it sends a batch once and reports each record's outcome, and finds records again by
-``referenceId`` when an answer was lost. The interface is drawn against all four documented families:
+operations, which other entities' target ids its payload needs, and the payload built from a validated
+record with an aggregate root's parts. The parts are in the payload; the connector sends them inside
+their root (BigLedger) or apart (eBill's child files) and reports an outcome per root, with the parts'
+own target ids where they have them. A **connector** is one target's client: it sends a batch once and
+reports each record's outcome, and finds records again by ``referenceId`` when an answer was lost. The
+interface is drawn against all four documented families:
 
 - synchronous batches (BigLedger ``/v1/batch/<entity>``, Batch Import ``POST /v1/import``): one
   request per batch, one answer per record (Batch Import answers by index: the connector maps it back);
-- staged file uploads with polling (eBill): ``send_batch`` initialises, uploads the file (and a child
-  file per part binding), finalises and polls; a poll that runs out is an ``AmbiguousOutcome``;
+- staged file uploads with polling (eBill): ``send_batch`` creates the upload batch (and child batches
+  for the parts' files), uploads, finalises and polls; a poll that runs out is an ``AmbiguousOutcome``,
+  and sending the same batch again resumes the same upload (its ``jobId`` is derived from its content);
 - batch objects with items and a submit step (Bulk Payables): create, add the items, submit, poll.
 
 In each, ``lookup`` asks the target by the record's reference (``referenceId``, an external id or
-a reference column), so the loader's exactly-once protocol is the same for all.
+a reference column), so the loader's exactly-once protocol is the same for all; a target that cannot
+be asked (eBill keeps no readable records) finds nothing, and resending resumes its upload instead.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class RecordOutcome:
     target_id: str | None = None
     code: str | None = None
     message: str | None = None
+    # The target's ids of the record's parts, in the order the payload builder got them; None when the
+    # parts are held by their root's record (BigLedger's lines).
+    part_ids: tuple[str, ...] | None = None
 
 
 class MissingParent(Exception):
@@ -45,6 +51,13 @@ class MissingParent(Exception):
         super().__init__(f"{parent_entity} {parent_key} has no id in the target")
         self.parent_entity = parent_entity
         self.parent_key = parent_key
+
+
+class CannotRepresent(Exception):
+    """A record the target would store changed (an amount it rounds): held back, never sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class AmbiguousOutcome(Exception):
@@ -97,7 +110,8 @@ class TargetIds:
         return found
 
 
-# (validated record, its parts in key order, the target's ids) -> the target's data for the record
+# (validated record, its parts in key order, the target's ids) -> the target's data for the record;
+# raises MissingParent (a reference without a target id) or CannotRepresent
 PayloadBuilder = Callable[[Record, Sequence[Record], TargetIds], dict[str, Any]]
 CREATE_UPDATE: frozenset[str] = frozenset({"create", "update"})
 
@@ -111,6 +125,8 @@ class Binding:
     max_batch: int
     payload: PayloadBuilder
     operations: frozenset[str] = CREATE_UPDATE
+    # The entities whose target ids the payload names: loaded first, into the same target.
+    resolves: tuple[str, ...] = ()
 
     @property
     def updatable(self) -> bool:
@@ -134,8 +150,8 @@ class Connector(Protocol):
     def binding(self, entity: str) -> Binding:
         """The binding of an entity this target takes (an aggregate root, or a lone entity)."""
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[RecordOutcome]:
-        """Send once; raises AmbiguousOutcome, NotApplied or TargetRefused."""
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[RecordOutcome]:
+        """Send once the records of ``day``; raises AmbiguousOutcome, NotApplied or TargetRefused."""
 
     def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
         """Target ids of the records created with these reference ids (absent: not created)."""

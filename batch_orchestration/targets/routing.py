@@ -1,8 +1,9 @@
 """Routing: which target each entity loads into, and how each target is reached.
 
 One YAML file, named by ``BATCH_ORCHESTRATION_ROUTING``, holds it (``docs/operations.md`` shows one).
-Without it every entity goes to one BigLedger target named ``bigledger``, at the URL and company the
-environment gives (``BATCH_ORCHESTRATION_TARGET_*``), with its key in ``$BIGLEDGER_API_KEY``.
+A unit routed to ``null`` is staged and validated but loaded nowhere. Without the file every entity
+goes to one BigLedger target named ``bigledger``, at the URL and company the environment gives
+(``BATCH_ORCHESTRATION_TARGET_*``), with its key in ``$BIGLEDGER_API_KEY``.
 
 A target's *name* is what the pipeline's state is kept under (ID map, intent log, load rejects), so
 the same entity routed to two targets keeps two histories; its *system* says which plug-in loads it
@@ -60,7 +61,8 @@ class Routing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     targets: dict[str, TargetConfig] = Field(min_length=1)
-    entities: dict[str, str] = Field(description="entity -> target name; an aggregate's parts go with their root")
+    entities: dict[str, str | None] = Field(
+        description="entity -> target name (null: not loaded); an aggregate's parts go with their root")
 
     @model_validator(mode="after")
     def _consistent(self) -> Routing:
@@ -76,7 +78,7 @@ class Routing(BaseModel):
         if missing or unknown:
             raise ValueError(f"every unit is routed once: missing {sorted(missing)}, unknown {sorted(unknown)}")
         for entity, target in self.entities.items():
-            if target not in self.targets:
+            if target is not None and target not in self.targets:
                 raise ValueError(f"entity {entity} is routed to {target!r}, which is not among the targets")
         for entity, target in self.entities.items():
             root = root_of(entity)
@@ -84,21 +86,25 @@ class Routing(BaseModel):
                 raise ValueError(f"{entity} travel with their {root.name}: route them to the same target, or leave "
                                  "them out")
         for root_name in roots:
-            system = self.targets[self.entities[root_name]].system
-            if root_name not in SYSTEMS[system].bindings:
-                raise ValueError(f"entity {root_name} is routed to {self.entities[root_name]}, but {system} takes "
-                                 f"only {', '.join(SYSTEMS[system].bindings)}")
-        for entity in ENTITIES:
-            for parent in ENTITIES[entity].parents:  # a record refers to its parent by the target's id
-                if self.route(parent).target != self.route(entity).target:
-                    raise ValueError(f"{entity} refer to their {parent}: route both to the same target")
+            route = self.route(root_name)
+            if route is None:
+                continue
+            bindings = SYSTEMS[route.config.system].bindings
+            if root_name not in bindings:
+                raise ValueError(f"entity {root_name} is routed to {route.target}, but {route.config.system} takes "
+                                 f"only {', '.join(bindings)}")
+            for parent in bindings[root_name].resolves:  # its payload names the parent by the target's id
+                parent_route = self.route(parent)
+                if parent_route is None or parent_route.target != route.target:
+                    raise ValueError(f"{root_name} in {route.target} refer to their {parent}: route both to the "
+                                     "same target")
         return self
 
-    def route(self, entity: str) -> Route:
-        """Where ``entity`` loads; an aggregate's part loads with its root."""
+    def route(self, entity: str) -> Route | None:
+        """Where ``entity`` loads (None: nowhere); an aggregate's part loads with its root."""
         root = root_of(entity)
         target = self.entities[root.name if root is not None else entity]
-        return Route(target, self.targets[target])
+        return Route(target, self.targets[target]) if target is not None else None
 
     def routes(self) -> list[Route]:
         """Each target once, in the order the file names them."""

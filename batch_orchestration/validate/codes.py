@@ -69,12 +69,18 @@ _CODES = (
                "held back itself)", "{parent} {key} is not in the target: it was rejected at load: {reason}"),
     RejectCode("PARENT_NOT_LOADED", "load", "the record's parent has not been loaded",
                "{parent} {key} is not in the target: it has not been loaded"),
-    RejectCode("HEADER_REJECTED", "load", "the line's header was not loaded; a line travels inside it",
+    RejectCode("HEADER_REJECTED", "load", "the line's header was not loaded; a line is loaded with its header or not "
+               "at all",
                "{parent} {key} was not loaded: {reason}"),
     RejectCode("LOAD_FAILED", "load", "the target refused the record without a code",
                "rejected by the target"),
     RejectCode("NOT_UPDATABLE", "load", "the record changed, and the target takes this entity only as creates",
                "{target} takes {entity} only as creates; this change of a record it holds was not sent"),
+    RejectCode("NOT_REPRESENTABLE", "load", "the target would store the record changed (an amount it rounds)",
+               "not sent: {target} would not store it as it is: {reason}"),
+    RejectCode("ROW_FAILED", "load", "the target refused a row of an uploaded file (its message says why)"),
+    RejectCode("PART_FAILED", "load", "a header one of whose lines the target refused: it counts as loaded only "
+               "whole", "line {key} was refused: {reason}"),
 )
 CATALOGUE: dict[str, RejectCode] = {entry.code: entry for entry in _CODES}
 

@@ -43,7 +43,7 @@ def connector_for(sandbox: RunningSandbox, home: Path, **overrides: Any) -> BigL
 def create_in_target(connector: BigLedgerConnector, entity: str, reference: str,
                      data: dict[str, Any]) -> RecordOutcome:
     """A record created in the target outside the migration (by another system, before it)."""
-    (outcome,) = connector.send_batch(connector.binding(entity), [Outgoing("create", reference, None, data)])
+    (outcome,) = connector.send_batch(connector.binding(entity), [Outgoing("create", reference, None, data)], DAY)
     return outcome
 
 

@@ -222,9 +222,9 @@ class KeyRevokedAfterTheFirstSend(BigLedgerConnector):
     """The first batch goes out (and its answer is lost); then the key is revoked, as in a key
     rotation mid-run or a proxy that starts refusing: every later request gets a real 401."""
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[Any]:
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[Any]:
         try:
-            return super().send_batch(binding, batch)
+            return super().send_batch(binding, batch, day)
         finally:
             requests.put(f"{self.settings.base_url}/_sandbox/faults", json={"spec": ""}, timeout=10,
                          headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).raise_for_status()
@@ -326,8 +326,8 @@ class AnswerLeavesOneOut(BigLedgerConnector):
 
     answers = 0
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[Any]:
-        outcomes = super().send_batch(binding, batch)
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[Any]:
+        outcomes = super().send_batch(binding, batch, day)
         self.answers += 1
         return outcomes[:-1] if self.answers == 1 else outcomes
 

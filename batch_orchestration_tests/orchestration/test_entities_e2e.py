@@ -402,7 +402,7 @@ def troubled_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TroubledD
         export(home / "landing", DAY, rows)
         connector = pipeline.connector()
         created = connector.send_batch(connector.binding("items"), [
-            Outgoing("create", "created-elsewhere", None, {"itemCode": REFUSED_ITEM.lower(), "name": "Gizmo"})])
+            Outgoing("create", "created-elsewhere", None, {"itemCode": REFUSED_ITEM.lower(), "name": "Gizmo"})], DAY)
         assert created[0].success
         (result,) = run(pipeline, [DAY])
         yield TroubledDay(pipeline, result)

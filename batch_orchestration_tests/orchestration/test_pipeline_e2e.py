@@ -150,7 +150,8 @@ def test_a_run_that_died_after_sending_is_reconciled_before_resending(tmp_path: 
         with open_warehouse(pipeline.settings.warehouse_url).session() as session:
             open_intent(session, "bigledger", "customers", day, intent_ops)
         sent = connector.send_batch(binding, [
-            Outgoing("create", op["referenceId"], None, record) for op, record in zip(intent_ops, data, strict=True)])
+            Outgoing("create", op["referenceId"], None, record) for op, record in zip(intent_ops, data, strict=True)],
+            day)
         assert all(outcome.success for outcome in sent)
         # The next run finds the open intent and looks the records up before sending anything.
         results = run_days(pipeline.defs, [day], instance)

@@ -83,7 +83,7 @@ def test_a_run_and_a_failing_run_leave_the_key_nowhere(
         target = build_definitions(wrong_settings).resources["target_bigledger"]
         with dg.build_resources({"target": target}) as resources:
             try:
-                resources.target.connector().send_batch("customers", [])
+                resources.target.connector().send_batch("customers", [], "2024-01-01")
             except Exception:
                 log.exception("loading through %r (%s) failed", resources.target, resources.target)
         stored = [serialize_value(entry) for run_id in (ran.run_id, failed.run_id)

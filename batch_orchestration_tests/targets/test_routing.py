@@ -17,7 +17,7 @@ from batch_orchestration.targets.routing import RoutingError, default_routing, l
 from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, small_export
 
 
-def _write(path: Path, targets: dict[str, dict[str, object]], entities: dict[str, str]) -> Path:
+def _write(path: Path, targets: dict[str, dict[str, object]], entities: dict[str, str | None]) -> Path:
     path.write_text(yaml.safe_dump({"targets": targets, "entities": entities}), encoding="utf-8")
     return path
 
@@ -41,14 +41,16 @@ ROOTS = [root.name for root in units()]
     ({"eu": _target()}, dict.fromkeys(ROOTS[:-1], "eu"), re.escape(f"missing ['{ROOTS[-1]}']")),
     ({"eu": _target()}, {**dict.fromkeys(ENTITIES, "eu"), "invoices": "us"}, "routed to 'us'"),
     ({"eu": _target(), "us": _target()}, {**dict.fromkeys(ROOTS, "eu"), "payments": "us"},
-     "payments refer to their customers: route both to the same target"),
+     "payments in us refer to their customers: route both to the same target"),
+    ({"eu": _target()}, {**dict.fromkeys(ROOTS, "eu"), "customers": None},
+     "invoices in eu refer to their customers"),
     ({"eu": _target(), "us": _target()}, {**dict.fromkeys(ROOTS, "eu"), "invoice_line_items": "us"},
      "invoice_line_items travel with their invoices"),
     ({"EU": _target()}, dict.fromkeys(ENTITIES, "EU"), "lower-case identifier"),
     ({"eu": {**_target(), "api_key": "secret-in-a-file"}}, dict.fromkeys(ENTITIES, "eu"), "api_key"),
 ])
 def test_a_routing_that_cannot_work_is_refused_naming_the_file(tmp_path: Path, targets: dict[str, dict[str, object]],
-                                                               entities: dict[str, str], message: str) -> None:
+                                                               entities: dict[str, str | None], message: str) -> None:
     path = _write(tmp_path / "routing.yaml", targets, entities)
     with pytest.raises(RoutingError, match=message) as refused:
         load_routing(path)

@@ -168,11 +168,15 @@ BINDINGS: dict[str, Binding] = {
         Binding("items", "items", 1000, item_data),
         Binding("accounts", "accounts", 200, account_data),
         Binding("invoices", "invoices", 100, document_data(
-            "customers", "customerId", "customer_key", "invoiceDate", "invoice_date", "invoice_key")),
+            "customers", "customerId", "customer_key", "invoiceDate", "invoice_date", "invoice_key"),
+            resolves=("customers", "items")),
         Binding("bills", "bills", 100, document_data(
-            "suppliers", "supplierId", "supplier_key", "billDate", "bill_date", "bill_key")),
-        Binding("journal_entries", "journal-entries", 100, journal_entry_data, CREATE_ONLY),
-        Binding("stock_adjustments", "stock-adjustments", 500, stock_adjustment_data, CREATE_ONLY),
-        Binding("payments", "payments", 200, payment_data, CREATE_ONLY),
+            "suppliers", "supplierId", "supplier_key", "billDate", "bill_date", "bill_key"),
+            resolves=("suppliers", "items")),
+        Binding("journal_entries", "journal-entries", 100, journal_entry_data, CREATE_ONLY, resolves=("accounts",)),
+        Binding("stock_adjustments", "stock-adjustments", 500, stock_adjustment_data, CREATE_ONLY,
+                resolves=("items",)),
+        Binding("payments", "payments", 200, payment_data, CREATE_ONLY,
+                resolves=("customers", "suppliers", "invoices", "bills")),
     )
 }

@@ -65,7 +65,8 @@ class BigLedgerConnector:
         except KeyError:
             raise KeyError(f"BigLedger takes no batches of {entity}; it takes {', '.join(BINDINGS)}") from None
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[RecordOutcome]:
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[RecordOutcome]:
+        """One synchronous batch; BigLedger needs no day (each record carries its ``referenceId``)."""
         body = {"operations": [_operation(record) for record in batch],
                 "options": {"continueOnError": True, "validateOnly": False}}
         answer = self.http.post_batch(f"/v1/batch/{binding.endpoint}", body, large=len(batch) > LARGE_BATCH)
