@@ -22,7 +22,7 @@ be asked (eBill keeps no readable records) finds nothing, and resending resumes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -155,6 +155,3 @@ class Connector(Protocol):
 
     def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
         """Target ids of the records created with these reference ids (absent: not created)."""
-
-    def read_all(self, binding: Binding) -> Iterator[dict[str, Any]]:
-        """Every record the target holds of this entity, for reconciliation."""

@@ -81,3 +81,9 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 DEFAULT_POLICY = RetryPolicy()
+
+
+def connection_refused(exc: BaseException) -> bool:
+    """A refused connection never reached the server, so a write can be retried safely."""
+    text = repr(exc)
+    return "ConnectionRefusedError" in text or "NewConnectionError" in text

@@ -17,6 +17,8 @@ import dagster as dg
 from batch_orchestration.targets.base import Binding, Connector
 from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration.targets.bigledger.resource import BigLedgerResource
+from batch_orchestration.targets.ebill.bindings import BINDINGS as EBILL_BINDINGS
+from batch_orchestration.targets.ebill.resource import EbillResource
 from batch_orchestration.targets.routing import Route
 
 
@@ -37,10 +39,25 @@ def _bigledger(route: Route, state_dir: Path) -> dg.ConfigurableResource:
     )
 
 
+def _ebill(route: Route, state_dir: Path) -> dg.ConfigurableResource:
+    config = route.config
+    return EbillResource(
+        target_name=route.target,
+        base_url=config.base_url,
+        company_id=config.company_id,
+        api_key=dg.EnvVar(config.api_key_env),
+        api_key_variable=config.api_key_env,
+        journal_path=str(state_dir / f"ebill_uploads_{route.target}.sqlite"),
+    )
+
+
 @dataclass(frozen=True)
 class System:
     bindings: Mapping[str, Binding]
     resource: Callable[[Route, Path], dg.ConfigurableResource]  # (route, state folder) -> the target's resource
 
 
-SYSTEMS: dict[str, System] = {"bigledger": System(BIGLEDGER_BINDINGS, _bigledger)}
+SYSTEMS: dict[str, System] = {
+    "bigledger": System(BIGLEDGER_BINDINGS, _bigledger),
+    "ebill": System(EBILL_BINDINGS, _ebill),
+}

@@ -17,7 +17,7 @@ import requests
 
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.ratelimit import SharedRateLimiter
-from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, retry_after_seconds
+from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, connection_refused, retry_after_seconds
 from batch_orchestration.targets.wire import encode_json
 
 _IN_DOUBT = (requests.Timeout, requests.exceptions.ChunkedEncodingError, requests.ConnectionError)
@@ -48,7 +48,7 @@ class BigLedgerHttp:
                 **kwargs,
             )
         except requests.exceptions.ConnectionError as exc:
-            if _connection_refused(exc):
+            if connection_refused(exc):
                 raise NotApplied(f"{method} {path}: the target refused the connection") from None
             raise AmbiguousOutcome(f"{method} {path}: {type(exc).__name__}") from None
         except _IN_DOUBT as exc:
@@ -106,8 +106,3 @@ def _json(response: requests.Response, request: str) -> dict[str, Any]:
     except ValueError:
         raise AmbiguousOutcome(f"{request}: HTTP {response.status_code} with a body that is not JSON") from None
 
-
-def _connection_refused(exc: requests.exceptions.ConnectionError) -> bool:
-    """A refused connection never reached the server, so a write can be retried safely."""
-    text = repr(exc)
-    return "ConnectionRefusedError" in text or "NewConnectionError" in text

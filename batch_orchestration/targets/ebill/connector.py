@@ -1,0 +1,273 @@
+"""The eBill connector: each batch of records is one upload batch, carried on by its ``jobId``.
+
+For one batch the connector writes the records' CSV file (and, for invoices, their lines' child
+files) to disk, then: creates the upload batch (and a child batch per line file), uploads each file
+to its signed URL, finalizes, polls until eBill has processed it, and reads each row's outcome from
+the output files. The ``jobId`` is derived from the entity, the day and the files' content, so when
+any step fails or the run dies, sending the same batch again finds the batch (``GET ?jobId=``) and
+carries on from the step it had reached; it never creates a second batch for the same content.
+
+eBill stores a row over the record with the same id, so a batch sent twice cannot duplicate a record;
+it keeps no readable records, so ``lookup`` finds nothing and the loader's resend is the recovery.
+
+A unit is loaded whole or not at all, as in BigLedger: an invoice whose row or any line's row failed
+is a reject (eBill may still hold the rows that succeeded; docs/target-apis.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from batch_orchestration.targets.base import AmbiguousOutcome, Binding, Outgoing, RecordOutcome, TargetRefused
+from batch_orchestration.targets.ebill.bindings import BINDINGS, CHILD_FILE, FILES, FileLayout
+from batch_orchestration.targets.ebill.http import BatchStatus, EbillHttp, EbillRefused
+from batch_orchestration.targets.ebill.journal import UploadJournal
+from batch_orchestration.targets.kill_points import reached
+from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
+from batch_orchestration.validate.codes import reject_code
+
+log = logging.getLogger(__name__)
+
+# Lines per child file. A day's invoices of one file (10,000) have some 30,000 lines, one file; a
+# day of very long invoices is split so that each file stays a few MB (about 100 bytes a line): an
+# upload that fails is retried whole, and the target reads each file in one piece.
+LINES_PER_FILE = 50_000
+OPERATION = "eBill-Import"
+_ABANDONS = 3  # batches given up on (their upload URL lost or expired) before the send is refused
+
+
+@dataclass(frozen=True)
+class EbillSettings:
+    base_url: str
+    company_id: str
+    api_key: str = field(repr=False)  # from the environment; kept out of logs and tracebacks
+    journal_path: Path = Path("ebill_uploads.sqlite")
+    api_key_variable: str = "EBILL_API_KEY"
+    target_name: str = "ebill"
+    lines_per_file: int = LINES_PER_FILE
+    poll_timeout_seconds: float = 3600.0  # then the batch is in doubt; the next attempt polls on
+    poll_max_interval_seconds: float = 5.0
+    timeout_seconds: float = 60.0
+    policy: RetryPolicy = DEFAULT_POLICY
+
+
+class _Abandoned(Exception):
+    """A Draft batch that cannot be filled any more (its upload URL was lost or has expired)."""
+
+
+@dataclass
+class _File:
+    layout: FileLayout
+    path: Path
+    row_ids: list[str]  # the id of each row, in file order, to match the output against
+
+    def job_id(self, base: str, index: int) -> str:
+        return base if index == 0 else f"{base}.{index}"
+
+
+@dataclass
+class _Upload:
+    """A batch's files on disk: the records' own, then the child files of their parts."""
+
+    files: list[_File]
+    part_rows: list[tuple[int, int]]  # for each child-file row in order: (record index, part index)
+    digest: str
+
+
+def _write_csv(path: Path, layout: FileLayout, rows: Iterable[dict[str, str]],
+               digest: Callable[[bytes], None]) -> _File:
+    """Write the file row by row, then feed its bytes to ``digest``."""
+    ids = []
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(layout.columns)
+        for row in rows:
+            writer.writerow([row[column] for column in layout.columns])
+            ids.append(layout.row_id(row))
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest(chunk)
+    return _File(layout, path, ids)
+
+
+PartRow = tuple[int, int, dict[str, str]]  # (record index, part index, the part's row)
+
+
+def _chunks(rows: Sequence[PartRow], size: int) -> Iterator[Sequence[PartRow]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def write_upload(layout: FileLayout, batch: Sequence[Outgoing], folder: Path, lines_per_file: int) -> _Upload:
+    digest = hashlib.sha256(layout.sub_operation.encode())
+    files = [_write_csv(folder / "records.csv", layout, (record.data["row"] for record in batch), digest.update)]
+    part_rows: list[tuple[int, int]] = []
+    child = CHILD_FILE.get(layout.sub_operation)
+    if child is not None:
+        parts = [(i, j, part) for i, record in enumerate(batch) for j, part in enumerate(record.data["parts"])]
+        for n, chunk in enumerate(_chunks(parts, lines_per_file), start=1):
+            files.append(_write_csv(folder / f"parts_{n}.csv", child, (part for _, _, part in chunk), digest.update))
+            part_rows += [(i, j) for i, j, _ in chunk]
+    return _Upload(files, part_rows, digest.hexdigest())
+
+
+class EbillConnector:
+    def __init__(self, settings: EbillSettings) -> None:
+        self.name = settings.target_name
+        self.settings = settings
+        self.policy = settings.policy
+        self.http = EbillHttp(settings.base_url, settings.company_id, settings.api_key,
+                              key_variable=settings.api_key_variable, timeout_seconds=settings.timeout_seconds,
+                              policy=settings.policy)
+        self.journal = UploadJournal(settings.journal_path)
+
+    def binding(self, entity: str) -> Binding:
+        try:
+            return BINDINGS[entity]
+        except KeyError:
+            raise KeyError(f"eBill takes no files of {entity}; it takes {', '.join(BINDINGS)}") from None
+
+    def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
+        """eBill keeps no records to ask for: nothing is found, and the resent batch resumes its upload."""
+        return {}
+
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[RecordOutcome]:
+        with tempfile.TemporaryDirectory(prefix="ebill_") as folder:
+            upload = write_upload(FILES[binding.endpoint], batch, Path(folder), self.settings.lines_per_file)
+            base = f"bo-{binding.entity}-{day}-{upload.digest[:20]}"
+            job, status = self._settle(upload, base)
+            outcomes = self._outcomes(batch, upload, status, job, Path(folder))
+        self.journal.settle(job)
+        return outcomes
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def _settle(self, upload: _Upload, base: str) -> tuple[str, BatchStatus]:
+        """The processed batch of this content: carried on, or created when there is none to carry on."""
+        abandoned, generation = 0, 1
+        while True:
+            job = base if generation == 1 else f"{base}-g{generation}"
+            generation += 1
+            if self.journal.settled(job):  # this very content was sent and read before: a new upload
+                continue
+            try:
+                return job, self._carry_on(upload, job)
+            except _Abandoned as why:
+                abandoned += 1
+                log.warning("eBill batch %s cannot be carried on (%s); a new batch takes its place", job, why)
+                if abandoned >= _ABANDONS:
+                    raise TargetRefused(409, f"eBill: {abandoned} upload batches of {base} could not be "
+                                        f"filled ({why})") from None
+
+    def _carry_on(self, upload: _Upload, job: str) -> BatchStatus:
+        status = self.http.status(job)
+        if status is None:
+            status = self._create(upload.files[0], job, parent=None)
+        if status.status == "Draft":
+            jobs = [file.job_id(job, i) for i, file in enumerate(upload.files)]
+            for file, file_job in zip(upload.files[1:], jobs[1:], strict=True):
+                if status.child(file_job) is None:
+                    self._create(file, file_job, parent=job)
+            reached("ebill_created")
+            for file, file_job in zip(upload.files, jobs, strict=True):
+                self._upload(file, file_job)
+            reached("ebill_uploaded")
+            try:
+                self.http.finalize(job)
+            except EbillRefused as refused:
+                if refused.code != "ALREADY_FINALIZED":  # an earlier finalize whose answer was lost
+                    raise
+            reached("ebill_finalized")
+        status = self._poll(job)
+        reached("ebill_processed")
+        return status
+
+    def _create(self, file: _File, job: str, parent: str | None) -> BatchStatus:
+        fields = [*([("parentBatchProcessJobId", parent)] if parent else []), ("jobId", job), ("inputType", "API"),
+                  ("operation", OPERATION), ("subOperation", file.layout.sub_operation),
+                  ("inputFilename", f"{job}.csv")]
+        try:
+            created = self.http.create_upload(fields)
+        except EbillRefused as refused:
+            if refused.code == "DUPLICATE_JOB_ID":  # created by a request whose answer was lost
+                raise _Abandoned(f"{job} exists, but its upload URL was never received") from None
+            raise
+        self.journal.remember(job, created.upload_url)
+        return created
+
+    def _upload(self, file: _File, job: str) -> None:
+        url = self.journal.upload_url(job)
+        if not url:
+            raise _Abandoned(f"the upload URL of {job} was lost with the run that created it")
+        try:
+            self.http.upload(url, file.path)
+        except TargetRefused as refused:
+            raise _Abandoned(f"the upload URL of {job} was refused: {refused}") from None
+
+    def _poll(self, job: str) -> BatchStatus:
+        """The batch's status once eBill has processed it (3, 4 or 5), with a growing pause between asks."""
+        deadline = time.monotonic() + self.settings.poll_timeout_seconds
+        pause = 0.05
+        while True:
+            status = self.http.status(job)
+            if status is None:
+                raise AmbiguousOutcome(f"eBill has no batch {job} any more")
+            if status.finished:
+                return status
+            if time.monotonic() + pause > deadline:
+                raise AmbiguousOutcome(f"eBill batch {job} is still {status.status} after "
+                                       f"{self.settings.poll_timeout_seconds:g} s; the next attempt polls on")
+            time.sleep(pause)
+            pause = min(pause * 2, self.settings.poll_max_interval_seconds)
+
+    # -- the outcomes ------------------------------------------------------------------------------
+
+    def _rows(self, file: _File, status: BatchStatus | None, job: str, folder: Path) -> list[tuple[bool, str]]:
+        """(succeeded, eBill's message) per row of one file, from its output file."""
+        if status is None or not status.download_url:
+            raise AmbiguousOutcome(f"eBill reports no output file for {job}")
+        output = folder / f"output_{job}.csv"
+        self.http.download(status.download_url, output)
+        with output.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if not set(file.layout.key) <= set(reader.fieldnames or ()):
+                reason = next(reader, {}).get("errorMessage") or status.error_message
+                raise TargetRefused(422, f"eBill could not read the {file.layout.sub_operation} file of batch {job}: "
+                                    f"{reason}")
+            rows = [(row, row.get("status") == "Success", row.get("errorMessage") or "") for row in reader]
+        if [file.layout.row_id(row) for row, _, _ in rows] != file.row_ids:
+            raise AmbiguousOutcome(f"eBill's output of {job} does not list the rows that were uploaded")
+        return [(ok, message) for _, ok, message in rows]
+
+    def _outcomes(self, batch: Sequence[Outgoing], upload: _Upload, status: BatchStatus, job: str,
+                  folder: Path) -> list[RecordOutcome]:
+        own = self._rows(upload.files[0], status, job, folder)
+        parts: list[list[tuple[str, bool, str]]] = [[] for _ in batch]
+        child_rows = []
+        for index, file in enumerate(upload.files[1:], start=1):
+            file_job = file.job_id(job, index)
+            child_rows += [(file, row_id, result) for row_id, result in
+                           zip(file.row_ids, self._rows(file, status.child(file_job), file_job, folder), strict=True)]
+        for (record_index, _), (_, row_id, (ok, message)) in zip(upload.part_rows, child_rows, strict=True):
+            parts[record_index].append((row_id, ok, message))
+        outcomes = []
+        for record, row_id, (ok, message), its_parts in zip(batch, upload.files[0].row_ids, own, parts, strict=True):
+            failed = [(part_id, part_message) for part_id, part_ok, part_message in its_parts if not part_ok]
+            if not ok:
+                outcomes.append(RecordOutcome(record.reference_id, False, code="ROW_FAILED", message=message))
+            elif failed:
+                part_id, part_message = failed[0]
+                outcomes.append(RecordOutcome(record.reference_id, False, code="PART_FAILED",
+                                              message=reject_code("PART_FAILED").message(key=part_id,
+                                                                                         reason=part_message)))
+            else:
+                outcomes.append(RecordOutcome(record.reference_id, True, target_id=row_id,
+                                              part_ids=tuple(part_id for part_id, _, _ in its_parts)))
+        return outcomes
