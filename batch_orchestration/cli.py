@@ -68,16 +68,21 @@ def demo(
     days: Annotated[int, typer.Option(min=1, help="Days of exports (partitions).")] = 3,
     customers: Annotated[int, typer.Option(min=50, help="Customers in the generated export.")] = 3000,
     window_seconds: Annotated[float, typer.Option(help="The sandbox's shortened rate-limit minute.")] = 1.0,
+    target: Annotated[str, typer.Option(help="The target system (bigledger, ebill): every entity it takes is "
+                                              "loaded there, the others are validated only.")] = "bigledger",
 ) -> None:
     """Generate a legacy export, start the sandbox, run every day through Dagster, print the summary.
 
     Run it again on the same directory: nothing is sent twice.
     """
     from batch_orchestration.demo.run import DemoOptions, run_demo
+    from batch_orchestration.targets.systems import SYSTEMS
 
-    ok = run_demo(
-        DemoOptions(directory=directory, days=days, customers=customers, window_seconds=window_seconds), Console()
-    )
+    if target not in SYSTEMS:
+        raise typer.BadParameter(f"{target!r} is not a target system; choose one of {', '.join(SYSTEMS)}",
+                                 param_hint="--target")
+    ok = run_demo(DemoOptions(directory=directory, days=days, customers=customers, window_seconds=window_seconds,
+                              target=target), Console())
     raise typer.Exit(0 if ok else 1)
 
 

@@ -51,6 +51,9 @@ BAD_KIND_CODES = {
     "zero_payment_amount": ("payments", "INVALID_AMOUNT"),
     "payment_unknown_invoice": ("payments", "PARENT_UNKNOWN"),
 }
+# Kinds only BigLedger refuses (it holds the customer whose email the export reuses, and keeps emails
+# unique); loaded into another target (eBill), these records and their cascade are not rejects.
+REFUSED_BY_BIGLEDGER = frozenset({"email_taken_in_target"})
 # kind -> the entity whose record is bad.
 BAD_KINDS = {kind: entity for kind, (entity, _) in BAD_KIND_CODES.items()}
 
@@ -108,27 +111,21 @@ class GenerationSummary:
         """kind -> number of bad records of that kind."""
         return {kind: len(keys) for kind, by_entity in self.bad.items() for keys in by_entity.values()}
 
-    @property
-    def cascaded(self) -> dict[str, list[str]]:
-        """entity -> keys of good-looking records that must be rejected because a related record is bad."""
-        out: dict[str, list[str]] = {entity: [] for entity in ENTITIES}
-        for record in self.bad_records:
-            for entity, key in record.cascade:
-                out[entity].append(key)
-        return out
-
-    def expected_rejects(self) -> dict[str, list[str]]:
-        """entity -> sorted keys the pipeline must reject: the bad records plus their cascade."""
+    def expected_rejects(self, into_bigledger: bool = True) -> dict[str, list[str]]:
+        """entity -> sorted keys the pipeline must reject: the bad records plus their cascade (loading
+        elsewhere than BigLedger, without those only BigLedger refuses)."""
         out: dict[str, set[str]] = defaultdict(set)
         for record in self.bad_records:
-            out[record.entity].add(record.key)
-        for entity, keys in self.cascaded.items():
-            out[entity].update(keys)
+            if into_bigledger or record.kind not in REFUSED_BY_BIGLEDGER:
+                out[record.entity].add(record.key)
+                for entity, key in record.cascade:
+                    out[entity].add(key)
         return {entity: sorted(out[entity]) for entity in ENTITIES}
 
     def to_json(self) -> str:
         """The summary and its derived views (totals, bad by kind, expected rejects) as JSON."""
         data = asdict(self)
         data.update(totals=self.totals, bad=self.bad, bad_counts=self.bad_counts,
-                    expected_rejects=self.expected_rejects())
+                    expected_rejects=self.expected_rejects(),
+                    expected_rejects_elsewhere=self.expected_rejects(into_bigledger=False))
         return json.dumps(data, indent=2, ensure_ascii=False)
