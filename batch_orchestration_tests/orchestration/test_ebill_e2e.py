@@ -1,0 +1,152 @@
+"""eBill end to end through Dagster: the demo's routing (customers and invoices into eBill), a
+generated backfill, a row eBill refuses, and runs killed with ``kill -9`` after each upload step."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from batch_orchestration.demo.routing import demo_routing
+from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.orchestration.runner import run_days
+from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.sandbox.ebill.csv_files import CUSTOMERS, INVOICES, LINE_ITEMS
+from batch_orchestration.sandbox.server import RunningSandbox
+from batch_orchestration.targets import kill_points
+from batch_orchestration_tests.orchestration.harness import (
+    DAY_KEYS,
+    Pipeline,
+    make_settings,
+    small_export,
+    write_export,
+)
+
+pytestmark = pytest.mark.slow
+
+LOADED = {"customers": CUSTOMERS, "invoices": INVOICES, "invoice_line_items": LINE_ITEMS}
+
+
+def _ebill_pipeline(tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+    monkeypatch.setenv("EBILL_API_KEY", DEMO_API_KEY)
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(yaml.safe_dump(demo_routing("ebill", sandbox.url, DEMO_COMPANY, 1.0)), encoding="utf-8")
+    settings = make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}", routing_path=str(routing),
+                             max_reject_rate=1.0)
+    return Pipeline.build(settings, sandbox)
+
+
+def _refuse_a_due_date(landing: Path) -> str:
+    """Give the first invoice of the first day a due date before its date: valid for the pipeline (and
+    BigLedger, which only warns), refused by eBill. Returns its key."""
+    path = next((landing / "invoices" / DAY_KEYS[0]).glob("*.csv"))
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    row = rows[0]
+    row["DUE_DATE"] = "2000-01-01"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return row["INV_NO"]
+
+
+def test_a_backfill_into_ebill_loads_exactly_the_valid_records_and_again_uploads_nothing(
+        tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = small_export(tmp_path / "landing", customers=60)
+    refused = _refuse_a_due_date(tmp_path / "landing")
+    pipeline = _ebill_pipeline(tmp_path, sandbox, monkeypatch)
+    assert "payments_loaded" not in {key.to_user_string() for key in pipeline.defs.resolve_all_asset_keys()}
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        results = run_days(pipeline.defs, DAY_KEYS, instance)
+        assert [r.success for r in results] == [True, True, True]
+        assert all(all(r.checks.values()) for r in results)
+        before = pipeline.target_counts()
+        again = run_days(pipeline.defs, DAY_KEYS, instance)
+    assert all(r.success for r in again)
+    for result in again:
+        for entity in LOADED:
+            loaded = result.metadata[f"{entity}_loaded"]
+            assert (loaded["created"], loaded["updated"], loaded["batches_sent"]) == (0, 0, 0), (result.day, entity)
+    assert pipeline.target_counts() == before  # no batch either
+
+    expected = summary.expected_rejects(into_bigledger=False)
+    lines_of_refused = {key for key in pipeline.mapped_keys("invoice_line_items") | pipeline.rejected_keys(
+        "invoice_line_items") if key.startswith(f"{refused}/")}
+    expected["invoices"] = sorted({*expected["invoices"], refused})
+    expected["invoice_line_items"] = sorted({*expected["invoice_line_items"], *lines_of_refused})
+    for entity, inspected in LOADED.items():
+        loaded, rejected = pipeline.mapped_keys(entity), pipeline.rejected_keys(entity)
+        assert rejected == set(expected[entity]), (entity, sorted(rejected ^ set(expected[entity]))[:5])
+        assert not loaded & rejected
+        assert before[inspected] == len(loaded), entity
+    (message,) = pipeline.query("SELECT message FROM rejects WHERE entity = 'invoices' AND source_key = ? "
+                                "AND code = 'ROW_FAILED'", (refused,))[0]
+    assert message == "dueDate must not be before invoiceDate"
+    assert {entity for (entity,) in pipeline.query("SELECT DISTINCT entity FROM id_map")} == set(LOADED)
+    assert ENTITIES.keys() >= LOADED.keys()
+
+
+# -- killed runs ------------------------------------------------------------------------------------
+
+HEADERS = {"customers": "CUST_NO,CUST_NAME,EMAIL_ADDR,COUNTRY", "invoices": "INV_NO,CUST_NO,INV_DATE,INV_TOTAL",
+           "invoice_line_items": "INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_PRICE"}
+_RUN_A_DAY = """
+import sys
+import dagster as dg
+from batch_orchestration.definitions import build_definitions
+from batch_orchestration.orchestration.runner import run_days
+from batch_orchestration.orchestration.settings import Settings
+
+with dg.DagsterInstance.ephemeral() as instance:
+    run_days(build_definitions(Settings.from_env()), [sys.argv[1]], instance)
+"""
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    return {**os.environ, f"{ENV_PREFIX}HOME": str(settings.home), f"{ENV_PREFIX}WAREHOUSE_URL": settings.warehouse_url,
+            f"{ENV_PREFIX}LANDING_ROOT": settings.landing_root, f"{ENV_PREFIX}ROUTING": settings.routing_path,
+            f"{ENV_PREFIX}START_DATE": settings.start_date, f"{ENV_PREFIX}MAX_REJECT_RATE": "1.0"}
+
+
+@pytest.mark.parametrize("step", ["created", "uploaded", "finalized", "processed"])
+def test_a_run_killed_after_each_upload_step_resumes_without_a_second_batch_or_a_duplicate(
+        tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    first, second = DAY_KEYS[:2]
+    landing = tmp_path / "landing"
+    write_export(landing, first, {"customers": [HEADERS["customers"], "C1,Acme Trading,ap@acme.example,MY",
+                                                "C2,Beta Foods,ap@beta.example,MY"]})
+    write_export(landing, second, {
+        "invoices": [HEADERS["invoices"], "I1,C1,2024-02-15,25.00", "I2,C2,2024-02-16,57.50"],
+        "invoice_line_items": [HEADERS["invoice_line_items"], "I1,1,,Widgets,2,10.00", "I1,2,,Freight,1,5.00",
+                               "I2,1,,Gadget,1,7.50", "I2,2,,Half day on site,1,50.00"]})
+    pipeline = _ebill_pipeline(tmp_path, sandbox, monkeypatch)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_days(pipeline.defs, [first], instance)[0].success
+    assert pipeline.target_counts()["ebill_batch_processes"] == 1
+
+    # The run of the second day dies (SIGKILL) after the step, in the middle of its invoices' upload.
+    died = subprocess.run([sys.executable, "-c", _RUN_A_DAY, second], timeout=120, capture_output=True, text=True,
+                          env={**_environment(pipeline.settings), kill_points.VARIABLE: f"ebill_{step}"})
+    assert died.returncode == -9, died.stderr[-2000:]
+    assert pipeline.query("SELECT COUNT(*) FROM intent_log WHERE status = 'open'")[0][0] == 1
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        (result,) = run_days(pipeline.defs, [second], instance)
+    assert result.success and all(result.checks.values())
+    assert result.metadata["invoices_loaded"]["reconciled_intents"] == 1
+    counts = pipeline.target_counts()
+    assert counts["ebill_batch_processes"] == 1 + 2  # the invoice batch and its one child: never a second
+    assert (counts[INVOICES], counts[LINE_ITEMS]) == (2, 4)
+    assert pipeline.mapped_keys("invoices") == {"I1", "I2"}
+    assert pipeline.mapped_keys("invoice_line_items") == {"I1/1", "I1/2", "I2/1", "I2/2"}
+    assert {target for (target,) in pipeline.query(
+        "SELECT target_id FROM id_map WHERE entity = 'invoice_line_items'")} == {"I1:1", "I1:2", "I2:1", "I2:2"}
