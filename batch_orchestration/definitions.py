@@ -54,6 +54,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_landing_sensor("s3_landing_sensor", "s3", MIGRATION_JOB, partitions),
         ],
         resources=build_resources(settings, routing),
+        jobs=[job for route in routing.routes() for job in SYSTEMS[route.config.system].operator_jobs(route)],
     )
     return dg.Definitions.merge(pipeline, jobs_and_schedule(partitions))
 

@@ -1,7 +1,8 @@
 """The target systems the pipeline loads into, each plugged in here once.
 
-A system is its bindings (which entities it takes, and how) and one function that turns a routed
-target into the Dagster resource whose ``connector()`` the loader uses. Adding a target system is one
+A system is its bindings (which entities it takes, and how), one function that turns a routed target
+into the Dagster resource whose ``connector()`` the loader uses, and the jobs an operator launches on
+that target by hand (eBill's carry forward). Adding a target system is one
 package under ``targets/`` (its client, connector and bindings) and one entry here.
 """
 
@@ -18,6 +19,7 @@ from batch_orchestration.targets.base import Binding, Connector
 from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration.targets.bigledger.resource import BigLedgerResource
 from batch_orchestration.targets.ebill.bindings import BINDINGS as EBILL_BINDINGS
+from batch_orchestration.targets.ebill.carry_forward_job import carry_forward_job
 from batch_orchestration.targets.ebill.resource import EbillResource
 from batch_orchestration.targets.routing import Route
 
@@ -55,9 +57,10 @@ def _ebill(route: Route, state_dir: Path) -> dg.ConfigurableResource:
 class System:
     bindings: Mapping[str, Binding]
     resource: Callable[[Route, Path], dg.ConfigurableResource]  # (route, state folder) -> the target's resource
+    operator_jobs: Callable[[Route], list[dg.JobDefinition]] = lambda route: []
 
 
 SYSTEMS: dict[str, System] = {
     "bigledger": System(BIGLEDGER_BINDINGS, _bigledger),
-    "ebill": System(EBILL_BINDINGS, _ebill),
+    "ebill": System(EBILL_BINDINGS, _ebill, lambda route: [carry_forward_job(route)]),
 }

@@ -150,3 +150,32 @@ def test_a_run_killed_after_each_upload_step_resumes_without_a_second_batch_or_a
     assert pipeline.mapped_keys("invoice_line_items") == {"I1/1", "I1/2", "I2/1", "I2/2"}
     assert {target for (target,) in pipeline.query(
         "SELECT target_id FROM id_map WHERE entity = 'invoice_line_items'")} == {"I1:1", "I1:2", "I2:1", "I2:2"}
+
+
+# -- carry forward ----------------------------------------------------------------------------------
+
+
+def test_carry_forward_is_its_own_job_and_sends_nothing_without_confirmation(
+        tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    landing = tmp_path / "landing"
+    write_export(landing, DAY_KEYS[0], {
+        "customers": [HEADERS["customers"], "C1,Acme Trading,ap@acme.example,MY"],
+        "invoices": [HEADERS["invoices"], "I1,C1,2024-02-15,25.00", "I2,C1,2024-02-16,7.50"],
+        "invoice_line_items": [HEADERS["invoice_line_items"], "I1,1,,Widgets,2,12.50", "I2,1,,Gadget,1,7.50"]})
+    pipeline = _ebill_pipeline(tmp_path, sandbox, monkeypatch)
+    job = pipeline.defs.resolve_job_def("ebill_carry_forward_job")
+    assert "ebill_batch_init" not in {node.name for node in pipeline.defs.resolve_job_def("migration_job").nodes}
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_days(pipeline.defs, DAY_KEYS[:1], instance)[0].success
+        batches = pipeline.target_counts()["ebill_batch_processes"]
+        config = {"ops": {"ebill_batch_init": {"config": {"carry_forward_invoices": True}}}}
+        unconfirmed = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+        assert not unconfirmed.success
+        assert "confirm: true" in unconfirmed.failure_data_for_node("ebill_batch_init").error.message
+        assert pipeline.target_counts()["ebill_batch_processes"] == batches  # nothing was sent
+
+        config["ops"]["ebill_batch_init"]["config"]["confirm"] = True
+        confirmed = job.execute_in_process(run_config=config, instance=instance)
+    assert confirmed.output_for_node("ebill_batch_init") == {"invoices": 2, "credit_memos": 0, "debit_memos": 0}
+    # the init batch and one child batch for the one type requested
+    assert pipeline.target_counts()["ebill_batch_processes"] == batches + 2

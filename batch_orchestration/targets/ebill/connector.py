@@ -21,11 +21,19 @@ import hashlib
 import logging
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from batch_orchestration.targets.base import AmbiguousOutcome, Binding, Outgoing, RecordOutcome, TargetRefused
+from batch_orchestration.targets.base import (
+    AmbiguousOutcome,
+    Binding,
+    NotApplied,
+    Outgoing,
+    RecordOutcome,
+    TargetRefused,
+)
 from batch_orchestration.targets.ebill.bindings import BINDINGS, CHILD_FILE, FILES, FileLayout
 from batch_orchestration.targets.ebill.http import BatchStatus, EbillHttp, EbillRefused
 from batch_orchestration.targets.ebill.journal import UploadJournal
@@ -56,6 +64,25 @@ class EbillSettings:
     poll_max_interval_seconds: float = 5.0
     timeout_seconds: float = 60.0
     policy: RetryPolicy = DEFAULT_POLICY
+
+
+@dataclass(frozen=True)
+class CarryForward:
+    """What a ``BatchInit`` asks eBill to do (seed 001, 4.9.1.1)."""
+
+    invoices: bool = False
+    credit_memos: bool = False
+    debit_memos: bool = False
+    zero_out_customer_balance: bool = False
+
+    def fields(self, job_id: str) -> list[tuple[str, str]]:
+        flags = {"carryForwardInvoices": self.invoices, "carryForwardCreditMemos": self.credit_memos,
+                 "carryForwardDebitMemos": self.debit_memos, "zeroOutCustomerBalance": self.zero_out_customer_balance}
+        return [("jobId", job_id), *((tag, "true" if on else "false") for tag, on in flags.items())]
+
+
+CARRY_FORWARD_ANSWERS = {"invoices": "carryForwardInvoice", "credit_memos": "carryForwardCreditMemo",
+                         "debit_memos": "carryForwardDebitMemo"}
 
 
 class _Abandoned(Exception):
@@ -146,6 +173,25 @@ class EbillConnector:
             outcomes = self._outcomes(batch, upload, status, job, Path(folder))
         self.journal.settle(job)
         return outcomes
+
+    def carry_forward(self, job_id: str, request: CarryForward) -> dict[str, int]:
+        """``BatchInit``: carry the requested document types forward (and zero customer balances).
+
+        It changes every open document of the company, so it is never part of a load (the operator's
+        job in ``orchestration/carry_forward.py``). Safe to repeat under one ``job_id``: eBill is asked
+        for it first, and it is sent only when eBill has none. Returns the documents carried forward
+        per type.
+        """
+        def once() -> ET.Element:
+            found = self.http.document(job_id)
+            return found if found is not None else self.http.batch_init(request.fields(job_id))
+
+        answer = self.policy.retrying((NotApplied, AmbiguousOutcome))(once)
+        counts = {}
+        for kind, tag in CARRY_FORWARD_ANSWERS.items():
+            node = answer.find(f"child/{tag}/successCount")
+            counts[kind] = int(node.text) if node is not None and (node.text or "").strip().isdigit() else 0
+        return counts
 
     # -- the steps ---------------------------------------------------------------------------------
 

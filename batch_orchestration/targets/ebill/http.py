@@ -148,17 +148,22 @@ class EbillHttp:
         """``BatchInit``, sent once: the carry-forward document as eBill answered it."""
         return self._call("POST", {"mode": "BatchInit"}, request_document(fields))
 
-    def status(self, job_id: str) -> BatchStatus | None:
-        """The batch of ``job_id``, or None when eBill has none; retried (a read)."""
-        def once() -> BatchStatus | None:
+    def document(self, job_id: str) -> ET.Element | None:
+        """eBill's document of the batch process ``job_id``, or None when it has none; retried (a read)."""
+        def once() -> ET.Element | None:
             try:
-                return parse_status(self._call("GET", {"jobId": job_id}))
+                return self._call("GET", {"jobId": job_id})
             except EbillRefused as refused:
                 if refused.code == "NOT_FOUND":
                     return None
                 raise
 
         return self.policy.retrying((NotApplied, AmbiguousOutcome))(once)
+
+    def status(self, job_id: str) -> BatchStatus | None:
+        """The upload batch of ``job_id``, or None when eBill has none."""
+        node = self.document(job_id)
+        return parse_status(node) if node is not None else None
 
     # -- the files ---------------------------------------------------------------------------------
 
