@@ -11,18 +11,21 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import requests
 import yaml
 
 from batch_orchestration.demo.routing import demo_routing
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.orchestration.runner import run_days
 from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
-from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig
 from batch_orchestration.sandbox.ebill.csv_files import CUSTOMERS, INVOICES, LINE_ITEMS
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets import kill_points
+from batch_orchestration_tests.conftest import SandboxFactory
 from batch_orchestration_tests.orchestration.harness import (
     DAY_KEYS,
+    DAYS,
     Pipeline,
     make_settings,
     small_export,
@@ -179,3 +182,24 @@ def test_carry_forward_is_its_own_job_and_sends_nothing_without_confirmation(
     assert confirmed.output_for_node("ebill_batch_init") == {"invoices": 2, "credit_memos": 0, "debit_memos": 0}
     # the init batch and one child batch for the one type requested
     assert pipeline.target_counts()["ebill_batch_processes"] == batches + 2
+
+
+def test_faults_on_every_valid_record_lands_in_ebill_and_nothing_stays_in_doubt(
+        tmp_path: Path, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox = sandbox_factory(window_seconds=1.0, faults=FaultConfig(p_5xx=0.15, p_429=0.15, p_lost=0.15),
+                              fault_seed=3)
+    summary = small_export(tmp_path / "landing", days=DAYS[:1], customers=60)
+    pipeline = _ebill_pipeline(tmp_path, sandbox, monkeypatch)
+    with dg.DagsterInstance.ephemeral() as instance:
+        (result,) = run_days(pipeline.defs, DAY_KEYS[:1], instance)
+    assert result.success and all(result.checks.values())
+    ambiguous = sum(result.metadata[f"{entity}_loaded"]["ambiguous_batches"] for entity in ("customers", "invoices"))
+    assert ambiguous > 0, "the faults must have hit some uploads for this test to mean anything"
+    requests.put(f"{sandbox.url}/_sandbox/faults", json={"spec": ""},
+                 headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, timeout=10).raise_for_status()
+    counts = pipeline.target_counts()
+    expected = summary.expected_rejects(into_bigledger=False)
+    for entity, inspected in LOADED.items():
+        assert counts[inspected] == len(pipeline.mapped_keys(entity)), entity
+        assert pipeline.rejected_keys(entity) == set(expected[entity]), entity
+    assert pipeline.query("SELECT COUNT(*) FROM intent_log WHERE status = 'open'")[0][0] == 0
