@@ -3,8 +3,9 @@
 One pass: read the day, its parts, the ID maps and the target's ids of the records it names; build
 each record's payload through the target's binding (a record whose parent is not in the target is
 rejected, naming the parent and why); plan create / update / skip against the ID map by the hash of
-that payload; send the batches; record the outcomes. Parts travel inside their root's payload: they
-are recorded with it (in the ID map under their root's target id, or rejected with their root).
+that payload; send the batches; record the outcomes. Parts are in their root's payload and loaded
+with it, whole or not at all: in the ID map with it (under the ids the target gave them, else their
+root's), or rejected with it.
 
 For each batch the intent is logged and committed first, and the outcome (target ids into the ID
 map, failures into the rejects table) is recorded while the intent is closed, in one transaction.
