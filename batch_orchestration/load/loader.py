@@ -30,10 +30,12 @@ from batch_orchestration.load.state import (
     open_intent,
     open_intents,
     read_id_map,
+    recorded_batches,
     upsert_id_map,
 )
 from batch_orchestration.targets.base import (
     AmbiguousOutcome,
+    BatchLabel,
     Binding,
     CannotRepresent,
     Connector,
@@ -165,7 +167,8 @@ class Loader:
                 if entity.parts:
                     upsert_id_map(session, self.connector.name, entity.parts.entity, intent.partition_day, parts)
                 close_intent(session, intent.intent_id, "reconciled", {"found": len(entries)})
-            log.warning("reconciled open intent %s of %s: %d of %d creates had been applied",
+            log.warning("reconciled open intent %s of %s: %d of %d creates found by lookup (a target that "
+                        "cannot be asked finds none, and the batch sent again settles them)",
                         intent.intent_id, entity.name, len(entries), len(creates))
         return len(intents)
 
@@ -318,6 +321,8 @@ class _UnitLoad:
                 continue
             if mapped.content_hash != p.content_hash:
                 entries.append((p.source_key, mapped.target_id, p.content_hash, mapped.payload_hash))
+            # A part the ID map lacks is held by its root's record (BigLedger); parts with ids of their
+            # own (eBill's) are mapped with their root whenever it is.
             part_ids = [state.part_id_map[part["source_key"]].target_id if part["source_key"] in state.part_id_map
                         else mapped.target_id for part in state.parts.get(p.source_key, [])]
             part_entries += self._part_entries(p.source_key, part_ids, mapped.payload_hash, state, only_stale=True)
@@ -370,6 +375,7 @@ class _UnitLoad:
             for p in batch
         ]
         with self.warehouse.session() as session:
+            label = BatchLabel(self.day, recorded_batches(session, self.target, entity, self.day))
             intent_id = open_intent(session, self.target, entity, self.day, intent_ops)
         pending = {p.reference_id: p for p in batch}
         outcomes: list[RecordOutcome] = []
@@ -392,7 +398,7 @@ class _UnitLoad:
             outgoing = [Outgoing(p.operation, p.reference_id, p.target_id, p.data)  # type: ignore[arg-type]
                         for p in pending.values()]
             try:
-                answered = self.connector.send_batch(self.binding, outgoing, self.day)
+                answered = self.connector.send_batch(self.binding, outgoing, label)
                 for outcome in answered:
                     if pending.pop(outcome.reference_id, None) is None:
                         log.warning("the answer names %s, which this batch did not send; ignored", outcome.reference_id)

@@ -94,6 +94,14 @@ def close_intent(session: WarehouseSession, intent_id: str, status: str, outcome
     )
 
 
+def recorded_batches(session: WarehouseSession, target: str, entity: str, partition_day: str) -> int:
+    """Batches of the day whose outcome was recorded (their intent closed with it)."""
+    return session.fetch_all(
+        "SELECT COUNT(*) FROM intent_log WHERE target = ? AND entity = ? AND partition_day = ? AND status = 'closed'",
+        (target, entity, partition_day),
+    )[0][0]
+
+
 def open_intents(session: WarehouseSession, target: str, entity: str) -> list[Intent]:
     rows = session.fetch_all(
         "SELECT intent_id, entity, partition_day, operations FROM intent_log "

@@ -12,7 +12,8 @@ interface is drawn against all four documented families:
   request per batch, one answer per record (Batch Import answers by index: the connector maps it back);
 - staged file uploads with polling (eBill): ``send_batch`` creates the upload batch (and child batches
   for the parts' files), uploads, finalises and polls; a poll that runs out is an ``AmbiguousOutcome``,
-  and sending the same batch again resumes the same upload (its ``jobId`` is derived from its content);
+  and sending the same batch again resumes the same upload (its ``jobId`` is derived from its content
+  and its ``BatchLabel``);
 - batch objects with items and a submit step (Bulk Payables): create, add the items, submit, poll.
 
 In each, ``lookup`` asks the target by the record's reference (``referenceId``, an external id or
@@ -134,6 +135,20 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class BatchLabel:
+    """Which batch of a unit and day this is, for a target that names its uploads (eBill's ``jobId``).
+
+    ``recorded_before`` counts the batches of this target, entity and day whose outcome the loader has
+    recorded, in the transaction that recorded it. So it is the same for every resend of one batch, in
+    this run or after a dead one, and it has moved on by the time the same content is sent again (a
+    record changed and changed back, a refusal forgotten by the operator).
+    """
+
+    day: str
+    recorded_before: int
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """One record of a batch as the loader hands it to a connector."""
 
@@ -150,8 +165,8 @@ class Connector(Protocol):
     def binding(self, entity: str) -> Binding:
         """The binding of an entity this target takes (an aggregate root, or a lone entity)."""
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[RecordOutcome]:
-        """Send once the records of ``day``; raises AmbiguousOutcome, NotApplied or TargetRefused."""
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[RecordOutcome]:
+        """Send once; raises AmbiguousOutcome, NotApplied or TargetRefused."""
 
     def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
         """Target ids of the records created with these reference ids (absent: not created)."""

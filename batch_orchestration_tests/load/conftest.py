@@ -15,7 +15,7 @@ import requests
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
-from batch_orchestration.targets.base import Outgoing, RecordOutcome
+from batch_orchestration.targets.base import BatchLabel, Outgoing, RecordOutcome
 from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
 from batch_orchestration.targets.retry import RetryPolicy
 from batch_orchestration.warehouse import Warehouse, open_warehouse
@@ -43,7 +43,8 @@ def connector_for(sandbox: RunningSandbox, home: Path, **overrides: Any) -> BigL
 def create_in_target(connector: BigLedgerConnector, entity: str, reference: str,
                      data: dict[str, Any]) -> RecordOutcome:
     """A record created in the target outside the migration (by another system, before it)."""
-    (outcome,) = connector.send_batch(connector.binding(entity), [Outgoing("create", reference, None, data)], DAY)
+    (outcome,) = connector.send_batch(connector.binding(entity), [Outgoing("create", reference, None, data)],
+                                        BatchLabel(DAY, 0))
     return outcome
 
 

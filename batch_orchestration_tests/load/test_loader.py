@@ -19,7 +19,7 @@ from batch_orchestration.load.planner import reference_id
 from batch_orchestration.orchestration.stages import unaccounted_records
 from batch_orchestration.sandbox.config import DEMO_API_KEY, FaultConfig
 from batch_orchestration.sandbox.server import RunningSandbox
-from batch_orchestration.targets.base import Binding, Outgoing, TargetIds, TargetRefused
+from batch_orchestration.targets.base import BatchLabel, Binding, Outgoing, TargetIds, TargetRefused
 from batch_orchestration.targets.bigledger import BigLedgerConnector
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.retry import RetryPolicy
@@ -222,9 +222,9 @@ class KeyRevokedAfterTheFirstSend(BigLedgerConnector):
     """The first batch goes out (and its answer is lost); then the key is revoked, as in a key
     rotation mid-run or a proxy that starts refusing: every later request gets a real 401."""
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[Any]:
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[Any]:
         try:
-            return super().send_batch(binding, batch, day)
+            return super().send_batch(binding, batch, label)
         finally:
             requests.put(f"{self.settings.base_url}/_sandbox/faults", json={"spec": ""}, timeout=10,
                          headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).raise_for_status()
@@ -326,8 +326,8 @@ class AnswerLeavesOneOut(BigLedgerConnector):
 
     answers = 0
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[Any]:
-        outcomes = super().send_batch(binding, batch, day)
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[Any]:
+        outcomes = super().send_batch(binding, batch, label)
         self.answers += 1
         return outcomes[:-1] if self.answers == 1 else outcomes
 

@@ -22,7 +22,7 @@ from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.orchestration.runner import DayResult, run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
 from batch_orchestration.sandbox.server import RunningSandbox, start_in_thread
-from batch_orchestration.targets.base import Outgoing
+from batch_orchestration.targets.base import BatchLabel, Outgoing
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration_tests.conftest import fresh_postgres_schema
 from batch_orchestration_tests.load.conftest import sent
@@ -402,7 +402,8 @@ def troubled_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TroubledD
         export(home / "landing", DAY, rows)
         connector = pipeline.connector()
         created = connector.send_batch(connector.binding("items"), [
-            Outgoing("create", "created-elsewhere", None, {"itemCode": REFUSED_ITEM.lower(), "name": "Gizmo"})], DAY)
+            Outgoing("create", "created-elsewhere", None, {"itemCode": REFUSED_ITEM.lower(), "name": "Gizmo"})],
+            BatchLabel(DAY, 0))
         assert created[0].success
         (result,) = run(pipeline, [DAY])
         yield TroubledDay(pipeline, result)

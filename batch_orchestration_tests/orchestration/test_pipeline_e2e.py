@@ -15,7 +15,7 @@ from batch_orchestration.load.planner import payload_hash, reference_id
 from batch_orchestration.load.state import open_intent
 from batch_orchestration.orchestration.runner import run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig
-from batch_orchestration.targets.base import Outgoing, TargetIds
+from batch_orchestration.targets.base import BatchLabel, Outgoing, TargetIds
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.backend import nulls_as_none
@@ -151,7 +151,7 @@ def test_a_run_that_died_after_sending_is_reconciled_before_resending(tmp_path: 
             open_intent(session, "bigledger", "customers", day, intent_ops)
         sent = connector.send_batch(binding, [
             Outgoing("create", op["referenceId"], None, record) for op, record in zip(intent_ops, data, strict=True)],
-            day)
+            BatchLabel(day, 0))
         assert all(outcome.success for outcome in sent)
         # The next run finds the open intent and looks the records up before sending anything.
         results = run_days(pipeline.defs, [day], instance)

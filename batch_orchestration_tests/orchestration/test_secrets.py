@@ -13,6 +13,7 @@ from dagster._serdes import serialize_value
 from batch_orchestration.definitions import build_definitions
 from batch_orchestration.orchestration.settings import Settings
 from batch_orchestration.sandbox.config import DEMO_COMPANY
+from batch_orchestration.targets.base import BatchLabel
 from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
 from batch_orchestration.targets.bigledger.resource import BigLedgerResource
 from batch_orchestration_tests.conftest import SandboxFactory
@@ -83,7 +84,7 @@ def test_a_run_and_a_failing_run_leave_the_key_nowhere(
         target = build_definitions(wrong_settings).resources["target_bigledger"]
         with dg.build_resources({"target": target}) as resources:
             try:
-                resources.target.connector().send_batch("customers", [], "2024-01-01")
+                resources.target.connector().send_batch("customers", [], BatchLabel("2024-01-01", 0))
             except Exception:
                 log.exception("loading through %r (%s) failed", resources.target, resources.target)
         stored = [serialize_value(entry) for run_id in (ran.run_id, failed.run_id)

@@ -12,12 +12,20 @@ import requests
 
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
-from batch_orchestration.targets.base import AmbiguousOutcome, CannotRepresent, Outgoing, TargetIds, TargetRefused
+from batch_orchestration.targets.base import (
+    AmbiguousOutcome,
+    BatchLabel,
+    CannotRepresent,
+    Outgoing,
+    TargetIds,
+    TargetRefused,
+)
 from batch_orchestration.targets.ebill.bindings import BINDINGS
 from batch_orchestration.targets.ebill.connector import EbillConnector, EbillSettings
 from batch_orchestration_tests.conftest import SandboxFactory
 
 DAY = "2024-03-01"
+LABEL = BatchLabel(DAY, 0)  # the day's first batch
 CUSTOMERS = [{"customer_key": f"C{n}", "name": f"Customer {n}", "email": f"c{n}@example.com", "country": "US"}
              for n in range(1, 4)]
 
@@ -51,8 +59,8 @@ def _line(invoice: str, number: int, quantity: str = "2", price: str = "10.50") 
             "unit_price": Decimal(price)}
 
 
-def _send_customers(connector: EbillConnector) -> None:
-    outcomes = connector.send_batch(BINDINGS["customers"], _outgoing("customers", [(c, []) for c in CUSTOMERS]), DAY)
+def _send_customers(connector: EbillConnector, label: BatchLabel = LABEL) -> None:
+    outcomes = connector.send_batch(BINDINGS["customers"], _outgoing("customers", [(c, []) for c in CUSTOMERS]), label)
     assert [(o.success, o.target_id) for o in outcomes] == [(True, "C1"), (True, "C2"), (True, "C3")]
 
 
@@ -67,7 +75,7 @@ def test_invoices_go_with_their_lines_in_child_files_and_each_row_has_its_outcom
         (_invoice("INV-3", "C3"), [_line("INV-3", 1)]),
     ], ids)
     batch[2].data["parts"][0]["lineNumber"] = "0"  # a line eBill refuses under an invoice it takes
-    outcomes = connector.send_batch(BINDINGS["invoices"], batch, DAY)
+    outcomes = connector.send_batch(BINDINGS["invoices"], batch, LABEL)
 
     first, second, third = outcomes
     assert first.success and first.target_id == "INV-1" and first.part_ids == ("INV-1:1", "INV-1:2", "INV-1:3")
@@ -81,49 +89,93 @@ def test_invoices_go_with_their_lines_in_child_files_and_each_row_has_its_outcom
     assert counts["ebill_batch_processes"] == 1 + 1 + 3
 
 
-def _losing_the_answer_of(connector: EbillConnector, step: str) -> None:
-    """The first ``step`` request is sent and applied; its answer is lost, as on a dropped connection."""
+def _losing_the_answers_of(connector: EbillConnector, step: str, lost: set[int]) -> None:
+    """The ``step`` requests numbered in ``lost`` (from 1) are sent and applied; their answers are lost,
+    as on a dropped connection."""
     real = getattr(connector.http, step)
     calls = 0
 
-    def lose_first(*args: Any) -> Any:
+    def losing(*args: Any) -> Any:
         nonlocal calls
         calls += 1
         answer = real(*args)
-        if calls == 1:
+        if calls in lost:
             raise AmbiguousOutcome(f"{step}: the answer was lost")
         return answer
 
-    setattr(connector.http, step, lose_first)
+    setattr(connector.http, step, losing)
 
 
-@pytest.mark.parametrize(("step", "batches"), [
-    ("upload", 1), ("finalize", 1), ("status", 1),
-    ("create_upload", 2),  # its upload URL was never received: that Draft batch stays empty, a new one is made
+def _invoices_with_lines(connector: EbillConnector) -> list[Outgoing]:
+    _send_customers(connector)
+    ids = TargetIds({"customers": {c["customer_key"]: c["customer_key"] for c in CUSTOMERS}})
+    return _outgoing("invoices", [(_invoice("INV-1", "C1"), [_line("INV-1", 1), _line("INV-1", 2)])], ids)
+
+
+@pytest.mark.parametrize(("step", "nth", "batches"), [
+    ("upload", 1, 1 + 2),     # the invoice file's PUT: written again
+    ("upload", 2, 1 + 2),     # the child file's PUT
+    ("finalize", 1, 1 + 2),   # finalized: ALREADY_FINALIZED on the resend, then polled
+    ("status", 2, 1 + 2),     # the first poll after the finalize (the first ask finds no batch yet)
+    ("create_upload", 1, 1 + 2 + 1),  # the invoice batch's: its URL never came, it stays an empty Draft
+    ("create_upload", 2, 1 + 2 + 2),  # the child batch's: the same, for both
 ])
 def test_a_batch_sent_again_after_a_lost_answer_carries_on_its_upload(
-        sandbox: RunningSandbox, tmp_path: Path, step: str, batches: int) -> None:
-    """What the loader does on an ambiguous answer: send the same batch again. The same content finds
-    the same ``jobId`` and carries on from where it was."""
+        sandbox: RunningSandbox, tmp_path: Path, step: str, nth: int, batches: int) -> None:
+    """What the loader does on an ambiguous answer: send the same batch again. The same content and
+    label find the same ``jobId`` and carry on from where it was (the customers' batch counts one)."""
     connector = _connector(sandbox, tmp_path)
-    batch = _outgoing("customers", [(c, []) for c in CUSTOMERS])
-    _losing_the_answer_of(connector, step)
+    batch = _invoices_with_lines(connector)
+    _losing_the_answers_of(connector, step, {nth})
     with pytest.raises(AmbiguousOutcome):
-        connector.send_batch(BINDINGS["customers"], batch, DAY)
-    outcomes = connector.send_batch(BINDINGS["customers"], batch, DAY)
-    assert [o.success for o in outcomes] == [True, True, True]
+        connector.send_batch(BINDINGS["invoices"], batch, LABEL)
+    (outcome,) = connector.send_batch(BINDINGS["invoices"], batch, LABEL)
+    assert outcome.success and outcome.part_ids == ("INV-1:1", "INV-1:2")
     counts = _counts(sandbox)
     assert counts["ebill_batch_processes"] == batches
-    assert counts["ebill_customers"] == 3
+    assert (counts["ebill_invoices"], counts["ebill_invoice_line_items"]) == (1, 2)
 
 
-def test_the_same_content_sent_after_it_was_settled_is_a_new_upload(sandbox: RunningSandbox, tmp_path: Path) -> None:
-    """A record changed and changed back sends the first content again: it must be applied again, not
-    answered from the old batch's output."""
+def test_batches_given_up_on_are_passed_by_and_do_not_block_the_content(sandbox: RunningSandbox,
+                                                                        tmp_path: Path) -> None:
+    """Three lost answers to the create in a row: each leaves an empty Draft, and the fourth send loads."""
+    connector = _connector(sandbox, tmp_path)
+    batch = _outgoing("customers", [(c, []) for c in CUSTOMERS])
+    _losing_the_answers_of(connector, "create_upload", {1, 2, 3})
+    for _ in range(3):
+        with pytest.raises(AmbiguousOutcome):
+            connector.send_batch(BINDINGS["customers"], batch, LABEL)
+    assert all(o.success for o in connector.send_batch(BINDINGS["customers"], batch, LABEL))
+    assert _counts(sandbox)["ebill_batch_processes"] == 4
+
+
+def test_the_same_batch_sent_again_before_its_outcome_was_recorded_reads_the_same_upload(
+        sandbox: RunningSandbox, tmp_path: Path) -> None:
+    """A run that died after reading the outcome, before recording it, sends the batch again: the label
+    has not moved on, so it is the same upload, read again."""
     connector = _connector(sandbox, tmp_path)
     _send_customers(connector)
     _send_customers(connector)
+    assert _counts(sandbox)["ebill_batch_processes"] == 1
+
+
+def test_the_same_content_sent_after_its_outcome_was_recorded_is_a_new_upload(sandbox: RunningSandbox,
+                                                                              tmp_path: Path) -> None:
+    """A record changed and changed back sends the first content again, after the loader recorded a
+    batch: it must be applied again, not answered from the old batch's output."""
+    connector = _connector(sandbox, tmp_path)
+    _send_customers(connector, BatchLabel(DAY, 0))
+    _send_customers(connector, BatchLabel(DAY, 1))
     assert _counts(sandbox)["ebill_batch_processes"] == 2
+
+
+def test_values_with_line_breaks_quotes_and_commas_arrive_whole(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    connector = _connector(sandbox, tmp_path)
+    awkward = [{**CUSTOMERS[0], "name": "Acme\rTrading"}, {**CUSTOMERS[1], "name": 'Beta "Foods",\nLtd'},
+               {**CUSTOMERS[2], "name": "Gamma\r\nGroup, Inc."}]
+    outcomes = connector.send_batch(BINDINGS["customers"], _outgoing("customers", [(c, []) for c in awkward]), LABEL)
+    assert [(o.success, o.target_id) for o in outcomes] == [(True, "C1"), (True, "C2"), (True, "C3")]
+    assert _counts(sandbox)["ebill_customers"] == 3  # no row broken in two
 
 
 def test_a_record_ebill_would_round_is_held_back() -> None:
@@ -136,7 +188,7 @@ def test_a_wrong_key_is_refused_naming_the_variable(sandbox: RunningSandbox, tmp
     connector = EbillConnector(EbillSettings(base_url=sandbox.url, company_id=DEMO_COMPANY, api_key="wrong",
                                              journal_path=tmp_path / "j.sqlite", api_key_variable="EU_EBILL_KEY"))
     with pytest.raises(TargetRefused, match=r"HTTP 401 UNAUTHORIZED.*\$EU_EBILL_KEY") as refused:
-        connector.send_batch(BINDINGS["customers"], _outgoing("customers", [(CUSTOMERS[0], [])]), DAY)
+        connector.send_batch(BINDINGS["customers"], _outgoing("customers", [(CUSTOMERS[0], [])]), LABEL)
     assert "wrong" not in str(refused.value)
 
 

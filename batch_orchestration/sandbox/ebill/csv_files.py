@@ -213,9 +213,13 @@ def read_csv(content: bytes, spec: FileSpec) -> CsvTable:
 
 
 def write_output(table: CsvTable, results: list[tuple[str, str]]) -> bytes:
-    """The input rows with a ``status`` (Success/Failed) and ``errorMessage`` column each."""
+    """The input rows with a ``status`` (Success/Failed) and ``errorMessage`` column each.
+
+    RFC 4180 line ends, so that a value holding a lone ``\r`` is quoted (with ``\n`` alone Python's
+    writer leaves it bare, and a reader would break the row there).
+    """
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*table.header, "status", "errorMessage"])
     for row, (status, message) in zip(table.rows, results, strict=True):
         writer.writerow([*(row.get(column, "") for column in table.header), status, message])
@@ -225,5 +229,5 @@ def write_output(table: CsvTable, results: list[tuple[str, str]]) -> bytes:
 def write_file_error(message: str) -> bytes:
     """The output of a file that could not be read: one line saying why."""
     out = io.StringIO(newline="")
-    csv.writer(out, lineterminator="\n").writerows([["status", "errorMessage"], ["Failed", message]])
+    csv.writer(out, lineterminator="\r\n").writerows([["status", "errorMessage"], ["Failed", message]])
     return out.getvalue().encode()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batch_orchestration.targets.base import Binding, Outgoing, RecordOutcome
+from batch_orchestration.targets.base import BatchLabel, Binding, Outgoing, RecordOutcome
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.bigledger.http import BigLedgerHttp
 from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter, default_state_path
@@ -65,8 +65,8 @@ class BigLedgerConnector:
         except KeyError:
             raise KeyError(f"BigLedger takes no batches of {entity}; it takes {', '.join(BINDINGS)}") from None
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[RecordOutcome]:
-        """One synchronous batch; BigLedger needs no day (each record carries its ``referenceId``)."""
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[RecordOutcome]:
+        """One synchronous batch; BigLedger needs no label (each record carries its ``referenceId``)."""
         body = {"operations": [_operation(record) for record in batch],
                 "options": {"continueOnError": True, "validateOnly": False}}
         answer = self.http.post_batch(f"/v1/batch/{binding.endpoint}", body, large=len(batch) > LARGE_BATCH)

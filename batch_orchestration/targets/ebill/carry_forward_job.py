@@ -23,7 +23,7 @@ class CarryForwardConfig(dg.Config):
 def carry_forward_job(route: Route) -> dg.JobDefinition:
     """``<target>_carry_forward_job`` for the eBill target of ``route``."""
 
-    @dg.op(name=f"{route.target}_batch_init", required_resource_keys={route.resource_key})
+    @dg.op(name=f"{route.target}_batch_init", required_resource_keys={route.resource_key}, pool=route.pool)
     def batch_init(context: dg.OpExecutionContext, config: CarryForwardConfig) -> dg.Output[dict[str, int]]:
         request = CarryForward(config.carry_forward_invoices, config.carry_forward_credit_memos,
                                config.carry_forward_debit_memos, config.zero_out_customer_balance)
@@ -35,7 +35,8 @@ def carry_forward_job(route: Route) -> dg.JobDefinition:
             raise dg.Failure(description="Nothing was requested: set at least one carry_forward_* or "
                              "zero_out_customer_balance to true.", allow_retries=False)
         connector: EbillConnector = getattr(context.resources, route.resource_key).connector()
-        job_id = f"bo-init-{context.run_id}"  # a step retry of this run asks eBill for it before resending
+        # A step retry, and a re-execution of the run from the UI, ask eBill for it before sending it again.
+        job_id = f"bo-init-{context.dagster_run.root_run_id or context.run_id}"
         counts = connector.carry_forward(job_id, request)
         context.log.info(f"eBill {route.target} carried forward {counts} (jobId {job_id})")
         metadata = {"job_id": job_id, "zeroed_customer_balances": request.zero_out_customer_balance,

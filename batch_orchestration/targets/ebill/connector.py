@@ -5,7 +5,9 @@ files) to disk, then: creates the upload batch (and a child batch per line file)
 to its signed URL, finalizes, polls until eBill has processed it, and reads each row's outcome from
 the output files. The ``jobId`` is derived from the entity, the day and the files' content, so when
 any step fails or the run dies, sending the same batch again finds the batch (``GET ?jobId=``) and
-carries on from the step it had reached; it never creates a second batch for the same content.
+carries on from the step it had reached; it never creates a second batch for the same content. The
+batch's ``BatchLabel`` is in the ``jobId`` too, so the same content sent again after its outcome was
+recorded (a record changed and changed back) is a new upload, not the old batch's output read twice.
 
 eBill stores a row over the record with the same id, so a batch sent twice cannot duplicate a record;
 it keeps no readable records, so ``lookup`` finds nothing and the loader's resend is the recovery.
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from batch_orchestration.targets.base import (
     AmbiguousOutcome,
+    BatchLabel,
     Binding,
     NotApplied,
     Outgoing,
@@ -88,6 +91,14 @@ CARRY_FORWARD_ANSWERS = {"invoices": "carryForwardInvoice", "credit_memos": "car
 class _Abandoned(Exception):
     """A Draft batch that cannot be filled any more (its upload URL was lost or has expired)."""
 
+    def __init__(self, reason: str, created_now: bool) -> None:
+        super().__init__(reason)
+        self.created_now = created_now
+
+
+class _Unreadable(Exception):
+    """eBill could not read a file at all (status 5, ``File rejected``)."""
+
 
 @dataclass
 class _File:
@@ -95,8 +106,10 @@ class _File:
     path: Path
     row_ids: list[str]  # the id of each row, in file order, to match the output against
 
-    def job_id(self, base: str, index: int) -> str:
-        return base if index == 0 else f"{base}.{index}"
+
+def file_job_id(job: str, index: int) -> str:
+    """The ``jobId`` of a batch's file: the batch's own for its records, ``<job>.<n>`` for child file n."""
+    return job if index == 0 else f"{job}.{index}"
 
 
 @dataclass
@@ -110,10 +123,14 @@ class _Upload:
 
 def _write_csv(path: Path, layout: FileLayout, rows: Iterable[dict[str, str]],
                digest: Callable[[bytes], None]) -> _File:
-    """Write the file row by row, then feed its bytes to ``digest``."""
+    """Write the file row by row, then feed its bytes to ``digest``.
+
+    RFC 4180 line ends: the writer then quotes any value holding a ``\r`` or ``\n`` (with ``\n``
+    alone it would leave a lone ``\r`` bare, and eBill would read a row break there).
+    """
     ids = []
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(layout.columns)
         for row in rows:
             writer.writerow([row[column] for column in layout.columns])
@@ -165,22 +182,19 @@ class EbillConnector:
         """eBill keeps no records to ask for: nothing is found, and the resent batch resumes its upload."""
         return {}
 
-    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], day: str) -> list[RecordOutcome]:
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[RecordOutcome]:
         with tempfile.TemporaryDirectory(prefix="ebill_") as folder:
             upload = write_upload(FILES[binding.endpoint], batch, Path(folder), self.settings.lines_per_file)
-            base = f"bo-{binding.entity}-{day}-{upload.digest[:20]}"
+            base = f"bo-{binding.entity}-{label.day}-{label.recorded_before}-{upload.digest[:20]}"
             job, status = self._settle(upload, base)
-            outcomes = self._outcomes(batch, upload, status, job, Path(folder))
-        self.journal.settle(job)
-        return outcomes
+            return self._outcomes(batch, upload, status, job, Path(folder))
 
     def carry_forward(self, job_id: str, request: CarryForward) -> dict[str, int]:
         """``BatchInit``: carry the requested document types forward (and zero customer balances).
 
         It changes every open document of the company, so it is never part of a load (the operator's
-        job in ``orchestration/carry_forward.py``). Safe to repeat under one ``job_id``: eBill is asked
-        for it first, and it is sent only when eBill has none. Returns the documents carried forward
-        per type.
+        job in ``carry_forward_job.py``). Safe to repeat under one ``job_id``: eBill is asked for it
+        first, and it is sent only when eBill has none. Returns the documents carried forward per type.
         """
         def once() -> ET.Element:
             found = self.http.document(job_id)
@@ -196,34 +210,45 @@ class EbillConnector:
     # -- the steps ---------------------------------------------------------------------------------
 
     def _settle(self, upload: _Upload, base: str) -> tuple[str, BatchStatus]:
-        """The processed batch of this content: carried on, or created when there is none to carry on."""
-        abandoned, generation = 0, 1
+        """The processed batch of this content: carried on, or created when there is none to carry on.
+
+        A generation given up on (an empty Draft whose upload URL was lost or expired) is skipped from
+        then on; only the batches this call creates and has to give up count towards its bound.
+        """
+        given_up, generation = 0, 0
         while True:
-            job = base if generation == 1 else f"{base}-g{generation}"
             generation += 1
-            if self.journal.settled(job):  # this very content was sent and read before: a new upload
+            job = base if generation == 1 else f"{base}-g{generation}"
+            if self.journal.abandoned(job):
                 continue
             try:
                 return job, self._carry_on(upload, job)
             except _Abandoned as why:
-                abandoned += 1
+                self.journal.abandon(job)
                 log.warning("eBill batch %s cannot be carried on (%s); a new batch takes its place", job, why)
-                if abandoned >= _ABANDONS:
-                    raise TargetRefused(409, f"eBill: {abandoned} upload batches of {base} could not be "
-                                        f"filled ({why})") from None
+                given_up += why.created_now
+                if given_up >= _ABANDONS:
+                    raise TargetRefused(409, f"eBill: {given_up} upload batches of {base} created in a row could not "
+                                        f"be filled ({why})") from None
 
     def _carry_on(self, upload: _Upload, job: str) -> BatchStatus:
         status = self.http.status(job)
+        created_now = status is None
         if status is None:
-            status = self._create(upload.files[0], job, parent=None)
+            status = self._create(upload.files[0], job, parent=None, created_now=True)
+            log.info("eBill batch %s created for %d records", job, len(upload.files[0].row_ids))
+        else:
+            log.info("eBill batch %s found (%s): carrying on", job, status.status)
         if status.status == "Draft":
-            jobs = [file.job_id(job, i) for i, file in enumerate(upload.files)]
+            jobs = [file_job_id(job, i) for i in range(len(upload.files))]
+            self._upload_url(job, created_now)  # no child batches under a batch that cannot be filled
             for file, file_job in zip(upload.files[1:], jobs[1:], strict=True):
                 if status.child(file_job) is None:
-                    self._create(file, file_job, parent=job)
+                    self._create(file, file_job, parent=job, created_now=created_now)
+            urls = [self._upload_url(file_job, created_now) for file_job in jobs]
             reached("ebill_created")
-            for file, file_job in zip(upload.files, jobs, strict=True):
-                self._upload(file, file_job)
+            for file, file_job, url in zip(upload.files, jobs, urls, strict=True):
+                self._upload(file, file_job, url, created_now)
             reached("ebill_uploaded")
             try:
                 self.http.finalize(job)
@@ -235,7 +260,7 @@ class EbillConnector:
         reached("ebill_processed")
         return status
 
-    def _create(self, file: _File, job: str, parent: str | None) -> BatchStatus:
+    def _create(self, file: _File, job: str, parent: str | None, created_now: bool) -> BatchStatus:
         fields = [*([("parentBatchProcessJobId", parent)] if parent else []), ("jobId", job), ("inputType", "API"),
                   ("operation", OPERATION), ("subOperation", file.layout.sub_operation),
                   ("inputFilename", f"{job}.csv")]
@@ -243,19 +268,22 @@ class EbillConnector:
             created = self.http.create_upload(fields)
         except EbillRefused as refused:
             if refused.code == "DUPLICATE_JOB_ID":  # created by a request whose answer was lost
-                raise _Abandoned(f"{job} exists, but its upload URL was never received") from None
+                raise _Abandoned(f"{job} exists, but its upload URL was never received", created_now) from None
             raise
         self.journal.remember(job, created.upload_url)
         return created
 
-    def _upload(self, file: _File, job: str) -> None:
+    def _upload_url(self, job: str, created_now: bool) -> str:
         url = self.journal.upload_url(job)
         if not url:
-            raise _Abandoned(f"the upload URL of {job} was lost with the run that created it")
+            raise _Abandoned(f"the upload URL of {job} was lost with the request or run that created it", created_now)
+        return url
+
+    def _upload(self, file: _File, job: str, url: str, created_now: bool) -> None:
         try:
             self.http.upload(url, file.path)
         except TargetRefused as refused:
-            raise _Abandoned(f"the upload URL of {job} was refused: {refused}") from None
+            raise _Abandoned(f"the upload URL of {job} was refused: {refused}", created_now) from None
 
     def _poll(self, job: str) -> BatchStatus:
         """The batch's status once eBill has processed it (3, 4 or 5), with a growing pause between asks."""
@@ -284,27 +312,37 @@ class EbillConnector:
         with output.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             if not set(file.layout.key) <= set(reader.fieldnames or ()):
-                reason = next(reader, {}).get("errorMessage") or status.error_message
-                raise TargetRefused(422, f"eBill could not read the {file.layout.sub_operation} file of batch {job}: "
-                                    f"{reason}")
+                raise _Unreadable(next(reader, {}).get("errorMessage") or status.error_message)
             rows = [(row, row.get("status") == "Success", row.get("errorMessage") or "") for row in reader]
         if [file.layout.row_id(row) for row, _, _ in rows] != file.row_ids:
             raise AmbiguousOutcome(f"eBill's output of {job} does not list the rows that were uploaded")
         return [(ok, message) for _, ok, message in rows]
 
+    def _part_rows(self, file: _File, status: BatchStatus, job: str, folder: Path) -> list[tuple[bool, str]]:
+        """A child file's rows; a child file eBill could not read fails each of its rows with the reason
+        (its parent's rows were imported: the records are rejected, not the batch refused)."""
+        try:
+            return self._rows(file, status.child(job), job, folder)
+        except _Unreadable as unreadable:
+            return [(False, f"eBill could not read the file {job}: {unreadable}")] * len(file.row_ids)
+
     def _outcomes(self, batch: Sequence[Outgoing], upload: _Upload, status: BatchStatus, job: str,
                   folder: Path) -> list[RecordOutcome]:
-        own = self._rows(upload.files[0], status, job, folder)
+        records_file = upload.files[0]
+        try:
+            own = self._rows(records_file, status, job, folder)
+        except _Unreadable as unreadable:  # nothing of the batch was imported
+            raise TargetRefused(422, f"eBill could not read the {records_file.layout.sub_operation} file of "
+                                f"batch {job}: {unreadable}") from None
         parts: list[list[tuple[str, bool, str]]] = [[] for _ in batch]
-        child_rows = []
+        child_rows: list[tuple[str, tuple[bool, str]]] = []
         for index, file in enumerate(upload.files[1:], start=1):
-            file_job = file.job_id(job, index)
-            child_rows += [(file, row_id, result) for row_id, result in
-                           zip(file.row_ids, self._rows(file, status.child(file_job), file_job, folder), strict=True)]
-        for (record_index, _), (_, row_id, (ok, message)) in zip(upload.part_rows, child_rows, strict=True):
+            file_job = file_job_id(job, index)
+            child_rows += zip(file.row_ids, self._part_rows(file, status, file_job, folder), strict=True)
+        for (record_index, _), (row_id, (ok, message)) in zip(upload.part_rows, child_rows, strict=True):
             parts[record_index].append((row_id, ok, message))
         outcomes = []
-        for record, row_id, (ok, message), its_parts in zip(batch, upload.files[0].row_ids, own, parts, strict=True):
+        for record, row_id, (ok, message), its_parts in zip(batch, records_file.row_ids, own, parts, strict=True):
             failed = [(part_id, part_message) for part_id, part_ok, part_message in its_parts if not part_ok]
             if not ok:
                 outcomes.append(RecordOutcome(record.reference_id, False, code="ROW_FAILED", message=message))
@@ -316,4 +354,5 @@ class EbillConnector:
             else:
                 outcomes.append(RecordOutcome(record.reference_id, True, target_id=row_id,
                                               part_ids=tuple(part_id for part_id, _, _ in its_parts)))
+        log.info("eBill batch %s: %d of %d records loaded", job, sum(o.success for o in outcomes), len(outcomes))
         return outcomes

@@ -40,12 +40,8 @@ class EbillRefused(TargetRefused):
 class BatchStatus:
     """One ``<batchProcess>`` answer: an upload batch, with its ITM children for an Invoice batch."""
 
-    batch_id: str
     job_id: str
     status: str
-    sub_operation: str
-    success_count: int
-    fail_count: int
     error_message: str
     upload_url: str = field(default="", repr=False)
     download_url: str = field(default="", repr=False)
@@ -64,17 +60,10 @@ def _text(node: ET.Element, tag: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
-def _count(node: ET.Element, tag: str) -> int:
-    text = _text(node, tag)
-    return int(text) if text.isdigit() else 0
-
-
 def parse_status(node: ET.Element) -> BatchStatus:
     children = node.find("child")
     return BatchStatus(
-        batch_id=_text(node, "id"), job_id=_text(node, "jobId"), status=_text(node, "status"),
-        sub_operation=_text(node, "subOperation"), success_count=_count(node, "successCount"),
-        fail_count=_count(node, "failCount"), error_message=_text(node, "errorMessage"),
+        job_id=_text(node, "jobId"), status=_text(node, "status"), error_message=_text(node, "errorMessage"),
         upload_url=_text(node, "uploadUrl"), download_url=_text(node, "downloadUrl"),
         children=tuple(parse_status(child) for child in children.findall("batchProcess"))
         if children is not None else (),
@@ -140,9 +129,9 @@ class EbillHttp:
         """``S3FileUpload``, sent once: a Draft batch and its upload URL."""
         return parse_status(self._call("POST", {"mode": "S3FileUpload"}, request_document(fields)))
 
-    def finalize(self, job_id: str) -> BatchStatus:
+    def finalize(self, job_id: str) -> None:
         """``BatchFinalize``, sent once."""
-        return parse_status(self._call("PUT", {"mode": "BatchFinalize"}, request_document([("jobId", job_id)])))
+        self._call("PUT", {"mode": "BatchFinalize"}, request_document([("jobId", job_id)]))
 
     def batch_init(self, fields: Sequence[tuple[str, str]]) -> ET.Element:
         """``BatchInit``, sent once: the carry-forward document as eBill answered it."""
@@ -178,10 +167,12 @@ class EbillHttp:
     def download(self, url: str, destination: Path) -> None:
         """GET an output file to disk, streamed; retried."""
         def once() -> None:
-            response = self._file_request("GET", url, stream=True)
-            with destination.open("wb") as handle:
-                for chunk in response.iter_content(chunk_size=1 << 16):
-                    handle.write(chunk)
+            with self._file_request("GET", url, stream=True) as response, destination.open("wb") as handle:
+                try:
+                    for chunk in response.iter_content(chunk_size=1 << 16):
+                        handle.write(chunk)
+                except requests.RequestException as exc:  # the answer broke off: read it again
+                    raise AmbiguousOutcome(f"GET of an eBill output file: {type(exc).__name__}") from None
 
         self.policy.retrying((NotApplied, AmbiguousOutcome))(once)
 
@@ -191,6 +182,8 @@ class EbillHttp:
             response = self._files.request(method, url, timeout=self.timeout_seconds, **kwargs)
         except _IN_DOUBT as exc:
             raise AmbiguousOutcome(f"{what}: {type(exc).__name__}") from None
+        except (requests.RequestException, ValueError) as exc:  # a URL it cannot use; its text names the URL
+            raise TargetRefused(0, f"{what}: eBill gave a URL that cannot be used ({type(exc).__name__})") from None
         if response.status_code >= 500:
             raise AmbiguousOutcome(f"{what}: HTTP {response.status_code}")
         if response.status_code >= 400:  # an expired or wrong signature: the URL's query is not shown

@@ -2,12 +2,12 @@
 
 eBill answers ``S3FileUpload`` with the upload URL once; its status answers do not repeat it. A run
 that dies between creating a batch and uploading its file would leave a Draft batch nobody can fill,
-so the URL is written here as soon as eBill gives it. A ``jobId`` whose outcome was read is marked
-settled: the same content sent again later (a record changed and changed back) is a new upload, not
-the old batch's answer read twice.
+so the URL is written here as soon as eBill gives it. A batch given up on (its URL lost with a lost
+answer, or expired) is marked, so later sends pass it by.
 
 A SQLite file in the deployment's state folder, beside the rate budgets, readable by its owner only:
-the URLs are credentials until they expire (an hour on the sandbox). Nothing here is ever logged.
+the URLs are credentials until they expire (an hour on the sandbox), so an abandoned batch's is
+erased. Nothing here is ever logged. Losing the file loses only the carrying on of Draft batches.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
     job_id TEXT PRIMARY KEY,
     upload_url TEXT NOT NULL,
-    settled INTEGER NOT NULL DEFAULT 0
+    abandoned INTEGER NOT NULL DEFAULT 0
 )
 """
 
@@ -57,12 +57,12 @@ class UploadJournal:
             row = con.execute("SELECT upload_url FROM uploads WHERE job_id = ?", (job_id,)).fetchone()
         return row[0] if row else None
 
-    def settle(self, job_id: str) -> None:
+    def abandon(self, job_id: str) -> None:
         with self._connection() as con:
             con.execute("INSERT OR IGNORE INTO uploads (job_id, upload_url) VALUES (?, '')", (job_id,))
-            con.execute("UPDATE uploads SET settled = 1, upload_url = '' WHERE job_id = ?", (job_id,))
+            con.execute("UPDATE uploads SET abandoned = 1, upload_url = '' WHERE job_id = ?", (job_id,))
 
-    def settled(self, job_id: str) -> bool:
+    def abandoned(self, job_id: str) -> bool:
         with self._connection() as con:
-            row = con.execute("SELECT settled FROM uploads WHERE job_id = ?", (job_id,)).fetchone()
+            row = con.execute("SELECT abandoned FROM uploads WHERE job_id = ?", (job_id,)).fetchone()
         return bool(row and row[0])
