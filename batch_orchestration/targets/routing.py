@@ -73,8 +73,8 @@ class Routing(BaseModel):
                 raise ValueError(f"target name {name!r} must be a lower-case identifier")
             if config.system not in SYSTEMS:
                 raise ValueError(f"target {name}: unknown system {config.system!r}; known: {', '.join(SYSTEMS)}")
-        roots = {root.name for root in units()}
-        missing, unknown = roots - set(self.entities), set(self.entities) - set(ENTITIES)
+        roots = [root.name for root in units()]  # in dependency order: the first error named is the same each run
+        missing, unknown = set(roots) - set(self.entities), set(self.entities) - set(ENTITIES)
         if missing or unknown:
             raise ValueError(f"every unit is routed once: missing {sorted(missing)}, unknown {sorted(unknown)}")
         for entity, target in self.entities.items():

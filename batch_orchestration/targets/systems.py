@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import dagster as dg
 
@@ -28,29 +28,20 @@ class TargetResource(Protocol):
     def connector(self) -> Connector: ...
 
 
-def _bigledger(route: Route, state_dir: Path) -> dg.ConfigurableResource:
+def _api(route: Route) -> dict[str, Any]:
+    """The fields of every target's resource (``TargetApiResource``), the key through ``EnvVar``."""
     config = route.config
-    return BigLedgerResource(
-        target_name=route.target,
-        base_url=config.base_url,
-        company_id=config.company_id,
-        api_key=dg.EnvVar(config.api_key_env),
-        api_key_variable=config.api_key_env,
-        rate_window_seconds=config.rate_window_seconds,
-        rate_state_path=str(state_dir / f"rate_limits_{route.target}.sqlite"),
-    )
+    return {"target_name": route.target, "base_url": config.base_url, "company_id": config.company_id,
+            "api_key": dg.EnvVar(config.api_key_env), "api_key_variable": config.api_key_env}
+
+
+def _bigledger(route: Route, state_dir: Path) -> dg.ConfigurableResource:
+    return BigLedgerResource(**_api(route), rate_window_seconds=route.config.rate_window_seconds,
+                             rate_state_path=str(state_dir / f"rate_limits_{route.target}.sqlite"))
 
 
 def _ebill(route: Route, state_dir: Path) -> dg.ConfigurableResource:
-    config = route.config
-    return EbillResource(
-        target_name=route.target,
-        base_url=config.base_url,
-        company_id=config.company_id,
-        api_key=dg.EnvVar(config.api_key_env),
-        api_key_variable=config.api_key_env,
-        journal_path=str(state_dir / f"ebill_uploads_{route.target}.sqlite"),
-    )
+    return EbillResource(**_api(route), journal_path=str(state_dir / f"ebill_uploads_{route.target}.sqlite"))
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dagster as dg
 from pydantic import Field
 
+from batch_orchestration.targets.api_resource import TargetApiResource
 from batch_orchestration.targets.bigledger.connector import BigLedgerConnector, BigLedgerSettings
 
 
-class BigLedgerResource(dg.ConfigurableResource):
-    """The BigLedger batch API of one target. The key is read through ``EnvVar``, never from config."""
+class BigLedgerResource(TargetApiResource):
+    """The BigLedger batch API of one target."""
 
-    target_name: str = Field(description="The routing's name of this target: its state is kept under it")
-    base_url: str
-    company_id: str
-    api_key: str = Field(description="Set with dg.EnvVar(<api_key_variable>)", repr=False)
-    api_key_variable: str = Field(description="The variable the key is read from, named in error messages")
     rate_window_seconds: float = Field(default=60.0, description="The target's rate-limit minute")
     rate_state_path: str | None = Field(default=None, description="File shared by processes for pacing")
 

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dagster as dg
 from pydantic import Field
 
+from batch_orchestration.targets.api_resource import TargetApiResource
 from batch_orchestration.targets.ebill.connector import LINES_PER_FILE, EbillConnector, EbillSettings
 
 
-class EbillResource(dg.ConfigurableResource):
-    """The eBill file upload API of one target. The key is read through ``EnvVar``, never from config."""
+class EbillResource(TargetApiResource):
+    """The eBill file upload API of one target."""
 
-    target_name: str = Field(description="The routing's name of this target: its state is kept under it")
-    base_url: str
-    company_id: str
-    api_key: str = Field(description="Set with dg.EnvVar(<api_key_variable>)", repr=False)
-    api_key_variable: str = Field(description="The variable the key is read from, named in error messages")
     journal_path: str = Field(description="The connector's memory of its upload URLs (a SQLite file)")
     lines_per_file: int = Field(default=LINES_PER_FILE, description="Invoice lines per child file")
 
