@@ -22,8 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
+import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
+
+from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +91,28 @@ def connection_refused(exc: BaseException) -> bool:
     """A refused connection never reached the server, so a write can be retried safely."""
     text = repr(exc)
     return "ConnectionRefusedError" in text or "NewConnectionError" in text
+
+
+_IN_DOUBT = (requests.Timeout, requests.exceptions.ChunkedEncodingError, requests.ConnectionError)
+
+
+def send(session: requests.Session, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+    """One request; the answers that decide nothing by themselves are raised as the module docstring says.
+
+    Returns a response of status below 400 or a final refusal's (4xx but 408 and 429), for the caller
+    to word: a connection refused is NotApplied, a dropped one or a timeout AmbiguousOutcome, 429
+    NotApplied with its ``Retry-After``, 408 and 5xx AmbiguousOutcome.
+    """
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.ConnectionError as exc:
+        if connection_refused(exc):
+            raise NotApplied(f"{what}: the target refused the connection") from None
+        raise AmbiguousOutcome(f"{what}: {type(exc).__name__}") from None
+    except _IN_DOUBT as exc:
+        raise AmbiguousOutcome(f"{what}: {type(exc).__name__}") from None
+    if response.status_code == 429:
+        raise NotApplied(f"{what}: HTTP 429", retry_after_seconds(response.headers.get("Retry-After")))
+    if response.status_code >= 500 or response.status_code == 408:
+        raise AmbiguousOutcome(f"{what}: HTTP {response.status_code}")
+    return response

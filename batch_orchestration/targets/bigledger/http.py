@@ -17,10 +17,8 @@ import requests
 
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.ratelimit import SharedRateLimiter
-from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, connection_refused, retry_after_seconds
+from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
 from batch_orchestration.targets.wire import encode_json
-
-_IN_DOUBT = (requests.Timeout, requests.exceptions.ChunkedEncodingError, requests.ConnectionError)
 
 
 @dataclass
@@ -41,26 +39,13 @@ class BigLedgerHttp:
         )
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        try:
-            response = self._session.request(
-                method, self.base_url.rstrip("/") + path, timeout=self.timeout_seconds,
-                headers={"X-Request-ID": f"req_{uuid.uuid4().hex[:16]}", "Content-Type": "application/json"},
-                **kwargs,
-            )
-        except requests.exceptions.ConnectionError as exc:
-            if connection_refused(exc):
-                raise NotApplied(f"{method} {path}: the target refused the connection") from None
-            raise AmbiguousOutcome(f"{method} {path}: {type(exc).__name__}") from None
-        except _IN_DOUBT as exc:
-            raise AmbiguousOutcome(f"{method} {path}: {type(exc).__name__}") from None
+        response = send(self._session, method, self.base_url.rstrip("/") + path, f"{method} {path}",
+                        timeout=self.timeout_seconds,
+                        headers={"X-Request-ID": f"req_{uuid.uuid4().hex[:16]}", "Content-Type": "application/json"},
+                        **kwargs)
         self._respect_quota(response)
-        status = response.status_code
-        if status == 429:
-            raise NotApplied(f"{method} {path}: HTTP 429", retry_after_seconds(response.headers.get("Retry-After")))
-        if status >= 500 or status == 408:
-            raise AmbiguousOutcome(f"{method} {path}: HTTP {status}")
-        if status >= 400:
-            raise TargetRefused(status, self._refusal(method, path, response))
+        if response.status_code >= 400:
+            raise TargetRefused(response.status_code, self._refusal(method, path, response))
         return response
 
     def _refusal(self, method: str, path: str, response: requests.Response) -> str:

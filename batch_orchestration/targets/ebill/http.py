@@ -21,11 +21,10 @@ import requests
 from defusedxml import ElementTree as SafeET
 
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
-from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, connection_refused, retry_after_seconds
+from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
 
 PATH = "/rest/batchProcess"
 FINISHED = ("Success", "PartialSuccess", "Failed")  # statuses 3, 4 and 5: the output file is ready
-_IN_DOUBT = (requests.Timeout, requests.exceptions.ChunkedEncodingError, requests.ConnectionError)
 
 
 class EbillRefused(TargetRefused):
@@ -97,21 +96,10 @@ class EbillHttp:
 
     def _call(self, method: str, params: dict[str, str], body: bytes | None = None) -> ET.Element:
         what = f"{method} {PATH}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
-        try:
-            response = self._api.request(
-                method, self.base_url.rstrip("/") + PATH, params=params, data=body, timeout=self.timeout_seconds,
-                headers={"Content-Type": "application/xml", "X-Request-ID": f"req_{uuid.uuid4().hex[:16]}"})
-        except requests.ConnectionError as exc:
-            if connection_refused(exc):
-                raise NotApplied(f"{what}: the target refused the connection") from None
-            raise AmbiguousOutcome(f"{what}: {type(exc).__name__}") from None
-        except _IN_DOUBT as exc:
-            raise AmbiguousOutcome(f"{what}: {type(exc).__name__}") from None
+        response = send(self._api, method, self.base_url.rstrip("/") + PATH, what, params=params, data=body,
+                        timeout=self.timeout_seconds,
+                        headers={"Content-Type": "application/xml", "X-Request-ID": f"req_{uuid.uuid4().hex[:16]}"})
         status = response.status_code
-        if status == 429:
-            raise NotApplied(f"{what}: HTTP 429", retry_after_seconds(response.headers.get("Retry-After")))
-        if status >= 500 or status == 408:
-            raise AmbiguousOutcome(f"{what}: HTTP {status}")
         try:
             node = SafeET.fromstring(response.content)
         except (SafeET.ParseError, ValueError) as exc:  # defusedxml's refusals are ValueErrors
@@ -179,13 +167,9 @@ class EbillHttp:
     def _file_request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         what = f"{method} of an eBill {'upload' if method == 'PUT' else 'output'} file"
         try:
-            response = self._files.request(method, url, timeout=self.timeout_seconds, **kwargs)
-        except _IN_DOUBT as exc:
-            raise AmbiguousOutcome(f"{what}: {type(exc).__name__}") from None
+            response = send(self._files, method, url, what, timeout=self.timeout_seconds, **kwargs)
         except (requests.RequestException, ValueError) as exc:  # a URL it cannot use; its text names the URL
             raise TargetRefused(0, f"{what}: eBill gave a URL that cannot be used ({type(exc).__name__})") from None
-        if response.status_code >= 500:
-            raise AmbiguousOutcome(f"{what}: HTTP {response.status_code}")
         if response.status_code >= 400:  # an expired or wrong signature: the URL's query is not shown
             raise TargetRefused(response.status_code, f"{what}: HTTP {response.status_code} (the signed URL was "
                                 "refused: expired, or not this file's)")
