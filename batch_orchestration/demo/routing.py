@@ -6,6 +6,8 @@ from typing import Any
 
 from batch_orchestration.entities.registry import units
 from batch_orchestration.sandbox.ebill.csv_files import CUSTOMERS, INVOICES, LINE_ITEMS
+from batch_orchestration.sandbox.import_schemas import IMPORT_TYPES
+from batch_orchestration.targets.batch_import.bindings import BINDINGS as IMPORT_BINDINGS
 from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration.targets.systems import SYSTEMS
 
@@ -14,6 +16,7 @@ from batch_orchestration.targets.systems import SYSTEMS
 INSPECTED: dict[str, dict[str, str]] = {
     "bigledger": {entity: binding.endpoint for entity, binding in BIGLEDGER_BINDINGS.items()},
     "ebill": {"customers": CUSTOMERS, "invoices": INVOICES, "invoice_line_items": LINE_ITEMS},
+    "import": {entity: IMPORT_TYPES[binding.endpoint].entity for entity, binding in IMPORT_BINDINGS.items()},
 }
 
 

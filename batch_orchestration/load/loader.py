@@ -46,6 +46,7 @@ from batch_orchestration.targets.base import (
     TargetIds,
     TargetRefused,
 )
+from batch_orchestration.targets.kill_points import reached
 from batch_orchestration.validate.codes import reject_code
 from batch_orchestration.validate.rejects import (
     Refusal,
@@ -429,4 +430,5 @@ class _UnitLoad:
                 f"{len(pending)} {entity} of a batch are still unconfirmed after the retry policy "
                 f"ran out ({exc}); the next run looks them up before sending anything"
             ) from exc
+        reached("batch_answered")  # the target applied the batch; the pipeline has not recorded it yet
         self._record(batch, outcomes, intent_id, state)

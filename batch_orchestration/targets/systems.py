@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import dagster as dg
 
 from batch_orchestration.targets.base import Binding, Connector
+from batch_orchestration.targets.batch_import.bindings import BINDINGS as IMPORT_BINDINGS
+from batch_orchestration.targets.batch_import.resource import BatchImportResource
 from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration.targets.bigledger.resource import BigLedgerResource
 from batch_orchestration.targets.ebill.bindings import BINDINGS as EBILL_BINDINGS
@@ -40,6 +42,10 @@ def _bigledger(route: Route, state_dir: Path) -> dg.ConfigurableResource:
                              rate_state_path=str(state_dir / f"rate_limits_{route.target}.sqlite"))
 
 
+def _batch_import(route: Route, state_dir: Path) -> dg.ConfigurableResource:
+    return BatchImportResource(**_api(route))
+
+
 def _ebill(route: Route, state_dir: Path) -> dg.ConfigurableResource:
     return EbillResource(**_api(route), journal_path=str(state_dir / f"ebill_uploads_{route.target}.sqlite"))
 
@@ -54,4 +60,5 @@ class System:
 SYSTEMS: dict[str, System] = {
     "bigledger": System(BIGLEDGER_BINDINGS, _bigledger),
     "ebill": System(EBILL_BINDINGS, _ebill, lambda route: [carry_forward_job(route)]),
+    "import": System(IMPORT_BINDINGS, _batch_import),
 }

@@ -79,6 +79,7 @@ _CODES = (
     RejectCode("NOT_REPRESENTABLE", "load", "the target would store the record changed (an amount it rounds)",
                "not sent: {target} would not store it as it is: {reason}"),
     RejectCode("ROW_FAILED", "load", "the target refused a row of an uploaded file (its message says why)"),
+    RejectCode("IMPORT_REJECTED", "load", "the Batch Import API rejected the record (its message says why)"),
     RejectCode("PART_FAILED", "load", "a header one of whose lines the target refused: it counts as loaded only "
                "whole", "line {key} was refused: {reason}"),
 )

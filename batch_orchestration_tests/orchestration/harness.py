@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -10,13 +13,16 @@ from typing import Any
 
 import dagster as dg
 import requests
+import yaml
 
 from batch_orchestration.definitions import build_definitions
 from batch_orchestration.demo.generate import generate_export
+from batch_orchestration.demo.routing import demo_routing, key_variable
 from batch_orchestration.demo.summary import GenerationSummary
-from batch_orchestration.orchestration.settings import Settings
+from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
+from batch_orchestration.targets import kill_points
 from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
 from batch_orchestration.warehouse import open_warehouse
 
@@ -109,3 +115,38 @@ def write_export(landing: Path, day: str, files: dict[str, list[str]]) -> None:
         (folder / "export.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+
+
+# -- routed pipelines and killed runs (test_ebill_e2e.py, test_batch_import_e2e.py) ----------------
+
+
+def routed_pipeline(system: str, tmp_path: Path, sandbox: RunningSandbox, monkeypatch: Any) -> Pipeline:
+    """The demo's routing for ``system`` (every unit it takes, the rest nowhere), its key set."""
+    monkeypatch.setenv(key_variable(system), DEMO_API_KEY)
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(yaml.safe_dump(demo_routing(system, sandbox.url, DEMO_COMPANY, 1.0)), encoding="utf-8")
+    settings = make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}", routing_path=str(routing),
+                             max_reject_rate=1.0)
+    return Pipeline.build(settings, sandbox)
+
+
+_RUN_A_DAY = """
+import sys
+import dagster as dg
+from batch_orchestration.definitions import build_definitions
+from batch_orchestration.orchestration.runner import run_days
+from batch_orchestration.orchestration.settings import Settings
+
+with dg.DagsterInstance.ephemeral() as instance:
+    run_days(build_definitions(Settings.from_env()), [sys.argv[1]], instance)
+"""
+
+
+def run_day_killed_at(settings: Settings, day: str, point: str) -> subprocess.CompletedProcess[str]:
+    """Run the day's job in a process of its own that SIGKILLs itself at ``point`` (targets/kill_points.py)."""
+    env = {**os.environ, f"{ENV_PREFIX}HOME": str(settings.home), f"{ENV_PREFIX}WAREHOUSE_URL": settings.warehouse_url,
+           f"{ENV_PREFIX}LANDING_ROOT": settings.landing_root, f"{ENV_PREFIX}ROUTING": settings.routing_path,
+           f"{ENV_PREFIX}START_DATE": settings.start_date, f"{ENV_PREFIX}MAX_REJECT_RATE": "1.0",
+           kill_points.VARIABLE: point}
+    return subprocess.run([sys.executable, "-c", _RUN_A_DAY, day], timeout=120, capture_output=True, text=True,
+                          env=env)

@@ -4,30 +4,24 @@ generated backfill, a row eBill refuses, and runs killed with ``kill -9`` after 
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
 import dagster as dg
 import pytest
 import requests
-import yaml
 
-from batch_orchestration.demo.routing import demo_routing
 from batch_orchestration.orchestration.runner import run_days
-from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig
 from batch_orchestration.sandbox.ebill.csv_files import CUSTOMERS, INVOICES, LINE_ITEMS
 from batch_orchestration.sandbox.server import RunningSandbox
-from batch_orchestration.targets import kill_points
 from batch_orchestration_tests.conftest import SandboxFactory
 from batch_orchestration_tests.orchestration.harness import (
     DAY_KEYS,
     DAYS,
     Pipeline,
-    make_settings,
+    routed_pipeline,
+    run_day_killed_at,
     small_export,
     write_export,
 )
@@ -38,12 +32,7 @@ LOADED = {"customers": CUSTOMERS, "invoices": INVOICES, "invoice_line_items": LI
 
 
 def _ebill_pipeline(tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
-    monkeypatch.setenv("EBILL_API_KEY", DEMO_API_KEY)
-    routing = tmp_path / "routing.yaml"
-    routing.write_text(yaml.safe_dump(demo_routing("ebill", sandbox.url, DEMO_COMPANY, 1.0)), encoding="utf-8")
-    settings = make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}", routing_path=str(routing),
-                             max_reject_rate=1.0)
-    return Pipeline.build(settings, sandbox)
+    return routed_pipeline("ebill", tmp_path, sandbox, monkeypatch)
 
 
 def _refuse_a_due_date(landing: Path) -> str:
@@ -101,24 +90,6 @@ def test_a_backfill_into_ebill_loads_exactly_the_valid_records_and_again_uploads
 
 HEADERS = {"customers": "CUST_NO,CUST_NAME,EMAIL_ADDR,COUNTRY", "invoices": "INV_NO,CUST_NO,INV_DATE,INV_TOTAL",
            "invoice_line_items": "INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_PRICE"}
-_RUN_A_DAY = """
-import sys
-import dagster as dg
-from batch_orchestration.definitions import build_definitions
-from batch_orchestration.orchestration.runner import run_days
-from batch_orchestration.orchestration.settings import Settings
-
-with dg.DagsterInstance.ephemeral() as instance:
-    run_days(build_definitions(Settings.from_env()), [sys.argv[1]], instance)
-"""
-
-
-def _environment(settings: Settings) -> dict[str, str]:
-    return {**os.environ, f"{ENV_PREFIX}HOME": str(settings.home), f"{ENV_PREFIX}WAREHOUSE_URL": settings.warehouse_url,
-            f"{ENV_PREFIX}LANDING_ROOT": settings.landing_root, f"{ENV_PREFIX}ROUTING": settings.routing_path,
-            f"{ENV_PREFIX}START_DATE": settings.start_date, f"{ENV_PREFIX}MAX_REJECT_RATE": "1.0"}
-
-
 @pytest.mark.parametrize("step", ["created", "uploaded", "finalized", "processed"])
 def test_a_run_killed_after_each_upload_step_resumes_without_a_second_batch_or_a_duplicate(
         tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
@@ -136,8 +107,7 @@ def test_a_run_killed_after_each_upload_step_resumes_without_a_second_batch_or_a
     assert pipeline.target_counts()["ebill_batch_processes"] == 1
 
     # The run of the second day dies (SIGKILL) after the step, in the middle of its invoices' upload.
-    died = subprocess.run([sys.executable, "-c", _RUN_A_DAY, second], timeout=120, capture_output=True, text=True,
-                          env={**_environment(pipeline.settings), kill_points.VARIABLE: f"ebill_{step}"})
+    died = run_day_killed_at(pipeline.settings, second, f"ebill_{step}")
     assert died.returncode == -9, died.stderr[-2000:]
     assert pipeline.query("SELECT COUNT(*) FROM intent_log WHERE status = 'open'")[0][0] == 1
 
