@@ -68,8 +68,8 @@ def demo(
     days: Annotated[int, typer.Option(min=1, help="Days of exports (partitions).")] = 3,
     customers: Annotated[int, typer.Option(min=50, help="Customers in the generated export.")] = 3000,
     window_seconds: Annotated[float, typer.Option(help="The sandbox's shortened rate-limit minute.")] = 1.0,
-    target: Annotated[str, typer.Option(help="The target system (bigledger, ebill): every entity it takes is "
-                                              "loaded there, the others are validated only.")] = "bigledger",
+    target: Annotated[str, typer.Option(help="The target system (bigledger, ebill, import): every entity it "
+                                              "takes is loaded there, the others are validated only.")] = "bigledger",
 ) -> None:
     """Generate a legacy export, start the sandbox, run every day through Dagster, print the summary.
 
