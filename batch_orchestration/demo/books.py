@@ -1,5 +1,5 @@
-"""The rest of the books: suppliers, the chart of accounts, bills, journal entries, stock adjustments and
-payments, with their deliberately bad records.
+"""The rest of the books: suppliers, the chart of accounts, bills, journal entries, stock adjustments,
+payments, purchase orders and item receipts, with their deliberately bad records.
 
 Every record names only records exported on its own day or earlier. Bad records are recorded with
 their cascade: the records the pipeline must reject because of them (the lines of a rejected bill, a
@@ -9,6 +9,7 @@ payment naming a rejected invoice). Which code each record gets is in ``summary.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from batch_orchestration.demo import bad
+from batch_orchestration.demo.documents import BILLS, SUPPLIER_DOCUMENTS, SupplierDocuments
 from batch_orchestration.demo.fake import Item, money
 from batch_orchestration.demo.layout import Row, split_counts
 from batch_orchestration.demo.summary import BadRecord, line_key
@@ -114,11 +116,12 @@ class Books:
         self.suppliers: dict[str, tuple[int, Row]] = {}  # key -> (day index, row)
         self.bad_suppliers: set[str] = set()
         self.accounts: dict[str, int] = {}  # good account code -> day index it is opened
-        self.bills: list[Aggregate] = []
+        self.documents: dict[str, list[Aggregate]] = {}  # bought from suppliers: entity -> documents
         self.entries: list[Aggregate] = []
         self.adjustments: list[tuple[int, Row]] = []
         self.payments: list[tuple[int, Row]] = []
-        self._bill_no = self._entry_no = self._adjustment_no = self._payment_no = 0
+        self._numbers: Counter[str] = Counter()  # documents made, per entity
+        self._entry_no = self._adjustment_no = self._payment_no = 0
 
     def _out(self, entity: str, index: int) -> list[Row]:
         return self.rows.setdefault(entity, [[] for _ in self.days])[index]
@@ -236,51 +239,62 @@ class Books:
             self.accounts[code] = index
         return row
 
-    # bills
-    def add_bills(self, count: int) -> None:
+    # bills, purchase orders, item receipts
+    def add_documents(self, documents: SupplierDocuments, count: int) -> None:
+        made = self.documents.setdefault(documents.entity, [])
         for index, n in enumerate(split_counts(count, len(self.days), None)):
             suppliers = self._billable(index)
             for _ in range(n):
-                self.bills.append(self._bill(index, self.rng.choice(suppliers)))
-        kinds = ["orphan_bill", "bill_total_mismatch", "future_bill_date", "bill_line_unknown_item"]
+                made.append(self._document(documents, index, self.rng.choice(suppliers)))
+        kinds = list(documents.bad_kind_codes)
         picks = [k for k in kinds for _ in range(quota(self.fraction, count, len(kinds)))]
         if len(picks) > count // 2:
-            raise ValueError("too few bills for the bad records requested; lower bad_fraction")
-        for n, (kind, draft) in enumerate(zip(picks, self.rng.sample(self.bills, len(picks)), strict=True)):
+            raise ValueError(f"too few {documents.entity} for the bad records requested; lower bad_fraction")
+        orphan, mismatch, future, _ = kinds
+        for n, (kind, draft) in enumerate(zip(picks, self.rng.sample(made, len(picks)), strict=True)):
             row = draft.row
-            if kind == "orphan_bill":
+            if kind == orphan:
                 row["SUPP_NO"] = detail = f"S{UNKNOWN_SUPPLIER_BASE - n:05d}"
-            elif kind == "bill_total_mismatch":
-                row["BILL_TOTAL"] = money(self._lines_cents(draft.lines) + self.rng.randint(100, 5000))
-                detail = f"BILL_TOTAL {row['BILL_TOTAL']}, lines {money(self._lines_cents(draft.lines))}"
-            elif kind == "future_bill_date":
+            elif kind == mismatch:
+                row[documents.total] = money(self._lines_cents(draft.lines) + self.rng.randint(100, 5000))
+                detail = f"{documents.total} {row[documents.total]}, lines {money(self._lines_cents(draft.lines))}"
+            elif kind == future:
                 issued = bad.future_date(self.days[draft.index], self.rng)
-                row["BILL_DATE"] = row["DUE_DATE"] = detail = issued.isoformat()
+                row[documents.date] = row["DUE_DATE"] = detail = issued.isoformat()
             else:
                 line = self.rng.choice(draft.lines)
                 line["ITEM_CODE"] = detail = f"SKU-{UNKNOWN_ITEM_BASE - n}"
-                self._bad(kind, "bill_line_items", line_key(draft.key, line["LINE_NO"]), draft.index, detail,
+                self._bad(kind, documents.part, line_key(draft.key, line["LINE_NO"]), draft.index, detail,
                           ((draft.entity, draft.key), *draft.line_keys(skip=line)))
                 continue
-            self._bad(kind, "bills", draft.key, draft.index, detail, draft.line_keys())
+            self._bad(kind, documents.entity, draft.key, draft.index, detail, draft.line_keys())
 
-    def _bill(self, index: int, supplier: str) -> Aggregate:
-        self._bill_no += 1
-        key, rng = f"B-{self._bill_no:06d}", self.rng
+    @property
+    def bills(self) -> list[Aggregate]:
+        return self.documents.get(BILLS.entity, [])
+
+    def _document(self, documents: SupplierDocuments, index: int, supplier: str) -> Aggregate:
+        self._numbers[documents.entity] += 1
+        key, rng = f"{documents.prefix}-{self._numbers[documents.entity]:06d}", self.rng
         issued = self._date(index, 3)
         terms = int(self.suppliers[supplier][1]["PAY_TERMS_DAYS"])
-        row = {"BILL_NO": key, "SUPP_NO": supplier, "BILL_DATE": issued.isoformat(),
+        row = {documents.key: key, "SUPP_NO": supplier, documents.date: issued.isoformat(),
                "DUE_DATE": (issued + timedelta(terms)).isoformat(),
-               "SUPP_INV_REF": f"INV/{issued.year}/{rng.randrange(10**5):05d}", "BILL_TOTAL": "",
+               documents.reference: f"{documents.reference_prefix}/{issued.year}/{rng.randrange(10**5):05d}",
+               documents.total: "",
                "NOTES": rng.choice(("", "", "", "Goods received in good order", "Partial delivery"))}
-        draft = Aggregate("bills", "bill_line_items", "BILL_NO", index, self.labels[index], row)
+        draft = Aggregate(documents.entity, documents.part, documents.key, index, self.labels[index], row)
         stock = [item for item in self.x.sellable(index) if item.item_type != "service"]
         for line_no in range(1, rng.randint(1, 4) + 1):
             item = rng.choice(stock)
-            draft.lines.append({"BILL_NO": key, "LINE_NO": str(line_no), "ITEM_CODE": item.code,
-                                "DESCRIPTION": item.description, "QTY": str(rng.choice(BILL_QUANTITIES)),
-                                "UNIT_COST": money(item.cost_cents), "TAX_CODE": rng.choice(("SST", "SST", "ZR"))})
-        row["BILL_TOTAL"] = money(self._lines_cents(draft.lines))
+            quantity = rng.choice(BILL_QUANTITIES)
+            line = {documents.key: key, "LINE_NO": str(line_no), "ITEM_CODE": item.code,
+                    "DESCRIPTION": item.description, "QTY": str(quantity),
+                    "UNIT_COST": money(item.cost_cents), "TAX_CODE": rng.choice(("SST", "SST", "ZR"))}
+            if documents.receives:  # mostly all of it; now and then part, or left blank (all of it)
+                line["QTY_RECEIVED"] = rng.choice((str(quantity), str(quantity), "", str(rng.randint(1, quantity))))
+            draft.lines.append(line)
+        row[documents.total] = money(self._lines_cents(draft.lines))
         return draft
 
     @staticmethod
@@ -457,8 +471,10 @@ class Books:
     def day_rows(self, index: int) -> dict[str, list[Row]]:
         """Every entity's rows of day ``index`` that the books own (aggregates flattened into lines)."""
         out = {entity: per_day[index] for entity, per_day in self.rows.items()}
-        out["bills"] = [b.row for b in self.bills if b.index == index]
-        out["bill_line_items"] = [ln for b in self.bills if b.index == index for ln in b.lines]
+        for documents in SUPPLIER_DOCUMENTS:
+            made = self.documents.get(documents.entity, [])
+            out[documents.entity] = [d.row for d in made if d.index == index]
+            out[documents.part] = [ln for d in made if d.index == index for ln in d.lines]
         out["journal_entries"] = [e.row for e in self.entries if e.index == index]
         out["journal_entry_lines"] = [ln for e in self.entries if e.index == index for ln in e.lines]
         return out

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from batch_orchestration.demo import bad
 from batch_orchestration.demo.books import Books
+from batch_orchestration.demo.documents import BILLS, ITEM_RECEIPTS, PURCHASE_ORDERS
 from batch_orchestration.demo.fake import Faker, Item, money
 from batch_orchestration.demo.layout import Row, split_counts, write_partition
 from batch_orchestration.demo.summary import ENTITIES, BadRecord, GenerationSummary
@@ -282,7 +283,8 @@ class _Export:
 def default_sizes(customers: int, days: int) -> dict[str, int]:
     """Sizes of the other entities for an export of ``customers`` (the demo's 3,000 give a few thousand)."""
     suppliers = max(12, customers // 20)
-    return {"suppliers": suppliers, "bills": 4 * suppliers, "journal_entries": max(12, customers // 10),
+    return {"suppliers": suppliers, "bills": 4 * suppliers, "purchase_orders": 2 * suppliers,
+            "item_receipts": 2 * suppliers, "journal_entries": max(12, customers // 10),
             "stock_adjustments": max(12, customers // 10), "payments": max(20, customers // 4),
             "new_items_per_day": max(2, customers // 300) if days > 1 else 1}
 
@@ -304,8 +306,8 @@ def generate_export(
 
     Give either ``days`` or ``start`` and ``n_days``. About ``bad_fraction`` of each entity's records
     are (or cascade from) deliberately bad ones; see ``bad.bad_quotas`` and ``books.quota``. ``sizes``
-    overrides ``default_sizes`` (suppliers, bills, journal_entries, stock_adjustments, payments,
-    new_items_per_day).
+    overrides ``default_sizes`` (suppliers, bills, purchase_orders, item_receipts, journal_entries,
+    stock_adjustments, payments, new_items_per_day).
     """
     day_list = resolve_days(days, start, n_days)
     low, high = lines_per_invoice
@@ -333,9 +335,11 @@ def generate_export(
     books.add_suppliers(counts["suppliers"])
     books.spoil_items()
     books.add_accounts()
-    books.add_bills(counts["bills"])
+    books.add_documents(BILLS, counts["bills"])
     books.add_entries(counts["journal_entries"])
     books.add_adjustments(counts["stock_adjustments"])
     export.invoice_taken_email_customer(rejected("invoices"))
     books.add_payments(counts["payments"], rejected)
+    for documents in (PURCHASE_ORDERS, ITEM_RECEIPTS):  # last: the records before them stay as they were
+        books.add_documents(documents, counts[documents.entity])
     return export.write(Path(root), books)

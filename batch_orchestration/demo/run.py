@@ -49,11 +49,14 @@ class DemoOptions:
     journal_entries: int = 300
     stock_adjustments: int = 300
     payments: int = 750
+    purchase_orders: int = 300
+    item_receipts: int = 300
     new_items_per_day: int = 10
 
     @property
     def sizes(self) -> dict[str, int]:
-        return {"suppliers": self.suppliers, "bills": self.bills, "journal_entries": self.journal_entries,
+        return {"suppliers": self.suppliers, "bills": self.bills, "purchase_orders": self.purchase_orders,
+                "item_receipts": self.item_receipts, "journal_entries": self.journal_entries,
                 "stock_adjustments": self.stock_adjustments, "payments": self.payments,
                 "new_items_per_day": self.new_items_per_day}
 

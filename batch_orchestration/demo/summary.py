@@ -7,9 +7,12 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from batch_orchestration.demo.documents import SUPPLIER_DOCUMENTS
+
 # Every entity of the export, in the registry's dependency order.
 ENTITIES = ("customers", "suppliers", "items", "accounts", "invoice_line_items", "invoices", "bill_line_items",
-            "bills", "journal_entry_lines", "journal_entries", "stock_adjustments", "payments")
+            "bills", "journal_entry_lines", "journal_entries", "stock_adjustments", "purchase_order_lines",
+            "purchase_orders", "item_receipt_lines", "item_receipts", "payments")
 
 # kind -> (the entity whose record is bad, the reject code the pipeline gives that record). The codes
 # of the cascade vary (HEADER_NOT_VALID, PARENT_REJECTED...); the records themselves are in ``cascade``.
@@ -35,10 +38,7 @@ BAD_KIND_CODES = {
     "invoice_without_lines": ("invoices", "NO_LINES"),
     "negative_line_amount": ("invoice_line_items", "INVALID_AMOUNT"),
     "orphan_line": ("invoice_line_items", "HEADER_NOT_VALID"),
-    "orphan_bill": ("bills", "PARENT_UNKNOWN"),
-    "bill_total_mismatch": ("bills", "TOTAL_MISMATCH"),
-    "future_bill_date": ("bills", "FUTURE_DATE"),
-    "bill_line_unknown_item": ("bill_line_items", "PARENT_UNKNOWN"),
+    **{kind: codes for documents in SUPPLIER_DOCUMENTS for kind, codes in documents.bad_kind_codes.items()},
     "unbalanced_entry": ("journal_entries", "UNBALANCED"),
     "single_line_entry": ("journal_entries", "NO_LINES"),
     "invalid_entry_date": ("journal_entries", "INVALID_DATE"),

@@ -146,6 +146,33 @@ class BillLineItem(DocumentLine):
     bill_key: Key
 
 
+class PurchaseOrder(Document):
+    """An order to a supplier (Batch Import's ``PurchaseOrders``), with its lines."""
+
+    po_key: Key
+    supplier_key: Key
+    po_date: PastOrTodayDate
+
+
+class PurchaseOrderLine(DocumentLine):
+    po_key: Key
+
+
+class ItemReceipt(Document):
+    """Goods received from a supplier (Batch Import's ``ItemReceipts``), with its lines."""
+
+    receipt_key: Key
+    supplier_key: Key
+    receipt_date: PastOrTodayDate
+
+
+class ItemReceiptLine(DocumentLine):
+    """A received line: the quantity ordered and, when the export says, the quantity received."""
+
+    receipt_key: Key
+    received_quantity: Annotated[PositiveAmount | None, BeforeValidator(_blank_to_none)] = None
+
+
 class Item(SourceRecord):
     item_code: ItemCode
     name: Annotated[str, Field(min_length=1, max_length=200)]

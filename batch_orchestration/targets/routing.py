@@ -2,7 +2,7 @@
 
 One YAML file, named by ``BATCH_ORCHESTRATION_ROUTING``, holds it (``docs/operations.md`` shows one).
 A unit routed to ``null`` is staged and validated but loaded nowhere. Without the file every entity
-goes to one BigLedger target named ``bigledger``, at the URL and company the environment gives
+BigLedger takes goes to one BigLedger target named ``bigledger``, at the URL and company the environment gives
 (``BATCH_ORCHESTRATION_TARGET_*``), with its key in ``$BIGLEDGER_API_KEY``.
 
 A target's *name* is what the pipeline's state is kept under (ID map, intent log, load rejects), so
@@ -112,10 +112,15 @@ class Routing(BaseModel):
 
 
 def default_routing(base_url: str, company_id: str, rate_window_seconds: float) -> Routing:
+    """Every unit BigLedger takes into one BigLedger target; the others (purchase orders, item receipts)
+    are validated and loaded nowhere."""
+    from batch_orchestration.targets.systems import SYSTEMS  # deferred: the systems use TargetConfig
+
     config = TargetConfig(system="bigledger", base_url=base_url, company_id=company_id,
                           api_key_env=DEFAULT_KEY_VARIABLE, rate_window_seconds=rate_window_seconds)
+    takes = SYSTEMS["bigledger"].bindings
     return Routing(targets={DEFAULT_TARGET: config},
-                   entities=dict.fromkeys((root.name for root in units()), DEFAULT_TARGET))
+                   entities={root.name: DEFAULT_TARGET if root.name in takes else None for root in units()})
 
 
 def load_routing(path: str | Path) -> Routing:

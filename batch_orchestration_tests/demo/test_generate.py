@@ -25,7 +25,7 @@ MAPPINGS = Path(__file__).resolve().parents[2] / "batch_orchestration" / "entiti
 DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 4)]
 SMALL = {"customers": 300, "invoices_per_customer": 4.0, "lines_per_invoice": (1, 4), "bad_fraction": 0.03,
          "sizes": {"suppliers": 60, "bills": 200, "journal_entries": 150, "stock_adjustments": 100, "payments": 200,
-                   "new_items_per_day": 4}}
+                   "purchase_orders": 100, "item_receipts": 100, "new_items_per_day": 4}}
 
 Export = dict[str, dict[str, list[Row]]]  # entity -> day -> rows
 
@@ -155,6 +155,8 @@ def reference_rejects(export: Export, taken_emails: set[str] = frozenset()) -> d
     last_day = max(export["customers"])
     parts = {"invoices": lines_of(export, "invoice_line_items", "INV_NO"),
              "bills": lines_of(export, "bill_line_items", "BILL_NO"),
+             "purchase_orders": lines_of(export, "purchase_order_lines", "PO_NO"),
+             "item_receipts": lines_of(export, "item_receipt_lines", "GRN_NO"),
              "journal_entries": lines_of(export, "journal_entry_lines", "JE_NO")}
 
     def decide(entity: str, key: str, ok: bool) -> None:
@@ -184,10 +186,12 @@ def reference_rejects(export: Export, taken_emails: set[str] = frozenset()) -> d
             decide("invoices", row["INV_NO"], row["CUST_NO"] in good["customers"] and document_ok(
                 row, parts["invoices"][row["INV_NO"]], "INV_DATE", "INV_TOTAL", "UNIT_PRICE", last_day,
                 codes["items"]))
-        for row in export["bills"][day]:
-            decide("bills", row["BILL_NO"], row["SUPP_NO"] in good["suppliers"] and document_ok(
-                row, parts["bills"][row["BILL_NO"]], "BILL_DATE", "BILL_TOTAL", "UNIT_COST", last_day,
-                codes["items"]))
+        for entity, key, date_column, total in (("bills", "BILL_NO", "BILL_DATE", "BILL_TOTAL"),
+                                                ("purchase_orders", "PO_NO", "PO_DATE", "PO_TOTAL"),
+                                                ("item_receipts", "GRN_NO", "GRN_DATE", "GRN_TOTAL")):
+            for row in export[entity][day]:
+                decide(entity, row[key], row["SUPP_NO"] in good["suppliers"] and document_ok(
+                    row, parts[entity][row[key]], date_column, total, "UNIT_COST", last_day, codes["items"]))
         for row in export["journal_entries"][day]:
             lines = parts["journal_entries"][row["JE_NO"]]
             debits = [amount(ln["DEBIT"]) or Decimal(0) for ln in lines]
@@ -205,7 +209,8 @@ def reference_rejects(export: Export, taken_emails: set[str] = frozenset()) -> d
             decide("payments", row["RECEIPT_NO"], bool(row["CUST_NO"]) != bool(row["SUPP_NO"])
                    and positive(row["AMOUNT"]) and all(key in good[e] for e, key in names))
     for root, part in (("invoices", "invoice_line_items"), ("bills", "bill_line_items"),
-                       ("journal_entries", "journal_entry_lines")):
+                       ("journal_entries", "journal_entry_lines"), ("purchase_orders", "purchase_order_lines"),
+                       ("item_receipts", "item_receipt_lines")):
         for key, lines in parts[root].items():
             if key not in good[root]:
                 rejected[part].update(line_key(key, ln["LINE_NO"]) for ln in lines)
@@ -277,7 +282,7 @@ def test_every_bad_kind_is_present_and_rejected_exactly(generated: tuple[Path, G
         export, target_emails(summary))
     assert all(expected[entity] for entity in ENTITIES)  # every entity has bad (or cascaded) records
     for entity in ("customers", "invoices", "suppliers", "items", "bills", "journal_entries", "stock_adjustments",
-                   "payments"):
+                   "payments", "purchase_orders", "item_receipts"):
         assert len(expected[entity]) <= 0.08 * summary.totals[entity], entity  # "a few per cent"
 
 
@@ -367,6 +372,10 @@ REFERENCES = {
     "invoice_line_items": (None, [("ITEM_CODE", "items", "ITEM_CODE"), ("INV_NO", "invoices", "INV_NO")]),
     "bills": ("BILL_NO", [("SUPP_NO", "suppliers", "SUPP_NO")]),
     "bill_line_items": (None, [("ITEM_CODE", "items", "ITEM_CODE"), ("BILL_NO", "bills", "BILL_NO")]),
+    "purchase_orders": ("PO_NO", [("SUPP_NO", "suppliers", "SUPP_NO")]),
+    "purchase_order_lines": (None, [("ITEM_CODE", "items", "ITEM_CODE"), ("PO_NO", "purchase_orders", "PO_NO")]),
+    "item_receipts": ("GRN_NO", [("SUPP_NO", "suppliers", "SUPP_NO")]),
+    "item_receipt_lines": (None, [("ITEM_CODE", "items", "ITEM_CODE"), ("GRN_NO", "item_receipts", "GRN_NO")]),
     "journal_entry_lines": (None, [("GL_CODE", "accounts", "GL_CODE"), ("JE_NO", "journal_entries", "JE_NO")]),
     "stock_adjustments": ("ADJ_NO", [("ITEM_CODE", "items", "ITEM_CODE")]),
     "payments": ("RECEIPT_NO", [("CUST_NO", "customers", "CUST_NO"), ("SUPP_NO", "suppliers", "SUPP_NO"),
@@ -388,7 +397,7 @@ def test_records_name_only_records_exported_on_their_day_or_earlier(
     first_day: dict[str, dict[str, str]] = {}
     for entity, column in (("customers", "CUST_NO"), ("suppliers", "SUPP_NO"), ("items", "ITEM_CODE"),
                            ("accounts", "GL_CODE"), ("invoices", "INV_NO"), ("bills", "BILL_NO"),
-                           ("journal_entries", "JE_NO")):
+                           ("journal_entries", "JE_NO"), ("purchase_orders", "PO_NO"), ("item_receipts", "GRN_NO")):
         days = first_day.setdefault(entity, {})
         for key, (day, _) in records_by_key(export[entity], column).items():
             if key not in rejected[entity]:

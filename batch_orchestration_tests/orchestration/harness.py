@@ -19,15 +19,21 @@ from batch_orchestration.definitions import build_definitions
 from batch_orchestration.demo.generate import generate_export
 from batch_orchestration.demo.routing import demo_routing, key_variable
 from batch_orchestration.demo.summary import GenerationSummary
+from batch_orchestration.entities.registry import members, units
 from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets import kill_points
 from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
+from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration.warehouse import open_warehouse
 
 DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)]
 DAY_KEYS = [d.isoformat() for d in DAYS]
+# What the default routing loads (into BigLedger): the units it takes, with their parts. The others
+# (purchase orders, item receipts) are validated and loaded nowhere.
+BIGLEDGER_ENTITIES = tuple(member.name for root in units() if root.name in BIGLEDGER_BINDINGS
+                           for member in members(root))
 
 
 def make_settings(home: Path, sandbox: RunningSandbox, warehouse_url: str, **overrides: Any) -> Settings:
@@ -53,7 +59,7 @@ def make_settings(home: Path, sandbox: RunningSandbox, warehouse_url: str, **ove
 
 # Every entity, large enough that each day's reject rate stays under make_settings' threshold.
 SMALL_SIZES = {"suppliers": 20, "bills": 60, "journal_entries": 45, "stock_adjustments": 30, "payments": 60,
-               "new_items_per_day": 6}
+               "purchase_orders": 40, "item_receipts": 40, "new_items_per_day": 6}
 
 
 def small_export(root: Path, days: list[date] = DAYS, customers: int = 120) -> GenerationSummary:

@@ -27,6 +27,7 @@ from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration_tests.conftest import fresh_postgres_schema
 from batch_orchestration_tests.load.conftest import sent
 from batch_orchestration_tests.orchestration.harness import (
+    BIGLEDGER_ENTITIES,
     DAY_KEYS,
     Pipeline,
     make_settings,
@@ -101,7 +102,7 @@ def run(pipeline: Pipeline, days: list[str]) -> list[DayResult]:
 def assert_conserved(result: DayResult) -> None:
     """The conservation check ran for every entity of the run, and passed."""
     ran = {asset for (asset, name) in result.checks if name == CONSERVATION}
-    assert ran == {f"{entity}_loaded" for entity in ENTITIES}, f"{result.day}: conservation checks missing"
+    assert ran == {f"{entity}_loaded" for entity in BIGLEDGER_ENTITIES}, f"{result.day}: conservation checks missing"
     assert result.check_failures() == [], f"{result.day}: checks failed"
 
 

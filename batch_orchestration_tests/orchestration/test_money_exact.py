@@ -12,6 +12,7 @@ from batch_orchestration.ingest.landing import LocalLandingZone
 from batch_orchestration.load.loader import Loader
 from batch_orchestration.orchestration.stages import stage_day
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.validate.unit import validate_unit
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.schema import ensure_schema
@@ -48,7 +49,8 @@ def test_amounts_are_exact_from_the_csv_to_the_target(tmp_path: Path, warehouse_
     for root in units():
         assert all(result.rejects == [] for result in validate_unit(warehouse, root, DAY).values())
     for root in units():
-        assert all(report.rejected == 0 for report in loader.load_unit(root, DAY).values())
+        if root.name in BINDINGS:  # what BigLedger takes
+            assert all(report.rejected == 0 for report in loader.load_unit(root, DAY).values())
 
     with warehouse.session() as session:
         totals = dict(session.fetch_all("SELECT source_key, total_amount FROM validated_invoices"))

@@ -20,7 +20,13 @@ from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration.warehouse.backend import nulls_as_none
 from batch_orchestration_tests.conftest import SandboxFactory
-from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, small_export
+from batch_orchestration_tests.orchestration.harness import (
+    BIGLEDGER_ENTITIES,
+    DAY_KEYS,
+    Pipeline,
+    make_settings,
+    small_export,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +70,7 @@ def test_backfill_loads_exactly_the_valid_records_in_order_and_again_sends_nothi
 
     assert all(r.success for r in again)
     for result in again:  # a second backfill of the same exports sends nothing
-        for entity in ENTITIES:
+        for entity in BIGLEDGER_ENTITIES:
             loaded = result.metadata[f"{entity}_loaded"]
             assert loaded["created"] == 0 and loaded["updated"] == 0, (result.day, entity, loaded)
             assert loaded["batches_sent"] == 0, (result.day, entity, loaded)
@@ -73,7 +79,7 @@ def test_backfill_loads_exactly_the_valid_records_in_order_and_again_sends_nothi
 
     expected_rejects = summary.expected_rejects()
     assert set(expected_rejects) == set(ENTITIES)
-    for entity in ENTITIES:
+    for entity in BIGLEDGER_ENTITIES:
         every_key = _all_source_keys(tmp_path / "landing", entity)
         loaded, rejected = pipeline.mapped_keys(entity), pipeline.rejected_keys(entity)
         assert every_key, entity

@@ -13,8 +13,15 @@ from batch_orchestration.definitions import build_definitions
 from batch_orchestration.entities.registry import ENTITIES, units
 from batch_orchestration.orchestration.runner import run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration.targets.routing import RoutingError, default_routing, load_routing
-from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, small_export
+from batch_orchestration_tests.orchestration.harness import (
+    BIGLEDGER_ENTITIES,
+    DAY_KEYS,
+    Pipeline,
+    make_settings,
+    small_export,
+)
 
 
 def _write(path: Path, targets: dict[str, dict[str, object]], entities: dict[str, str | None]) -> Path:
@@ -29,23 +36,30 @@ def _target(url: str = "http://127.0.0.1:8765", system: str = "bigledger") -> di
 
 def test_without_a_file_every_entity_goes_to_one_bigledger_target() -> None:
     routing = default_routing("http://127.0.0.1:8765", DEMO_COMPANY, 60.0)
-    assert {entity: routing.route(entity).target for entity in ENTITIES} == dict.fromkeys(ENTITIES, "bigledger")
+    routes = {entity: routing.route(entity) for entity in ENTITIES}
+    assert {entity: route.target for entity, route in routes.items() if route} == dict.fromkeys(BIGLEDGER_ENTITIES,
+                                                                                                "bigledger")
+    assert {entity for entity, route in routes.items() if route is None} == {
+        "purchase_orders", "purchase_order_lines", "item_receipts", "item_receipt_lines"}  # BigLedger takes none
     assert routing.route("customers").pool == "bigledger_api"
 
 
 ROOTS = [root.name for root in units()]
+# Every unit BigLedger takes into "eu", the others (purchase orders, item receipts) nowhere.
+INTO_EU: dict[str, str | None] = {root: "eu" if root in BIGLEDGER_BINDINGS else None for root in ROOTS}
 
 
 @pytest.mark.parametrize(("targets", "entities", "message"), [
     ({"eu": _target(system="sap")}, dict.fromkeys(ENTITIES, "eu"), "unknown system 'sap'"),
     ({"eu": _target()}, dict.fromkeys(ROOTS[:-1], "eu"), re.escape(f"missing ['{ROOTS[-1]}']")),
     ({"eu": _target()}, {**dict.fromkeys(ENTITIES, "eu"), "invoices": "us"}, "routed to 'us'"),
-    ({"eu": _target(), "us": _target()}, {**dict.fromkeys(ROOTS, "eu"), "payments": "us"},
+    ({"eu": _target(), "us": _target()}, {**INTO_EU, "payments": "us"},
      "payments in us refer to their customers: route both to the same target"),
-    ({"eu": _target()}, {**dict.fromkeys(ROOTS, "eu"), "customers": None},
+    ({"eu": _target()}, {**INTO_EU, "customers": None},
      "invoices in eu refer to their customers"),
-    ({"eu": _target(), "us": _target()}, {**dict.fromkeys(ROOTS, "eu"), "invoice_line_items": "us"},
+    ({"eu": _target(), "us": _target()}, {**INTO_EU, "invoice_line_items": "us"},
      "invoice_line_items travel with their invoices"),
+    ({"eu": _target()}, {**INTO_EU, "purchase_orders": "eu"}, "bigledger takes only customers"),
     ({"EU": _target()}, dict.fromkeys(ENTITIES, "EU"), "lower-case identifier"),
     ({"eu": {**_target(), "api_key": "secret-in-a-file"}}, dict.fromkeys(ENTITIES, "eu"), "api_key"),
 ])
@@ -60,7 +74,7 @@ def test_a_routing_that_cannot_work_is_refused_naming_the_file(tmp_path: Path, t
 def test_a_routed_target_names_the_assets_pool_and_state(tmp_path: Path, sandbox,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EU_LEDGER_KEY", DEMO_API_KEY)
-    routing_file = _write(tmp_path / "routing.yaml", {"eu": _target(sandbox.url)}, dict.fromkeys(ENTITIES, "eu"))
+    routing_file = _write(tmp_path / "routing.yaml", {"eu": _target(sandbox.url)}, INTO_EU)
     small_export(tmp_path / "landing", customers=30)
     settings = make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}", routing_path=str(routing_file),
                              target_base_url="http://127.0.0.1:1")  # the default target is not used
