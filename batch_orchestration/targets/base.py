@@ -23,7 +23,7 @@ be asked (eBill keeps no readable records) finds nothing, and resending resumes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -146,6 +146,14 @@ class BatchLabel:
 
     day: str
     recorded_before: int
+
+
+def find_binding(bindings: Mapping[str, Binding], system: str, entity: str) -> Binding:
+    """``entity``'s binding in a system, or a KeyError naming what the system takes."""
+    try:
+        return bindings[entity]
+    except KeyError:
+        raise KeyError(f"{system} takes no {entity}; it takes {', '.join(bindings)}") from None
 
 
 @dataclass(frozen=True)

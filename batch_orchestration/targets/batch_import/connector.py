@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from batch_orchestration.targets.base import AmbiguousOutcome, BatchLabel, Binding, Outgoing, RecordOutcome
+from batch_orchestration.targets.base import (
+    AmbiguousOutcome,
+    BatchLabel,
+    Binding,
+    Outgoing,
+    RecordOutcome,
+    find_binding,
+)
 from batch_orchestration.targets.batch_import.bindings import BINDINGS
 from batch_orchestration.targets.batch_import.http import BatchImportHttp
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
@@ -36,10 +43,7 @@ class BatchImportConnector:
                                     timeout_seconds=settings.timeout_seconds)
 
     def binding(self, entity: str) -> Binding:
-        try:
-            return BINDINGS[entity]
-        except KeyError:
-            raise KeyError(f"Batch Import takes no {entity}; it takes {', '.join(BINDINGS)}") from None
+        return find_binding(BINDINGS, "Batch Import", entity)
 
     def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
         """The API has no read: nothing is found, and the batch sent again replaces what it created."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batch_orchestration.targets.base import BatchLabel, Binding, Outgoing, RecordOutcome
+from batch_orchestration.targets.base import BatchLabel, Binding, Outgoing, RecordOutcome, find_binding
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.bigledger.http import BigLedgerHttp
 from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter, default_state_path
@@ -60,10 +60,7 @@ class BigLedgerConnector:
         self.policy = settings.policy
 
     def binding(self, entity: str) -> Binding:
-        try:
-            return BINDINGS[entity]
-        except KeyError:
-            raise KeyError(f"BigLedger takes no batches of {entity}; it takes {', '.join(BINDINGS)}") from None
+        return find_binding(BINDINGS, "BigLedger", entity)
 
     def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[RecordOutcome]:
         """One synchronous batch; BigLedger needs no label (each record carries its ``referenceId``)."""

@@ -36,6 +36,7 @@ from batch_orchestration.targets.base import (
     Outgoing,
     RecordOutcome,
     TargetRefused,
+    find_binding,
 )
 from batch_orchestration.targets.ebill.bindings import BINDINGS, CHILD_FILE, FILES, FileLayout
 from batch_orchestration.targets.ebill.http import BatchStatus, EbillHttp, EbillRefused
@@ -173,10 +174,7 @@ class EbillConnector:
         self.journal = UploadJournal(settings.journal_path)
 
     def binding(self, entity: str) -> Binding:
-        try:
-            return BINDINGS[entity]
-        except KeyError:
-            raise KeyError(f"eBill takes no files of {entity}; it takes {', '.join(BINDINGS)}") from None
+        return find_binding(BINDINGS, "eBill", entity)
 
     def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
         """eBill keeps no records to ask for: nothing is found, and the resent batch resumes its upload."""
