@@ -143,6 +143,19 @@ async def create_batch(request: Request, company: Company, ctx: Context) -> JSON
     return ok(record, 201)
 
 
+@router.get("/v1/bulk-payables/batches")
+def list_batches(request: Request, company: Company, ctx: Context) -> JSONResponse:
+    """The company's batches, oldest first; each ``label.<key>=<value>`` keeps those labelled so.
+
+    The seed gives batches labels for a client's own metadata; finding a batch again by its label is how
+    a client that lost the answer to its create (or its run) avoids creating the batch twice.
+    """
+    wanted = {name.removeprefix("label."): value for name, value in request.query_params.items()
+              if name.startswith("label.")}
+    batches = ctx.store.all(company, BATCHES)
+    return ok([b for b in batches if all(b["labels"].get(key) == value for key, value in wanted.items())])
+
+
 @router.get("/v1/bulk-payables/batches/{batch_id}")
 def get_batch(batch_id: str, company: Company, ctx: Context) -> JSONResponse:
     return ok(_batch(ctx.store, company, batch_id))

@@ -148,3 +148,17 @@ def test_validation_and_state_errors(api: Payables, sandbox: RunningSandbox) -> 
     response = requests.post(f"{sandbox.url}/v1/bulk-payables/batches", data=b"{oops",
                              headers=api.headers, timeout=10)
     assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_JSON"
+
+
+def test_batches_are_found_again_by_their_labels(api: Payables) -> None:
+    """How a client that lost the answer to its create finds the batch instead of making a second one."""
+    first = api.batch(labels={"source": "batch_orchestration", "job": "bo-payables-2024-03-01-0-aa"})
+    second = api.batch(labels={"source": "batch_orchestration", "job": "bo-payables-2024-03-02-0-bb"})
+    api.batch(labels={"source": "someone else"})
+    found = api.call("GET", "/v1/bulk-payables/batches?label.source=batch_orchestration&label.job="
+                            "bo-payables-2024-03-02-0-bb")
+    assert [batch["bulkPayableBatchId"] for batch in found] == [second]
+    mine = api.call("GET", "/v1/bulk-payables/batches?label.source=batch_orchestration")
+    assert [batch["bulkPayableBatchId"] for batch in mine] == [first, second]
+    assert len(api.call("GET", "/v1/bulk-payables/batches")) == 3
+    assert api.call("GET", "/v1/bulk-payables/batches?label.job=none") == []
