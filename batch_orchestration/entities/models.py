@@ -167,10 +167,10 @@ class ItemReceipt(Document):
 
 
 class ItemReceiptLine(DocumentLine):
-    """A received line: the quantity ordered and, when the export says, the quantity received."""
+    """A received line: the quantity ordered and, when the export says, the quantity received (0: none yet)."""
 
     receipt_key: Key
-    received_quantity: Annotated[PositiveAmount | None, BeforeValidator(_blank_to_none)] = None
+    received_quantity: OptionalAmount = None
 
 
 class Item(SourceRecord):

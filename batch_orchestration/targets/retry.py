@@ -96,12 +96,14 @@ def connection_refused(exc: BaseException) -> bool:
 _IN_DOUBT = (requests.Timeout, requests.exceptions.ChunkedEncodingError, requests.ConnectionError)
 
 
-def send(session: requests.Session, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+def send(session: requests.Session, method: str, url: str, what: str,
+         on_response: Callable[[requests.Response], None] | None = None, **kwargs: Any) -> requests.Response:
     """One request; the answers that decide nothing by themselves are raised as the module docstring says.
 
     Returns a response of status below 400 or a final refusal's (4xx but 408 and 429), for the caller
     to word: a connection refused is NotApplied, a dropped one or a timeout AmbiguousOutcome, 429
-    NotApplied with its ``Retry-After``, 408 and 5xx AmbiguousOutcome.
+    NotApplied with its ``Retry-After``, 408 and 5xx AmbiguousOutcome. ``on_response`` sees every
+    answer first, whatever its status (BigLedger's quota headers).
     """
     try:
         response = session.request(method, url, **kwargs)
@@ -111,6 +113,8 @@ def send(session: requests.Session, method: str, url: str, what: str, **kwargs: 
         raise AmbiguousOutcome(f"{what}: {type(exc).__name__}") from None
     except _IN_DOUBT as exc:
         raise AmbiguousOutcome(f"{what}: {type(exc).__name__}") from None
+    if on_response is not None:
+        on_response(response)
     if response.status_code == 429:
         raise NotApplied(f"{what}: HTTP 429", retry_after_seconds(response.headers.get("Retry-After")))
     if response.status_code >= 500 or response.status_code == 408:

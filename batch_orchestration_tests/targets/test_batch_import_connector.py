@@ -64,7 +64,7 @@ def test_a_batch_whose_answer_was_lost_is_sent_again_and_replaces_what_it_create
         connector.send_batch(BINDINGS["items"], batch, LABEL)
     assert connector.lookup(BINDINGS["items"], [o.reference_id for o in batch]) == {}  # nothing to ask
     assert all(o.success for o in connector.send_batch(BINDINGS["items"], batch, LABEL))
-    assert _counts(sandbox)["import_items"] == 2  # the first send's records replaced, not doubled
+    assert _counts(sandbox)["import_items"] == 2  # the first send's records replaced (the reading being tested)
 
 
 def test_a_wrong_key_is_refused_naming_the_variable_not_the_key(sandbox: RunningSandbox) -> None:

@@ -3,7 +3,9 @@
 A record's ``id`` is its legacy key: the API stores a record under its ``id`` and replaces it when
 the same ``id`` is imported again, so the key is also the target's id the ID map keeps. Purchase orders
 and item receipts carry their lines in ``lineItems`` (each line's ``id`` is ``<document>-<line>``) and
-name their supplier and items by those ids.
+name their supplier and items by those ids. No ``ref`` is sent: the seed makes "id or ref" a record's
+identity, and a legacy reference (a supplier's own number) is not unique, so two documents could be
+taken for one.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def _line(document_key: str, line: Record, ids: TargetIds) -> dict[str, Any]:
 
 def _received_line(document_key: str, line: Record, ids: TargetIds) -> dict[str, Any]:
     """A receipt line: received as ordered unless the export says how many came."""
-    received = Decimal(line.get("received_quantity") or line["quantity"])
+    given = line.get("received_quantity")
+    received = Decimal(given if given is not None else line["quantity"])
     return {**_line(document_key, line, ids), "receivedQty": received,
             "receivedTotal": received * Decimal(line["unit_price"])}
 
@@ -61,7 +64,7 @@ def _document(key_field: str, line: Callable[[str, Record, TargetIds], dict[str,
         key = record[key_field]
         items = [line(key, part, ids) for part in lines]
         total = record.get("total_amount")
-        return _drop_none({"id": key, "ref": record.get("reference"),
+        return _drop_none({"id": key,
                            "supplierId": ids.of("suppliers", record["supplier_key"]),
                            **{api: record.get(field) for api, field in dates.items()},
                            "dueDate": record.get("due_date"), "notes": record.get("notes"),

@@ -1,10 +1,11 @@
 """The Batch Import connector: a batch is one ``POST /v1/import``; its answer names the rejects by index.
 
-Exactly once, as docs/target-apis.md reads seed 003: the API keeps no ``referenceId`` and offers no
-read, but it stores each record under its ``id`` (the legacy key) and replaces the record when the
-same ``id`` is imported again. So ``lookup`` finds nothing, and a batch whose answer was lost is sent
-again whole: what the first send created is replaced by the same record, never doubled, and a re-run
-sends only what the ID map does not hold in this version.
+Exactly once, as docs/target-apis.md reads seed 003 (which is silent on it; an assumption to confirm
+with the vendor): the API keeps no ``referenceId`` and offers no read, but it stores each record under
+its ``id`` (the legacy key) and replaces the record when the same ``id`` is imported again. So
+``lookup`` finds nothing, and a batch whose answer was lost is sent again whole: what the first send
+created is replaced by the same record, never doubled, and a re-run sends only what the ID map does not
+hold in this version.
 """
 
 from __future__ import annotations

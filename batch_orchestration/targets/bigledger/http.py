@@ -40,10 +40,9 @@ class BigLedgerHttp:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         response = send(self._session, method, self.base_url.rstrip("/") + path, f"{method} {path}",
-                        timeout=self.timeout_seconds,
+                        on_response=self._respect_quota, timeout=self.timeout_seconds,
                         headers={"X-Request-ID": f"req_{uuid.uuid4().hex[:16]}", "Content-Type": "application/json"},
                         **kwargs)
-        self._respect_quota(response)
         if response.status_code >= 400:
             raise TargetRefused(response.status_code, self._refusal(method, path, response))
         return response
