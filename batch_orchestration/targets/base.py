@@ -57,9 +57,6 @@ class MissingParent(Exception):
 class CannotRepresent(Exception):
     """A record the target would store changed (an amount it rounds): held back, never sent."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
 
 class AmbiguousOutcome(Exception):
     """The request may or may not have been applied (dropped connection, timeout, 5xx)."""

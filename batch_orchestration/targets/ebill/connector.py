@@ -239,11 +239,11 @@ class EbillConnector:
             log.info("eBill batch %s found (%s): carrying on", job, status.status)
         if status.status == "Draft":
             jobs = [file_job_id(job, i) for i in range(len(upload.files))]
-            self._upload_url(job, created_now)  # no child batches under a batch that cannot be filled
+            urls = [self._upload_url(job, created_now)]  # no child batches under a batch that cannot be filled
             for file, file_job in zip(upload.files[1:], jobs[1:], strict=True):
                 if status.child(file_job) is None:
                     self._create(file, file_job, parent=job, created_now=created_now)
-            urls = [self._upload_url(file_job, created_now) for file_job in jobs]
+                urls.append(self._upload_url(file_job, created_now))
             reached("ebill_created")
             for file, file_job, url in zip(upload.files, jobs, urls, strict=True):
                 self._upload(file, file_job, url, created_now)
