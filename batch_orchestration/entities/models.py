@@ -26,9 +26,11 @@ from batch_orchestration.entities.rules import (
     Email,
     IsoDate,
     NonNegativeAmount,
+    NonZeroAmount,
     OptionalIsoDate,
     OptionalPastOrTodayDate,
     PastOrTodayDate,
+    PayableStatus,
     Phone,
     PositiveAmount,
     Status,
@@ -249,4 +251,35 @@ class Payment(SourceRecord):
     def _one_party(self) -> Payment:
         if (self.customer_key is None) == (self.supplier_key is None):
             raise PydanticCustomError("REQUIRED", "Exactly one of customer_key or supplier_key is required", {})
+        return self
+
+
+class Payable(SourceRecord):
+    """An amount owed to a collaborator (Bulk Payables): an invoice to pay, or a deduction (negative).
+
+    The collaborator is named by whichever of email, the target's id or an external id the export has;
+    the target resolves it (an unknown one is its reject). ``statement_key`` is the legacy statement
+    that groups a collaborator's charges and deductions, a natural merge-key column.
+    """
+
+    payable_key: Key
+    collaborator_email: Email = None
+    collaborator_id: OptionalKey = None
+    collaborator_external_id: OptionalKey = None
+    amount: NonZeroAmount
+    status: PayableStatus = "open"
+    due_date: OptionalIsoDate = None
+    paid_date: OptionalPastOrTodayDate = None
+    description: optional_text(LINE_DESCRIPTION_MAX_LENGTH) = None
+    statement_key: OptionalKey = None
+
+    @model_validator(mode="after")
+    def _collaborator_and_paid_date(self) -> Payable:
+        if not (self.collaborator_email or self.collaborator_id or self.collaborator_external_id):
+            raise PydanticCustomError(
+                "REQUIRED", "One of collaborator_email, collaborator_id, collaborator_external_id is required", {})
+        if (self.status == "paid") != (self.paid_date is not None):
+            raise PydanticCustomError("INVALID_PAID_DATE", "A paid date is given with status paid, and only then "
+                                      "(status {status}, paid date {paid})",
+                                      {"status": self.status, "paid": str(self.paid_date or "none")})
         return self

@@ -29,6 +29,7 @@ from batch_orchestration.entities.models import (
     ItemReceiptLine,
     JournalEntry,
     JournalEntryLine,
+    Payable,
     Payment,
     PurchaseOrder,
     PurchaseOrderLine,
@@ -161,6 +162,7 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec("payments", Payment, ("payment_key",), (
             Reference("customer_key", "customers"), Reference("supplier_key", "suppliers"),
             Reference("invoice_key", "invoices"), Reference("bill_key", "bills"))),
+        EntitySpec("payables", Payable, ("payable_key",)),
     )
 }
 

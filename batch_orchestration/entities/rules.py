@@ -40,6 +40,7 @@ ITEM_TYPES = ("inventory", "service", "non-inventory")
 ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
 ADJUSTMENT_TYPES = ("increase", "decrease")
 PAYMENT_METHODS = ("cash", "bank_transfer", "cheque", "card", "online", "other")
+PAYABLE_STATUSES = ("draft", "open", "approved", "paid", "cancelled")  # Bulk Payables' payableStatus
 UNITS_OF_MEASURE = (
     "pieces", "piece", "pcs", "unit", "units", "each", "ea", "box", "boxes", "carton", "pack", "set", "pair",
     "dozen", "roll", "kg", "g", "mg", "tonne", "lb", "oz", "l", "ml", "gal", "m", "cm", "mm", "km", "ft", "in",
@@ -159,6 +160,13 @@ def _check_positive(value: Decimal) -> Decimal:
     return value
 
 
+def _check_non_zero(value: Decimal) -> Decimal:
+    if not value.is_finite() or value == 0:
+        raise PydanticCustomError("INVALID_AMOUNT", "Must be a number other than 0, got {value}",
+                                  {"value": str(value)})
+    return value
+
+
 def optional_text(max_length: int | None = None) -> Any:
     """An optional text field of at most ``max_length`` characters (blank is absent)."""
     return Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=max_length)]
@@ -170,6 +178,8 @@ Email = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=
                   AfterValidator(_check_email)]
 Country = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_check_country)]
 Status = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(one_of("Status", STATUSES))]
+PayableStatus = Annotated[str, BeforeValidator(_blank_to_none),
+                          AfterValidator(one_of("Payable status", PAYABLE_STATUSES))]
 
 
 def optional_choice(label: str, allowed: tuple[str, ...]) -> Any:
@@ -206,6 +216,9 @@ NonNegativeAmount = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterVal
                               AfterValidator(_check_fits_ledger)]
 PositiveAmount = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_positive),
                            AfterValidator(_check_fits_ledger)]
+# Signed: a payable to a collaborator is positive, a deduction from them negative.
+NonZeroAmount = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_non_zero),
+                          AfterValidator(_check_fits_ledger)]
 
 # pydantic's own error types, as the codes the rejects table shows.
 BUILTIN_ERROR_CODES = {

@@ -53,6 +53,8 @@ _CODES = (
     RejectCode("INVALID_TAX_NUMBER", "validation", "a tax number that does not fit its country"),
     RejectCode("INVALID_COUNTRY", "validation", "not a two-letter ISO 3166 country code"),
     RejectCode("INVALID_LINE", "validation", "a journal line with both or neither of debit and credit"),
+    RejectCode("INVALID_PAID_DATE", "validation", "a payable's paid date without status paid, or status paid "
+               "without a paid date"),
     # set rules: generated for every entity (validate/set_rules.py), or one entity's (dbt_like_sql/validated)
     RejectCode("DUPLICATE_KEY", "set_rule", "the key appears again later in the day (the last row is kept), or "
                "an item or account code again in another case (the first stands)"),
@@ -79,6 +81,8 @@ _CODES = (
     RejectCode("NOT_REPRESENTABLE", "load", "the target would store the record changed (an amount it rounds)",
                "not sent: {target} would not store it as it is: {reason}"),
     RejectCode("ROW_FAILED", "load", "the target refused a row of an uploaded file (its message says why)"),
+    RejectCode("PAYABLE_FAILED", "load", "Bulk Payables failed the item (its message says why: an unknown "
+               "collaborator, a merge group that does not agree)"),
     RejectCode("IMPORT_REJECTED", "load", "the Batch Import API rejected the record (its message says why)"),
     RejectCode("PART_FAILED", "load", "a header one of whose lines the target refused: it counts as loaded only "
                "whole", "line {key} was refused: {reason}"),

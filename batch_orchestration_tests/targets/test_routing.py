@@ -40,7 +40,8 @@ def test_without_a_file_every_entity_goes_to_one_bigledger_target() -> None:
     assert {entity: route.target for entity, route in routes.items() if route} == dict.fromkeys(BIGLEDGER_ENTITIES,
                                                                                                 "bigledger")
     assert {entity for entity, route in routes.items() if route is None} == {
-        "purchase_orders", "purchase_order_lines", "item_receipts", "item_receipt_lines"}  # BigLedger takes none
+        "purchase_orders", "purchase_order_lines", "item_receipts", "item_receipt_lines",
+        "payables"}  # BigLedger takes none
     assert routing.route("customers").pool == "bigledger_api"
 
 
