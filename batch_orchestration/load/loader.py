@@ -158,7 +158,7 @@ class Loader:
             intents = open_intents(session, self.connector.name, entity.name)
         for intent in intents:
             creates = [op["referenceId"] for op in intent.operations if op["operation"] == "create"]
-            found = self.connector.lookup(binding, creates) if creates else {}
+            found = self.connector.lookup(binding, creates, intent.partition_day) if creates else {}
             applied = [(op, found[op["referenceId"]]) for op in intent.operations if op["referenceId"] in found]
             entries = [(op["sourceKey"], target_id, op["contentHash"], op["payloadHash"]) for op, target_id in applied]
             parts = [(key, target_id, content_hash, op["payloadHash"])
@@ -387,7 +387,7 @@ class _UnitLoad:
             nonlocal in_doubt, ever_in_doubt
             if in_doubt:
                 creates = [ref for ref, p in pending.items() if p.operation == "create"]
-                found = self.connector.lookup(self.binding, creates) if creates else {}
+                found = self.connector.lookup(self.binding, creates, self.day) if creates else {}
                 for ref, target_id in found.items():
                     outcomes.append(RecordOutcome(ref, True, target_id=target_id))
                     del pending[ref]

@@ -173,5 +173,6 @@ class Connector(Protocol):
     def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[RecordOutcome]:
         """Send once; raises AmbiguousOutcome, NotApplied or TargetRefused."""
 
-    def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
-        """Target ids of the records created with these reference ids (absent: not created)."""
+    def lookup(self, binding: Binding, reference_ids: list[str], day: str) -> dict[str, str]:
+        """Target ids of the records created with these reference ids (absent: not created), sent in
+        batches of ``day``: a target that finds records through its batches reads only that day's."""

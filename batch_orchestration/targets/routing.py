@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -38,6 +39,8 @@ class TargetConfig(BaseModel):
     company_id: str
     api_key_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$", description="The variable holding the key")
     rate_window_seconds: float = Field(default=60.0, gt=0, description="Shorter only against a sandbox")
+    options: dict[str, Any] = Field(default_factory=dict, description="The system's own settings (Bulk Payables: "
+                                    "its strategy), checked by the system's options model")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ class Routing(BaseModel):
                 raise ValueError(f"target name {name!r} must be a lower-case identifier")
             if config.system not in SYSTEMS:
                 raise ValueError(f"target {name}: unknown system {config.system!r}; known: {', '.join(SYSTEMS)}")
+            try:
+                SYSTEMS[config.system].options.model_validate(config.options)
+            except ValidationError as exc:
+                said = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
+                raise ValueError(f"target {name}: options of {config.system}: {said}") from None
         roots = [root.name for root in units()]  # in dependency order: the first error named is the same each run
         missing, unknown = set(roots) - set(self.entities), set(self.entities) - set(ENTITIES)
         if missing or unknown:

@@ -1,8 +1,9 @@
 """The target systems the pipeline loads into, each plugged in here once.
 
 A system is its bindings (which entities it takes, and how), one function that turns a routed target
-into the Dagster resource whose ``connector()`` the loader uses, and the jobs an operator launches on
-that target by hand (eBill's carry forward). Adding a target system is one
+into the Dagster resource whose ``connector()`` the loader uses, the model of its ``options`` in the
+routing file (Bulk Payables' strategy), and the jobs an operator launches on that target by hand
+(eBill's carry forward). Adding a target system is one
 package under ``targets/`` (its client, connector and bindings) and one entry here.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import dagster as dg
+from pydantic import BaseModel, ConfigDict
 
 from batch_orchestration.targets.base import Binding, Connector
 from batch_orchestration.targets.batch_import.bindings import BINDINGS as IMPORT_BINDINGS
@@ -23,6 +25,9 @@ from batch_orchestration.targets.bigledger.resource import BigLedgerResource
 from batch_orchestration.targets.ebill.bindings import BINDINGS as EBILL_BINDINGS
 from batch_orchestration.targets.ebill.carry_forward_job import carry_forward_job
 from batch_orchestration.targets.ebill.resource import EbillResource
+from batch_orchestration.targets.payables.bindings import BINDINGS as PAYABLES_BINDINGS
+from batch_orchestration.targets.payables.bindings import PayablesOptions
+from batch_orchestration.targets.payables.resource import PayablesResource
 from batch_orchestration.targets.routing import Route
 
 
@@ -50,15 +55,28 @@ def _ebill(route: Route, state_dir: Path) -> dg.ConfigurableResource:
     return EbillResource(**_api(route), journal_path=str(state_dir / f"ebill_uploads_{route.target}.sqlite"))
 
 
+def _payables(route: Route, state_dir: Path) -> dg.ConfigurableResource:
+    options = PayablesOptions.model_validate(route.config.options)
+    return PayablesResource(**_api(route), strategy=options.strategy, merge_key=list(options.merge_key))
+
+
+class NoOptions(BaseModel):
+    """A system without options of its own: the routing file gives it none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 @dataclass(frozen=True)
 class System:
     bindings: Mapping[str, Binding]
     resource: Callable[[Route, Path], dg.ConfigurableResource]  # (route, state folder) -> the target's resource
     operator_jobs: Callable[[Route], list[dg.JobDefinition]] = lambda route: []
+    options: type[BaseModel] = NoOptions
 
 
 SYSTEMS: dict[str, System] = {
     "bigledger": System(BIGLEDGER_BINDINGS, _bigledger),
     "ebill": System(EBILL_BINDINGS, _ebill, lambda route: [carry_forward_job(route)]),
     "import": System(IMPORT_BINDINGS, _batch_import),
+    "payables": System(PAYABLES_BINDINGS, _payables, options=PayablesOptions),
 }

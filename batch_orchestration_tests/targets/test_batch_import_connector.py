@@ -62,7 +62,7 @@ def test_a_batch_whose_answer_was_lost_is_sent_again_and_replaces_what_it_create
                                 {"item_code": "SVC", "name": "Install", "item_type": "service", "status": "inactive"}])
     with pytest.raises(AmbiguousOutcome):
         connector.send_batch(BINDINGS["items"], batch, LABEL)
-    assert connector.lookup(BINDINGS["items"], [o.reference_id for o in batch]) == {}  # nothing to ask
+    assert connector.lookup(BINDINGS["items"], [o.reference_id for o in batch], "2024-03-01") == {}  # nothing to ask
     assert all(o.success for o in connector.send_batch(BINDINGS["items"], batch, LABEL))
     assert _counts(sandbox)["import_items"] == 2  # the first send's records replaced (the reading being tested)
 

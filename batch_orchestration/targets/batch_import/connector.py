@@ -46,7 +46,7 @@ class BatchImportConnector:
     def binding(self, entity: str) -> Binding:
         return find_binding(BINDINGS, "Batch Import", entity)
 
-    def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
+    def lookup(self, binding: Binding, reference_ids: list[str], day: str) -> dict[str, str]:
         """The API has no read: nothing is found, and the batch sent again replaces what it created."""
         return {}
 

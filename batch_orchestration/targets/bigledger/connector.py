@@ -81,7 +81,7 @@ class BigLedgerConnector:
             )
         return outcomes
 
-    def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
+    def lookup(self, binding: Binding, reference_ids: list[str], day: str) -> dict[str, str]:
         found: dict[str, str] = {}
         for start in range(0, len(reference_ids), LOOKUP_PAGE):
             chunk = reference_ids[start : start + LOOKUP_PAGE]

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from batch_orchestration.targets.base import Binding, CannotRepresent, Record, TargetIds
+from batch_orchestration.targets.base import Binding, Record, TargetIds
+from batch_orchestration.targets.wire import cents as _cents
 
-CENT = Decimal("0.01")
 # A file's rows per upload batch: the loader's batch, one intent and one jobId. A day of 1M records
 # is 100 files; an Invoice file of 10,000 invoices is one request to create, one to finalize and a
 # poll, against 100 BigLedger batches (and the minutes of rate budget they take).
@@ -50,11 +50,8 @@ CHILD_FILE = {INVOICE_FILE.sub_operation: LINE_ITEM_FILE}  # a file whose record
 
 
 def cents(value: Any, what: str) -> str:
-    """``value`` as eBill stores it, or CannotRepresent when storing it would round it."""
-    amount = Decimal(value)
-    if amount != amount.quantize(CENT):
-        raise CannotRepresent(f"{what} {amount} has more than 2 decimal places; eBill stores 2")
-    return str(amount.quantize(CENT))
+    """``value`` as eBill's files write it, or CannotRepresent when storing it would round it."""
+    return str(_cents(value, what, "eBill"))
 
 
 def _text(value: Any) -> str:

@@ -176,7 +176,7 @@ class EbillConnector:
     def binding(self, entity: str) -> Binding:
         return find_binding(BINDINGS, "eBill", entity)
 
-    def lookup(self, binding: Binding, reference_ids: list[str]) -> dict[str, str]:
+    def lookup(self, binding: Binding, reference_ids: list[str], day: str) -> dict[str, str]:
         """eBill keeps no records to ask for: nothing is found, and the resent batch resumes its upload."""
         return {}
 

@@ -1,0 +1,165 @@
+"""The Bulk Payables connector: a loader's batch is one bulk payable batch, created, filled, submitted,
+polled, and read back item by item.
+
+Exactly once, with no ``referenceId`` in the API: every batch carries labels that name it
+(``bo-batch``: the target, day, the count of batches recorded before and a hash of the content, as
+eBill's ``jobId``), its target and its day, and every item the record's reference (``bo-ref``). So
+sending a batch again, in this run or after a dead one, finds the batch by its label instead of
+creating a second, adds only the items it lacks, submits it if nobody has, and polls on. ``lookup``
+reads the day's batches that finished and names the records they made payables of, waiting first
+for any the target is still processing: a record whose batch was lost with a dead run is never sent
+in a second batch while the first can still make it a payable.
+
+Each item's outcome is its ``status`` and ``metadata``: ``Complete`` with the payable it went into
+(the target id the ID map keeps: in a Merge, every source row of one payable maps to it, which is its
+lineage), or ``Failed`` with the target's message (an unknown collaborator, a merge group that does
+not agree), a ``PAYABLE_FAILED`` reject.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from batch_orchestration.targets.base import (
+    AmbiguousOutcome,
+    BatchLabel,
+    Binding,
+    Outgoing,
+    RecordOutcome,
+    find_binding,
+)
+from batch_orchestration.targets.kill_points import reached
+from batch_orchestration.targets.payables.bindings import PayablesOptions, payables_binding
+from batch_orchestration.targets.payables.http import FINISHED, PayablesHttp, PayablesRefused
+from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
+from batch_orchestration.targets.wire import encode_json
+
+ITEMS_PER_REQUEST = 500  # the API's limit on one add-items call (docs/target-apis.md)
+BATCH_LABEL, TARGET_LABEL, DAY_LABEL, REFERENCE_LABEL = "bo-batch", "bo-target", "bo-day", "bo-ref"
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PayablesSettings:
+    base_url: str
+    company_id: str
+    api_key: str = field(repr=False)  # from the environment; kept out of logs and tracebacks
+    api_key_variable: str = "PAYABLES_API_KEY"
+    target_name: str = "payables"
+    options: PayablesOptions = field(default_factory=PayablesOptions)
+    poll_timeout_seconds: float = 3600.0  # then the batch is in doubt; the next attempt polls on
+    poll_max_interval_seconds: float = 5.0
+    timeout_seconds: float = 30.0
+    policy: RetryPolicy = DEFAULT_POLICY
+
+
+def _chunks(items: Sequence[Outgoing], size: int) -> Iterator[Sequence[Outgoing]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class PayablesConnector:
+    def __init__(self, settings: PayablesSettings) -> None:
+        self.name = settings.target_name
+        self.policy = settings.policy
+        self.settings = settings
+        self._binding = payables_binding(settings.options)
+        self.http = PayablesHttp(settings.base_url, settings.company_id, settings.api_key,
+                                 key_variable=settings.api_key_variable, timeout_seconds=settings.timeout_seconds,
+                                 policy=settings.policy)
+
+    def binding(self, entity: str) -> Binding:
+        return find_binding({self._binding.entity: self._binding}, "Bulk Payables", entity)
+
+    def batch_name(self, batch: Sequence[Outgoing], label: BatchLabel) -> str:
+        """The ``bo-batch`` label: the same for every send of one batch, another for other content."""
+        content = encode_json([[o.reference_id, o.data] for o in batch], sort_keys=True)
+        digest = hashlib.sha256(f"{self.settings.options.strategy}\n{content}".encode()).hexdigest()
+        return f"bo-{self.name}-{label.day}-{label.recorded_before}-{digest[:20]}"
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[RecordOutcome]:
+        name = self.batch_name(batch, label)
+        found = self.http.batches_labelled({BATCH_LABEL: name})
+        if found:
+            target_batch = found[0]
+        else:
+            target_batch = self.http.create_batch(self.settings.options.strategy, {
+                BATCH_LABEL: name, TARGET_LABEL: self.name, DAY_LABEL: label.day})
+            reached("payables_created")
+        batch_id = str(target_batch["bulkPayableBatchId"])
+        if target_batch["status"] == "Open":
+            self._fill(batch_id, batch)
+            self._submit(batch_id)
+        self._poll(batch_id)
+        return self._outcomes(batch, self.http.items(batch_id), batch_id)
+
+    def _fill(self, batch_id: str, batch: Sequence[Outgoing]) -> None:
+        """Add the items the batch lacks (an add whose answer was lost may have been applied)."""
+        present = {item.get("labels", {}).get(REFERENCE_LABEL) for item in self.http.items(batch_id)}
+        missing = [o for o in batch if o.reference_id not in present]
+        for chunk in _chunks(missing, ITEMS_PER_REQUEST):
+            self.http.add_items(batch_id, [{**o.data, "labels": {REFERENCE_LABEL: o.reference_id}} for o in chunk])
+            reached("payables_items_added")
+
+    def _submit(self, batch_id: str) -> None:
+        try:
+            self.http.submit(batch_id)
+        except PayablesRefused as refused:
+            if refused.code != "BATCH_NOT_OPEN":  # not Open any more: an earlier submit got through
+                raise
+        reached("payables_submitted")
+
+    def _poll(self, batch_id: str) -> Record:
+        """The batch once processed (``Complete`` or ``Failed``), with a growing pause between asks."""
+        deadline = time.monotonic() + self.settings.poll_timeout_seconds
+        pause = 0.05
+        while True:
+            target_batch = self.http.batch(batch_id)
+            if target_batch["status"] in FINISHED:
+                return target_batch
+            if time.monotonic() + pause > deadline:
+                raise AmbiguousOutcome(f"bulk payable batch {batch_id} is still {target_batch['status']} after "
+                                       f"{self.settings.poll_timeout_seconds:g} s; the next attempt polls on")
+            time.sleep(pause)
+            pause = min(pause * 2, self.settings.poll_max_interval_seconds)
+
+    def _outcomes(self, batch: Sequence[Outgoing], items: list[Record], batch_id: str) -> list[RecordOutcome]:
+        by_reference = {item.get("labels", {}).get(REFERENCE_LABEL): item for item in items}
+        outcomes = []
+        for outgoing in batch:
+            item = by_reference.get(outgoing.reference_id)
+            if item is None or item.get("status") not in ("Complete", "Failed"):
+                raise AmbiguousOutcome(f"bulk payable batch {batch_id} is processed but has no finished item "
+                                       f"for {outgoing.reference_id}")
+            metadata = item.get("metadata") or {}
+            if item["status"] == "Complete" and metadata.get("payableId"):
+                outcomes.append(RecordOutcome(outgoing.reference_id, True, target_id=str(metadata["payableId"])))
+            else:
+                outcomes.append(RecordOutcome(outgoing.reference_id, False, code="PAYABLE_FAILED",
+                                              message=str(metadata.get("error") or "failed without a message")))
+        return outcomes
+
+    # -- finding records again ---------------------------------------------------------------------
+
+    def lookup(self, binding: Binding, reference_ids: list[str], day: str) -> dict[str, str]:
+        """Payable ids of these records, from the day's batches of this target (submitted ones finish first)."""
+        wanted, found = set(reference_ids), {}
+        for target_batch in self.http.batches_labelled({TARGET_LABEL: self.name, DAY_LABEL: day}):
+            batch_id = str(target_batch["bulkPayableBatchId"])
+            if target_batch["status"] == "Open":  # never submitted: it made no payables
+                continue
+            if target_batch["status"] not in FINISHED:
+                self._poll(batch_id)
+            for item in self.http.items(batch_id):
+                reference = item.get("labels", {}).get(REFERENCE_LABEL)
+                payable = (item.get("metadata") or {}).get("payableId")
+                if reference in wanted and item.get("status") == "Complete" and payable:
+                    found.setdefault(reference, str(payable))
+        return found

@@ -1,0 +1,219 @@
+"""The Bulk Payables connector over real HTTP against the sandbox: strategies, outcomes, resends, lookups."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
+from batch_orchestration.sandbox.server import RunningSandbox
+from batch_orchestration.targets.base import (
+    AmbiguousOutcome,
+    BatchLabel,
+    CannotRepresent,
+    Outgoing,
+    TargetIds,
+    TargetRefused,
+)
+from batch_orchestration.targets.payables.bindings import PayablesOptions, payables_binding
+from batch_orchestration.targets.payables.connector import ITEMS_PER_REQUEST, PayablesConnector, PayablesSettings
+from batch_orchestration_tests.conftest import SandboxFactory
+
+DAY = "2024-03-01"
+LABEL = BatchLabel(DAY, 0)
+SINGLE = PayablesOptions()
+MERGE = PayablesOptions(strategy="Merge", merge_key=("statement_key",))
+HEADERS = {"Authorization": f"Bearer {DEMO_API_KEY}", "X-Company-Id": DEMO_COMPANY}
+
+
+def _connector(sandbox: RunningSandbox, options: PayablesOptions = SINGLE,
+               key: str = DEMO_API_KEY) -> PayablesConnector:
+    return PayablesConnector(PayablesSettings(base_url=sandbox.url, company_id=DEMO_COMPANY, api_key=key,
+                                              api_key_variable="AP_KEY", options=options))
+
+
+def _collaborators(sandbox: RunningSandbox, *emails: str) -> dict[str, str]:
+    """email -> the collaborator's id, created in the target (external id ``EXT-<n>``)."""
+    ids = {}
+    for n, email in enumerate(emails, 1):
+        answer = requests.post(f"{sandbox.url}/v1/collaborators", json={"email": email, "externalId": f"EXT-{n}"},
+                               headers=HEADERS, timeout=10)
+        answer.raise_for_status()
+        ids[email] = answer.json()["data"]["id"]
+    return ids
+
+
+def _payable(key: str, amount: str, statement: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"payable_key": key, "collaborator_email": "ana@example.com", "amount": Decimal(amount),
+            "status": "open", "due_date": "2024-03-31", "description": f"voucher {key}", "statement_key": statement,
+            **extra}
+
+
+def _outgoing(connector: PayablesConnector, records: list[dict[str, Any]]) -> list[Outgoing]:
+    binding = connector.binding("payables")
+    return [Outgoing("create", f"ref-{record['payable_key']}", None, binding.payload(record, [], TargetIds({})))
+            for record in records]
+
+
+def _get(sandbox: RunningSandbox, path: str) -> Any:
+    answer = requests.get(f"{sandbox.url}{path}", headers=HEADERS, timeout=10)
+    answer.raise_for_status()
+    return answer.json()["data"]
+
+
+def _counts(sandbox: RunningSandbox) -> dict[str, int]:
+    answer = requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/counts",
+                          headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, timeout=10)
+    answer.raise_for_status()
+    return answer.json()["counts"]
+
+
+def _losing_the_answers_of(connector: PayablesConnector, step: str, lost: set[int]) -> None:
+    """The ``step`` requests numbered in ``lost`` (from 1) are sent and applied; their answers are lost,
+    as on a dropped connection."""
+    real = getattr(connector.http, step)
+    calls = 0
+
+    def losing(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        answer = real(*args)
+        if calls in lost:
+            raise AmbiguousOutcome(f"{step}: the answer was lost")
+        return answer
+
+    setattr(connector.http, step, losing)
+
+
+def test_single_makes_a_payable_of_each_item_and_an_unknown_collaborator_is_the_targets_reject(
+        sandbox: RunningSandbox) -> None:
+    ids = _collaborators(sandbox, "ana@example.com", "ben@example.com")
+    connector = _connector(sandbox)
+    batch = _outgoing(connector, [
+        _payable("V1", "120.50"),
+        _payable("V2", "-20.25", collaborator_email=None, collaborator_external_id="EXT-2"),  # a deduction
+        _payable("V3", "10", collaborator_email="nobody@example.com"),
+        _payable("V4", "33.10", collaborator_email=None, collaborator_id=ids["ben@example.com"]),
+    ])
+    outcomes = connector.send_batch(connector.binding("payables"), batch, LABEL)
+    assert [(o.success, o.code, o.message) for o in outcomes] == [
+        (True, None, None), (True, None, None),
+        (False, "PAYABLE_FAILED", "No collaborator with email 'nobody@example.com'"), (True, None, None)]
+    payables = {p["payableId"]: p for p in _get(sandbox, "/v1/payables")}
+    assert len(payables) == 3 and {o.target_id for o in outcomes if o.success} == set(payables)
+    by_ref = {o.reference_id: payables[o.target_id] for o in outcomes if o.success}
+    assert Decimal(str(by_ref["ref-V2"]["amount"])) == Decimal("-20.25")
+    assert by_ref["ref-V2"]["collaboratorId"] == by_ref["ref-V4"]["collaboratorId"] == ids["ben@example.com"]
+    assert _counts(sandbox)["payable_batches"] == 1
+
+
+def test_merge_makes_one_payable_of_a_statement_and_every_row_maps_to_it(sandbox: RunningSandbox) -> None:
+    _collaborators(sandbox, "ana@example.com")
+    connector = _connector(sandbox, MERGE)
+    batch = _outgoing(connector, [_payable("V1", "100.10", "ST-1"), _payable("V2", "-0.05", "ST-1"),
+                                  _payable("V3", "7", "ST-2")])
+    outcomes = connector.send_batch(connector.binding("payables"), batch, LABEL)
+    assert all(o.success for o in outcomes)
+    assert outcomes[0].target_id == outcomes[1].target_id != outcomes[2].target_id
+    merged = _get(sandbox, f"/v1/payables/{outcomes[0].target_id}")
+    assert Decimal(str(merged["amount"])) == Decimal("100.05")
+    (target_batch,) = _get(sandbox, "/v1/bulk-payables/batches")
+    items = _get(sandbox, f"/v1/bulk-payables/batches/{target_batch['bulkPayableBatchId']}/items")
+    reference = {item["bulkPayableItemId"]: item["labels"]["bo-ref"] for item in items}
+    assert [reference[line["bulkPayableItemId"]] for line in merged["lineItems"]] == ["ref-V1", "ref-V2"]
+
+
+def test_a_merge_group_with_an_unknown_collaborator_fails_whole(sandbox: RunningSandbox) -> None:
+    _collaborators(sandbox, "ana@example.com")
+    connector = _connector(sandbox, MERGE)
+    batch = _outgoing(connector, [_payable("V1", "5", "ST-1"),
+                                  _payable("V2", "6", "ST-1", collaborator_email="nobody@example.com"),
+                                  _payable("V3", "7", "ST-2")])
+    outcomes = connector.send_batch(connector.binding("payables"), batch, LABEL)
+    assert [(o.success, o.code) for o in outcomes] == [(False, "PAYABLE_FAILED"), (False, "PAYABLE_FAILED"),
+                                                       (True, None)]
+    assert "No collaborator with email 'nobody@example.com'" in str(outcomes[0].message)
+    assert _counts(sandbox)["payables"] == 1
+
+
+@pytest.mark.parametrize("step", ["create_batch", "add_items", "submit", "batch", "items"])
+def test_a_batch_sent_again_after_a_lost_answer_finds_its_batch_and_carries_on(sandbox: RunningSandbox,
+                                                                               step: str) -> None:
+    """What the loader does on an ambiguous answer: send the same batch again. Its label finds the
+    batch the first send made; the items it holds are not added twice, nor is it submitted twice."""
+    _collaborators(sandbox, "ana@example.com")
+    connector = _connector(sandbox)
+    batch = _outgoing(connector, [_payable(f"V{n}", f"{n}.01") for n in range(1, 4)])
+    _losing_the_answers_of(connector, step, {1})
+    with pytest.raises(AmbiguousOutcome):
+        connector.send_batch(connector.binding("payables"), batch, LABEL)
+    outcomes = connector.send_batch(connector.binding("payables"), batch, LABEL)
+    assert all(o.success for o in outcomes)
+    counts = _counts(sandbox)
+    assert (counts["payable_batches"], counts["payable_items"], counts["payables"]) == (1, 3, 3)
+
+
+def test_the_same_content_is_one_batch_until_its_outcome_is_recorded(sandbox: RunningSandbox) -> None:
+    _collaborators(sandbox, "ana@example.com")
+    connector = _connector(sandbox)
+    batch = _outgoing(connector, [_payable("V1", "1")])
+    first = connector.send_batch(connector.binding("payables"), batch, BatchLabel(DAY, 0))
+    again = connector.send_batch(connector.binding("payables"), batch, BatchLabel(DAY, 0))
+    assert first == again and _counts(sandbox)["payables"] == 1
+    connector.send_batch(connector.binding("payables"), batch, BatchLabel(DAY, 1))  # recorded, then sent anew
+    assert _counts(sandbox)["payable_batches"] == 2
+
+
+def test_lookup_waits_for_a_batch_still_processing_and_reads_only_that_day(
+        sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(job_record_delay_seconds=0.2)
+    _collaborators(sandbox, "ana@example.com")
+    connector = _connector(sandbox)
+    batch = _outgoing(connector, [_payable("V1", "1"), _payable("V2", "2"),
+                                  _payable("V3", "3", collaborator_email="nobody@example.com")])
+    _losing_the_answers_of(connector, "batch", {1})  # the first poll: submitted, its processing not seen
+    with pytest.raises(AmbiguousOutcome):
+        connector.send_batch(connector.binding("payables"), batch, LABEL)
+    assert _get(sandbox, "/v1/bulk-payables/batches")[0]["status"] in ("Pending", "Processing")
+    references = [o.reference_id for o in batch]
+    found = connector.lookup(connector.binding("payables"), references, DAY)
+    assert sorted(found) == ["ref-V1", "ref-V2"]  # the failed item made no payable
+    assert set(found.values()) == {p["payableId"] for p in _get(sandbox, "/v1/payables")}
+    assert connector.lookup(connector.binding("payables"), references, "2024-03-02") == {}
+
+
+def test_more_items_than_one_request_takes_go_in_several_adds_to_one_batch(sandbox: RunningSandbox) -> None:
+    _collaborators(sandbox, "ana@example.com")
+    connector = _connector(sandbox)
+    batch = _outgoing(connector, [_payable(f"V{n}", "1.50") for n in range(ITEMS_PER_REQUEST + 1)])
+    assert all(o.success for o in connector.send_batch(connector.binding("payables"), batch, LABEL))
+    counts = _counts(sandbox)
+    assert (counts["payable_batches"], counts["payable_items"], counts["payables"]) == (1, ITEMS_PER_REQUEST + 1,
+                                                                                        ITEMS_PER_REQUEST + 1)
+
+
+def test_an_amount_the_target_would_round_is_held_back() -> None:
+    binding = payables_binding(SINGLE)
+    with pytest.raises(CannotRepresent, match=r"12\.345 has more than 2 decimal places; Bulk Payables stores 2"):
+        binding.payload(_payable("V1", "12.345"), [], TargetIds({}))
+    assert binding.payload(_payable("V1", "12.3400"), [], TargetIds({}))["amount"] == Decimal("12.34")
+
+
+def test_a_wrong_key_is_refused_naming_the_variable_not_the_key(sandbox: RunningSandbox) -> None:
+    connector = _connector(sandbox, key="not-the-key")
+    with pytest.raises(TargetRefused) as refused:
+        connector.send_batch(connector.binding("payables"), _outgoing(connector, [_payable("V1", "1")]), LABEL)
+    assert refused.value.status == 401 and "$AP_KEY" in str(refused.value)
+    assert "not-the-key" not in str(refused.value) and "not-the-key" not in repr(connector.http)
+
+
+def test_an_item_the_api_refuses_names_the_field(sandbox: RunningSandbox) -> None:
+    """The pipeline's validation keeps such items out; if one got through, the day stops with the API's words."""
+    connector = _connector(sandbox)
+    (outgoing,) = _outgoing(connector, [_payable("V1", "1")])
+    bad = Outgoing("create", outgoing.reference_id, None, {**outgoing.data, "amount": Decimal(0)})
+    with pytest.raises(TargetRefused, match=r"HTTP 422 VALIDATION_ERROR: Invalid request body \(items\.0: "):
+        connector.send_batch(connector.binding("payables"), [bad], LABEL)
