@@ -134,9 +134,11 @@ def _inspection_counts(url: str) -> dict[str, int]:
 
 
 def _loaded_counts(warehouse_url: str, target: str) -> dict[str, int]:
-    """entity -> records the pipeline holds as loaded into ``target`` (its ID map)."""
+    """entity -> records the pipeline holds as loaded into ``target``: the target ids its ID map holds
+    (each record's own, but one payable for all the source rows a Merge put in it)."""
     with open_warehouse(warehouse_url).session() as session:
-        rows = session.fetch_all("SELECT entity, COUNT(*) FROM id_map WHERE target = ? GROUP BY entity", (target,))
+        rows = session.fetch_all("SELECT entity, COUNT(DISTINCT target_id) FROM id_map WHERE target = ? "
+                                 "GROUP BY entity", (target,))
     return {entity: int(n) for entity, n in rows}
 
 

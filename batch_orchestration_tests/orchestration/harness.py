@@ -123,14 +123,17 @@ def write_export(landing: Path, day: str, files: dict[str, list[str]]) -> None:
 
 
 
-# -- routed pipelines and killed runs (test_ebill_e2e.py, test_batch_import_e2e.py) ----------------
+# -- routed pipelines and killed runs (test_ebill_e2e.py, test_batch_import_e2e.py, test_payables_e2e.py) --
 
 
-def routed_pipeline(system: str, tmp_path: Path, sandbox: RunningSandbox, monkeypatch: Any) -> Pipeline:
-    """The demo's routing for ``system`` (every unit it takes, the rest nowhere), its key set."""
+def routed_pipeline(system: str, tmp_path: Path, sandbox: RunningSandbox, monkeypatch: Any,
+                    options: dict[str, Any] | None = None) -> Pipeline:
+    """The demo's routing for ``system`` (every unit it takes, the rest nowhere; the demo's options for
+    the target unless ``options`` are given), its key set."""
     monkeypatch.setenv(key_variable(system), DEMO_API_KEY)
     routing = tmp_path / "routing.yaml"
-    routing.write_text(yaml.safe_dump(demo_routing(system, sandbox.url, DEMO_COMPANY, 1.0)), encoding="utf-8")
+    routing.write_text(yaml.safe_dump(demo_routing(system, sandbox.url, DEMO_COMPANY, 1.0, options)),
+                       encoding="utf-8")
     settings = make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}", routing_path=str(routing),
                              max_reject_rate=1.0)
     return Pipeline.build(settings, sandbox)
