@@ -329,8 +329,8 @@ def generate_export(
     export.spoil_invoices_and_lines(quotas)
     books = Books(export, bad_fraction)
 
-    def rejected(entity: str) -> set[str]:
-        return set(export.summary.expected_rejects()[entity])
+    def rejected(entity: str) -> set[str]:  # into BigLedger, the one system refusing more of these
+        return set(export.summary.expected_rejects("bigledger")[entity])
 
     books.add_suppliers(counts["suppliers"])
     books.spoil_items()

@@ -198,7 +198,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
     # Only BigLedger is given the records the export does not know (and refuses the export's reuse of them).
     into_bigledger = options.target == "bigledger"
     pre_existing = target_record_counts(generated) if into_bigledger else {}
-    expected = generated.get("expected_rejects" if into_bigledger else "expected_rejects_elsewhere", {})
+    expected = generated.get("expected_rejects", {}).get(options.target, {})
 
     sandbox = start_in_thread(
         SandboxConfig(db_path=str(options.directory / "sandbox.sqlite"), window_seconds=options.window_seconds)

@@ -51,9 +51,12 @@ BAD_KIND_CODES = {
     "zero_payment_amount": ("payments", "INVALID_AMOUNT"),
     "payment_unknown_invoice": ("payments", "PARENT_UNKNOWN"),
 }
-# Kinds only BigLedger refuses (it holds the customer whose email the export reuses, and keeps emails
-# unique); loaded into another target (eBill), these records and their cascade are not rejects.
-REFUSED_BY_BIGLEDGER = frozenset({"email_taken_in_target"})
+# kind -> the one target system that refuses its records: BigLedger holds the customer whose email the
+# export reuses, and keeps emails unique. Loaded elsewhere (or nowhere), these records and their cascade
+# are not rejects.
+REFUSED_ONLY_BY = {"email_taken_in_target": "bigledger"}
+# The systems the demo loads into (``targets.systems.SYSTEMS``): the summary's expected rejects per system.
+DEMO_SYSTEMS = ("bigledger", "ebill", "import", "payables")
 # kind -> the entity whose record is bad.
 BAD_KINDS = {kind: entity for kind, (entity, _) in BAD_KIND_CODES.items()}
 
@@ -111,21 +114,20 @@ class GenerationSummary:
         """kind -> number of bad records of that kind."""
         return {kind: len(keys) for kind, by_entity in self.bad.items() for keys in by_entity.values()}
 
-    def expected_rejects(self, into_bigledger: bool = True) -> dict[str, list[str]]:
-        """entity -> sorted keys the pipeline must reject: the bad records plus their cascade (loading
-        elsewhere than BigLedger, without those only BigLedger refuses)."""
+    def expected_rejects(self, system: str) -> dict[str, list[str]]:
+        """entity -> sorted keys the pipeline must reject when the demo loads into ``system``: the bad
+        records plus their cascade, but for those only another system refuses (``REFUSED_ONLY_BY``)."""
         out: dict[str, set[str]] = defaultdict(set)
         for record in self.bad_records:
-            if into_bigledger or record.kind not in REFUSED_BY_BIGLEDGER:
+            if REFUSED_ONLY_BY.get(record.kind, system) == system:
                 out[record.entity].add(record.key)
                 for entity, key in record.cascade:
                     out[entity].add(key)
         return {entity: sorted(out[entity]) for entity in ENTITIES}
 
     def to_json(self) -> str:
-        """The summary and its derived views (totals, bad by kind, expected rejects) as JSON."""
+        """The summary and its derived views (totals, bad by kind, expected rejects per system) as JSON."""
         data = asdict(self)
         data.update(totals=self.totals, bad=self.bad, bad_counts=self.bad_counts,
-                    expected_rejects=self.expected_rejects(),
-                    expected_rejects_elsewhere=self.expected_rejects(into_bigledger=False))
+                    expected_rejects={system: self.expected_rejects(system) for system in DEMO_SYSTEMS})
         return json.dumps(data, indent=2, ensure_ascii=False)

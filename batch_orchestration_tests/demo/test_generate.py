@@ -277,7 +277,7 @@ def test_every_bad_kind_is_present_and_rejected_exactly(generated: tuple[Path, G
     assert all(count >= 1 for count in summary.bad_counts.values()), summary.bad_counts
     keys = [(r.entity, r.key) for r in summary.bad_records]
     assert len(keys) == len(set(keys))
-    expected = summary.expected_rejects()
+    expected = summary.expected_rejects("bigledger")
     assert {entity: set(keys) for entity, keys in expected.items()} == reference_rejects(
         export, target_emails(summary))
     assert all(expected[entity] for entity in ENTITIES)  # every entity has bad (or cascaded) records
@@ -341,7 +341,7 @@ def test_bad_invoices_and_lines_are_bad_in_the_recorded_way(
 
 def test_good_records_look_valid(generated: tuple[Path, GenerationSummary, Export]) -> None:
     _, summary, export = generated
-    rejected = summary.expected_rejects()
+    rejected = summary.expected_rejects("bigledger")
     emails: dict[str, str] = {}
     for rows in export["customers"].values():
         for row in (r for r in rows if r["CUST_NO"] not in rejected["customers"]):
@@ -387,7 +387,7 @@ def test_records_name_only_records_exported_on_their_day_or_earlier(
     generated: tuple[Path, GenerationSummary, Export],
 ) -> None:
     _, summary, export = generated
-    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects().items()}
+    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects("bigledger").items()}
     folds_case = {"items", "accounts"}  # their codes name one record whatever the case
 
     def named(parent: str, key: str) -> str:
@@ -418,7 +418,7 @@ def test_records_name_only_records_exported_on_their_day_or_earlier(
 
 def test_other_entities_look_valid(generated: tuple[Path, GenerationSummary, Export]) -> None:
     _, summary, export = generated
-    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects().items()}
+    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects("bigledger").items()}
     items = [r for rows in export["items"].values() for r in rows if r["ITEM_CODE"] not in rejected["items"]]
     assert {r["ITEM_TYPE"] for r in items} == {"inventory", "service", "non-inventory"}
     assert len({r["CATEGORY"] for r in items}) >= 5 and all(r["UOM"] in UNITS for r in items)
@@ -506,7 +506,7 @@ def test_the_demo_export_keeps_every_entity_and_day_under_the_reject_rate_thresh
     from batch_orchestration.ingest.mapping import load_mapping
 
     summary = generate_demo_export(DemoOptions(directory=tmp_path), tmp_path / "landing")
-    rejected = summary.expected_rejects()
+    rejected = summary.expected_rejects("bigledger")
     for entity in ENTITIES:
         columns = load_mapping(entity).columns
         spec = REGISTRY[entity]

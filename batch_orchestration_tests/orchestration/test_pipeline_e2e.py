@@ -77,7 +77,7 @@ def test_backfill_loads_exactly_the_valid_records_in_order_and_again_sends_nothi
     assert pipeline.target_counts() == before
     assert _metrics(pipeline) == metrics_before
 
-    expected_rejects = summary.expected_rejects()
+    expected_rejects = summary.expected_rejects("bigledger")
     assert set(expected_rejects) == set(ENTITIES)
     for entity in BIGLEDGER_ENTITIES:
         every_key = _all_source_keys(tmp_path / "landing", entity)
