@@ -52,13 +52,14 @@ class DemoOptions:
     purchase_orders: int = 300
     item_receipts: int = 300
     new_items_per_day: int = 10
+    payables: int = 600
 
     @property
     def sizes(self) -> dict[str, int]:
         return {"suppliers": self.suppliers, "bills": self.bills, "purchase_orders": self.purchase_orders,
                 "item_receipts": self.item_receipts, "journal_entries": self.journal_entries,
                 "stock_adjustments": self.stock_adjustments, "payments": self.payments,
-                "new_items_per_day": self.new_items_per_day}
+                "new_items_per_day": self.new_items_per_day, "payables": self.payables}
 
 
 def _configure_environment(options: DemoOptions, sandbox_url: str, first_day: str) -> None:
