@@ -22,7 +22,7 @@ from rich.table import Table
 from batch_orchestration.demo.generate import generate_export
 from batch_orchestration.demo.routing import INSPECTED, demo_routing, key_variable
 from batch_orchestration.demo.summary import GenerationSummary
-from batch_orchestration.demo.target_seed import seed_target, target_record_counts
+from batch_orchestration.demo.target_seed import seed_collaborators, seed_target, target_record_counts
 from batch_orchestration.entities.registry import ENTITIES, members, units
 from batch_orchestration.orchestration.runner import DayResult, run_days
 from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
@@ -212,6 +212,11 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         if into_bigledger and summary is not None and summary.target_records:
             held = seed_target(sandbox.url, DEMO_COMPANY, DEMO_API_KEY, summary)
             console.print(f"the target already holds records the export does not know: {held}")
+        if options.target == "payables":  # from the summary file: a second run on the folder reuses them
+            collaborators = generated.get("collaborators", [])
+            count = seed_collaborators(sandbox.url, DEMO_COMPANY, DEMO_API_KEY, collaborators)
+            console.print(f"Bulk Payables holds {count} of the export's {len(collaborators)} collaborators "
+                          "(created before the migration: payables name them)")
         _configure_environment(options, sandbox.url, days[0].isoformat())
         from batch_orchestration.definitions import build_definitions  # reads the environment just set
 
