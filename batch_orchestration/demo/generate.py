@@ -17,6 +17,7 @@ from batch_orchestration.demo.books import Books
 from batch_orchestration.demo.documents import BILLS, ITEM_RECEIPTS, PURCHASE_ORDERS
 from batch_orchestration.demo.fake import Faker, Item, money
 from batch_orchestration.demo.layout import Row, split_counts, write_partition
+from batch_orchestration.demo.payables import Payables
 from batch_orchestration.demo.summary import ENTITIES, BadRecord, GenerationSummary
 
 FIRST_DAY_SHARE = 0.7  # of customers first exported on day 1; the rest arrive on later days
@@ -256,7 +257,7 @@ class _Export:
                 "REORDER_QTY": str(rng.choice((50, 100, 200))) if stocked else "", "STATUS": "active"}
 
     # output
-    def write(self, root: Path, books: Books) -> GenerationSummary:
+    def write(self, root: Path, books: Books, payables: Payables) -> GenerationSummary:
         by_day: dict[str, list[bad.InvoiceDraft]] = {label: [] for label in self.labels}
         for draft in self.invoices:
             by_day[draft.day].append(draft)
@@ -272,10 +273,12 @@ class _Export:
             outputs = {entity: [] for entity in ENTITIES}
             outputs.update(books.day_rows(index))
             outputs.update({"customers": self.customer_rows[index], "items": items + outputs["items"],
-                            "invoices": [draft.row for draft in by_day[label]], "invoice_line_items": lines})
+                            "invoices": [draft.row for draft in by_day[label]], "invoice_line_items": lines,
+                            "payables": payables.rows[index]})
             for entity in ENTITIES:
                 rows = outputs[entity]
-                summary.files[entity][label] = write_partition(root, entity, label, rows, self.rng)
+                rng = payables.rng if entity == "payables" else self.rng  # apart: see demo/payables.py
+                summary.files[entity][label] = write_partition(root, entity, label, rows, rng)
                 summary.rows[entity][label] = len(rows)
         return summary
 
@@ -286,7 +289,7 @@ def default_sizes(customers: int, days: int) -> dict[str, int]:
     return {"suppliers": suppliers, "bills": 4 * suppliers, "purchase_orders": 2 * suppliers,
             "item_receipts": 2 * suppliers, "journal_entries": max(12, customers // 10),
             "stock_adjustments": max(12, customers // 10), "payments": max(20, customers // 4),
-            "new_items_per_day": max(2, customers // 300) if days > 1 else 1}
+            "new_items_per_day": max(2, customers // 300) if days > 1 else 1, "payables": max(20, customers // 5)}
 
 
 def generate_export(
@@ -307,7 +310,8 @@ def generate_export(
     Give either ``days`` or ``start`` and ``n_days``. About ``bad_fraction`` of each entity's records
     are (or cascade from) deliberately bad ones; see ``bad.bad_quotas`` and ``books.quota``. ``sizes``
     overrides ``default_sizes`` (suppliers, bills, purchase_orders, item_receipts, journal_entries,
-    stock_adjustments, payments, new_items_per_day).
+    stock_adjustments, payments, new_items_per_day, payables). Every size is at least 1 but payables,
+    which may be 0: an export without them, the others byte for byte as with them.
     """
     day_list = resolve_days(days, start, n_days)
     low, high = lines_per_invoice
@@ -319,8 +323,8 @@ def generate_export(
     if not 0 < n_invoices < bad.MAX_GENERATED_KEYS:
         raise ValueError("customers * invoices_per_customer must be in 1..899999")
     counts = {**default_sizes(customers, len(day_list)), **(sizes or {})}
-    if min(counts.values()) < 1:
-        raise ValueError(f"every size must be at least 1: {counts}")
+    if min(n for size, n in counts.items() if size != "payables") < 1 or counts["payables"] < 0:
+        raise ValueError(f"every size must be at least 1 (payables at least 0): {counts}")
     quotas = bad.bad_quotas(bad_fraction, customers, n_invoices)
     export = _Export(day_list, customers, seed, counts["new_items_per_day"])
     export.spoil_customers(quotas)
@@ -329,8 +333,8 @@ def generate_export(
     export.spoil_invoices_and_lines(quotas)
     books = Books(export, bad_fraction)
 
-    def rejected(entity: str) -> set[str]:
-        return set(export.summary.expected_rejects()[entity])
+    def rejected(entity: str) -> set[str]:  # into BigLedger, the one system refusing more of these
+        return set(export.summary.expected_rejects("bigledger")[entity])
 
     books.add_suppliers(counts["suppliers"])
     books.spoil_items()
@@ -342,4 +346,6 @@ def generate_export(
     books.add_payments(counts["payments"], rejected)
     for documents in (PURCHASE_ORDERS, ITEM_RECEIPTS):  # last: the records before them stay as they were
         books.add_documents(documents, counts[documents.entity])
-    return export.write(Path(root), books)
+    payables = Payables(day_list, seed, bad_fraction, export.summary)  # drawn apart from the rest
+    payables.add(counts["payables"])
+    return export.write(Path(root), books, payables)

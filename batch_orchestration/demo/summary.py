@@ -12,7 +12,7 @@ from batch_orchestration.demo.documents import SUPPLIER_DOCUMENTS
 # Every entity of the export, in the registry's dependency order.
 ENTITIES = ("customers", "suppliers", "items", "accounts", "invoice_line_items", "invoices", "bill_line_items",
             "bills", "journal_entry_lines", "journal_entries", "stock_adjustments", "purchase_order_lines",
-            "purchase_orders", "item_receipt_lines", "item_receipts", "payments")
+            "purchase_orders", "item_receipt_lines", "item_receipts", "payments", "payables")
 
 # kind -> (the entity whose record is bad, the reject code the pipeline gives that record). The codes
 # of the cascade vary (HEADER_NOT_VALID, PARENT_REJECTED...); the records themselves are in ``cascade``.
@@ -50,10 +50,21 @@ BAD_KIND_CODES = {
     "payment_with_both_parties": ("payments", "REQUIRED"),
     "zero_payment_amount": ("payments", "INVALID_AMOUNT"),
     "payment_unknown_invoice": ("payments", "PARENT_UNKNOWN"),
+    "zero_payable_amount": ("payables", "INVALID_AMOUNT"),
+    "payable_without_collaborator": ("payables", "REQUIRED"),
+    "paid_payable_without_date": ("payables", "INVALID_PAID_DATE"),
+    # An email or external id no collaborator of the directory has: Bulk Payables fails the item.
+    "payable_unknown_collaborator": ("payables", "PAYABLE_FAILED"),
+    # Three decimals: the pipeline keeps four, Bulk Payables two, so the loader holds it back.
+    "payable_sub_cent_amount": ("payables", "NOT_REPRESENTABLE"),
 }
-# Kinds only BigLedger refuses (it holds the customer whose email the export reuses, and keeps emails
-# unique); loaded into another target (eBill), these records and their cascade are not rejects.
-REFUSED_BY_BIGLEDGER = frozenset({"email_taken_in_target"})
+# kind -> the one target system that refuses its records: BigLedger holds the customer whose email the
+# export reuses, and keeps emails unique; Bulk Payables resolves collaborators and keeps 2 decimals.
+# Loaded elsewhere (or nowhere: validated only), these records and their cascade are not rejects.
+REFUSED_ONLY_BY = {"email_taken_in_target": "bigledger", "payable_unknown_collaborator": "payables",
+                   "payable_sub_cent_amount": "payables"}
+# The systems the demo loads into (``targets.systems.SYSTEMS``): the summary's expected rejects per system.
+DEMO_SYSTEMS = ("bigledger", "ebill", "import", "payables")
 # kind -> the entity whose record is bad.
 BAD_KINDS = {kind: entity for kind, (entity, _) in BAD_KIND_CODES.items()}
 
@@ -78,7 +89,8 @@ class BadRecord:
 
 @dataclass
 class GenerationSummary:
-    """Counts per entity per day, the customer re-exports, and the bad records by kind."""
+    """Counts per entity per day, the customer re-exports, the bad records by kind, and what the targets
+    hold before the migration."""
 
     root: str
     seed: int
@@ -92,6 +104,9 @@ class GenerationSummary:
     # Records the target holds before the migration, unknown to the export (entity -> batch operations
     # to create them): the demo and the tests create them first (``target_seed.seed_target``).
     target_records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The collaborators Bulk Payables holds before the migration (email, name, externalId), whom the
+    # payables name: the demo and the tests create them first (``target_seed.seed_collaborators``).
+    collaborators: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -111,21 +126,20 @@ class GenerationSummary:
         """kind -> number of bad records of that kind."""
         return {kind: len(keys) for kind, by_entity in self.bad.items() for keys in by_entity.values()}
 
-    def expected_rejects(self, into_bigledger: bool = True) -> dict[str, list[str]]:
-        """entity -> sorted keys the pipeline must reject: the bad records plus their cascade (loading
-        elsewhere than BigLedger, without those only BigLedger refuses)."""
+    def expected_rejects(self, system: str) -> dict[str, list[str]]:
+        """entity -> sorted keys the pipeline must reject when the demo loads into ``system``: the bad
+        records plus their cascade, but for those only another system refuses (``REFUSED_ONLY_BY``)."""
         out: dict[str, set[str]] = defaultdict(set)
         for record in self.bad_records:
-            if into_bigledger or record.kind not in REFUSED_BY_BIGLEDGER:
+            if REFUSED_ONLY_BY.get(record.kind, system) == system:
                 out[record.entity].add(record.key)
                 for entity, key in record.cascade:
                     out[entity].add(key)
         return {entity: sorted(out[entity]) for entity in ENTITIES}
 
     def to_json(self) -> str:
-        """The summary and its derived views (totals, bad by kind, expected rejects) as JSON."""
+        """The summary and its derived views (totals, bad by kind, expected rejects per system) as JSON."""
         data = asdict(self)
         data.update(totals=self.totals, bad=self.bad, bad_counts=self.bad_counts,
-                    expected_rejects=self.expected_rejects(),
-                    expected_rejects_elsewhere=self.expected_rejects(into_bigledger=False))
+                    expected_rejects={system: self.expected_rejects(system) for system in DEMO_SYSTEMS})
         return json.dumps(data, indent=2, ensure_ascii=False)

@@ -19,13 +19,14 @@ from email_validator import EmailNotValidError, validate_email
 from batch_orchestration.demo import BAD_KINDS, ENTITIES, GenerationSummary, generate_export, line_key
 from batch_orchestration.demo.bad import is_iso_date
 from batch_orchestration.demo.layout import FILE_PATTERN, Row
+from batch_orchestration.demo.summary import DEMO_SYSTEMS
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 MAPPINGS = Path(__file__).resolve().parents[2] / "batch_orchestration" / "entities" / "mappings"
 DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 4)]
 SMALL = {"customers": 300, "invoices_per_customer": 4.0, "lines_per_invoice": (1, 4), "bad_fraction": 0.03,
          "sizes": {"suppliers": 60, "bills": 200, "journal_entries": 150, "stock_adjustments": 100, "payments": 200,
-                   "purchase_orders": 100, "item_receipts": 100, "new_items_per_day": 4}}
+                   "purchase_orders": 100, "item_receipts": 100, "new_items_per_day": 4, "payables": 100}}
 
 Export = dict[str, dict[str, list[Row]]]  # entity -> day -> rows
 
@@ -140,13 +141,69 @@ def document_ok(row: Row, lines: list[Row], date_column: str, total_column: str,
     return sum(Decimal(ln["QTY"]) * Decimal(ln[price_column]) for ln in lines) == Decimal(row[total_column])
 
 
-def reference_rejects(export: Export, taken_emails: set[str] = frozenset()) -> dict[str, set[str]]:
+PAYABLE_STATUSES = ("draft", "open", "approved", "paid", "cancelled")
+
+
+def payable_problems(row: Row, last_day: str) -> list[str]:
+    """The pipeline's row rules for a voucher (Bulk Payables' own are in ``payables_rejects``)."""
+    problems = []
+    value = amount(row["AMOUNT"])
+    if value is None or value == 0 or value.normalize().as_tuple().exponent < -4:
+        problems.append("amount")
+    if not (row["COLLAB_EMAIL"] or row["COLLAB_ID"] or row["COLLAB_REF"]):
+        problems.append("collaborator")
+    if row["COLLAB_EMAIL"] and not is_valid_email(row["COLLAB_EMAIL"]):
+        problems.append("email")
+    if row["STATUS"] not in PAYABLE_STATUSES or (row["STATUS"] == "paid") != bool(row["PAID_DATE"]):
+        problems.append("status")
+    if row["PAID_DATE"] and not (is_iso_date(row["PAID_DATE"]) and row["PAID_DATE"] <= last_day):
+        problems.append("paid date")
+    if row["DUE_DATE"] and not is_iso_date(row["DUE_DATE"]):
+        problems.append("due date")
+    return problems
+
+
+def payables_rejects(rows_by_day: dict[str, list[Row]], collaborators: list[dict[str, str]] | None = None,
+                     merge: bool = False) -> set[str]:
+    """The vouchers the pipeline rejects; loaded into Bulk Payables, which holds ``collaborators``, also
+    those it refuses: more than 2 decimals (held back, never sent), or a collaborator it cannot resolve
+    by every identifier given. With ``merge`` (one payable per statement) a statement fails whole when
+    one of its sent vouchers fails or they disagree on collaborator or status."""
+    rows = [row for day_rows in rows_by_day.values() for row in day_rows]
+    last_day = max(rows_by_day)
+    rejected = {row["VOUCHER_NO"] for row in rows if payable_problems(row, last_day)}
+    if collaborators is None:
+        return rejected
+    by_email = {c["email"].lower(): c["externalId"] for c in collaborators}
+    known = set(by_email.values())
+
+    def collaborator(row: Row) -> str | None:
+        """The external id of the one collaborator the voucher names, or None."""
+        named = {by_email.get(row["COLLAB_EMAIL"].lower()) if row["COLLAB_EMAIL"] else "",
+                 (row["COLLAB_REF"] if row["COLLAB_REF"] in known else None) if row["COLLAB_REF"] else ""} - {""}
+        return named.pop() if len(named) == 1 and not row["COLLAB_ID"] else None
+
+    rejected |= {row["VOUCHER_NO"] for row in rows if amount(row["AMOUNT"]).normalize().as_tuple().exponent < -2}
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row["VOUCHER_NO"] not in rejected:
+            groups[row["STATEMENT_NO"] if merge else row["VOUCHER_NO"]].append(row)
+    for group in groups.values():
+        named = {collaborator(row) for row in group}
+        if None in named or len(named) > 1 or len({row["STATUS"] for row in group}) > 1:
+            rejected.update(row["VOUCHER_NO"] for row in group)
+    return rejected
+
+
+def reference_rejects(export: Export, taken_emails: set[str] = frozenset(),
+                      collaborators: list[dict[str, str]] | None = None, merge: bool = False) -> dict[str, set[str]]:
     """An independent statement of the pipeline's and the target's rules: which keys must be rejected.
 
     Day by day in dependency order; ``good`` holds the records loaded so far (a reference to anything
     else rejects the record, whether the pipeline or the target refuses it). Codes the target holds
     are unique whatever their case, and a reference to one in another case names the same record; emails
-    are unique whatever their case too, also against ``taken_emails`` (target-only records).
+    are unique whatever their case too, also against ``taken_emails`` (target-only records). Payables
+    name nothing of the export: see ``payables_rejects`` (``collaborators`` and ``merge``).
     """
     rejected: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
     good: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
@@ -214,11 +271,20 @@ def reference_rejects(export: Export, taken_emails: set[str] = frozenset()) -> d
         for key, lines in parts[root].items():
             if key not in good[root]:
                 rejected[part].update(line_key(key, ln["LINE_NO"]) for ln in lines)
+    rejected["payables"] = payables_rejects(export["payables"], collaborators, merge)
     return rejected
 
 
 def target_emails(summary: GenerationSummary) -> set[str]:
     return {op["data"]["email"] for op in summary.target_records.get("customers", [])}
+
+
+def system_reference(export: Export, summary: GenerationSummary, system: str, merge: bool = False
+                     ) -> dict[str, set[str]]:
+    """``reference_rejects`` loading into ``system``: BigLedger holds the target-only customer, Bulk
+    Payables the collaborators; the others hold nothing before the migration."""
+    return reference_rejects(export, target_emails(summary) if system == "bigledger" else frozenset(),
+                             summary.collaborators if system == "payables" else None, merge)
 
 
 def test_same_seed_gives_identical_bytes_and_other_seeds_differ(tmp_path: Path) -> None:
@@ -267,8 +333,12 @@ def test_summary_counts_match_the_files(generated: tuple[Path, GenerationSummary
     first_day = summary.new_customers[DAYS[0].isoformat()]
     assert first_day > max(list(summary.new_customers.values())[1:]) > 0  # most on day 1, some later
     assert all(summary.rows["invoices"].values())
+    assert summary.totals["payables"] == SMALL["sizes"]["payables"]
     data = json.loads(summary.to_json())
     assert data["totals"] == summary.totals and data["bad_counts"] == summary.bad_counts
+    assert data["collaborators"] == summary.collaborators
+    assert set(data["expected_rejects"]) == set(DEMO_SYSTEMS)
+    assert data["expected_rejects"]["ebill"] == summary.expected_rejects("ebill")
 
 
 def test_every_bad_kind_is_present_and_rejected_exactly(generated: tuple[Path, GenerationSummary, Export]) -> None:
@@ -277,13 +347,19 @@ def test_every_bad_kind_is_present_and_rejected_exactly(generated: tuple[Path, G
     assert all(count >= 1 for count in summary.bad_counts.values()), summary.bad_counts
     keys = [(r.entity, r.key) for r in summary.bad_records]
     assert len(keys) == len(set(keys))
-    expected = summary.expected_rejects()
-    assert {entity: set(keys) for entity, keys in expected.items()} == reference_rejects(
-        export, target_emails(summary))
-    assert all(expected[entity] for entity in ENTITIES)  # every entity has bad (or cascaded) records
-    for entity in ("customers", "invoices", "suppliers", "items", "bills", "journal_entries", "stock_adjustments",
-                   "payments", "purchase_orders", "item_receipts"):
-        assert len(expected[entity]) <= 0.08 * summary.totals[entity], entity  # "a few per cent"
+    for system in DEMO_SYSTEMS:
+        expected = {entity: set(keys) for entity, keys in summary.expected_rejects(system).items()}
+        assert expected == system_reference(export, summary, system), system
+        assert all(expected[entity] for entity in ENTITIES)  # every entity has bad (or cascaded) records
+        for entity in ("customers", "invoices", "suppliers", "items", "bills", "journal_entries",
+                       "stock_adjustments", "payments", "purchase_orders", "item_receipts", "payables"):
+            assert len(expected[entity]) <= 0.08 * summary.totals[entity], (system, entity)  # "a few per cent"
+    # Every bad voucher is a statement of its own: the rejects do not depend on Bulk Payables' strategy.
+    assert system_reference(export, summary, "payables", merge=True) == system_reference(export, summary, "payables")
+    only_bulk_payables = set(summary.expected_rejects("payables")["payables"]) - set(
+        summary.expected_rejects("bigledger")["payables"])
+    assert only_bulk_payables == {r.key for r in summary.bad_records
+                                  if r.kind in ("payable_unknown_collaborator", "payable_sub_cent_amount")}
 
 
 def test_bad_customers_are_bad_in_the_recorded_way(generated: tuple[Path, GenerationSummary, Export]) -> None:
@@ -341,7 +417,7 @@ def test_bad_invoices_and_lines_are_bad_in_the_recorded_way(
 
 def test_good_records_look_valid(generated: tuple[Path, GenerationSummary, Export]) -> None:
     _, summary, export = generated
-    rejected = summary.expected_rejects()
+    rejected = summary.expected_rejects("bigledger")
     emails: dict[str, str] = {}
     for rows in export["customers"].values():
         for row in (r for r in rows if r["CUST_NO"] not in rejected["customers"]):
@@ -387,7 +463,7 @@ def test_records_name_only_records_exported_on_their_day_or_earlier(
     generated: tuple[Path, GenerationSummary, Export],
 ) -> None:
     _, summary, export = generated
-    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects().items()}
+    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects("bigledger").items()}
     folds_case = {"items", "accounts"}  # their codes name one record whatever the case
 
     def named(parent: str, key: str) -> str:
@@ -418,7 +494,7 @@ def test_records_name_only_records_exported_on_their_day_or_earlier(
 
 def test_other_entities_look_valid(generated: tuple[Path, GenerationSummary, Export]) -> None:
     _, summary, export = generated
-    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects().items()}
+    rejected = {entity: set(keys) for entity, keys in summary.expected_rejects("bigledger").items()}
     items = [r for rows in export["items"].values() for r in rows if r["ITEM_CODE"] not in rejected["items"]]
     assert {r["ITEM_TYPE"] for r in items} == {"inventory", "service", "non-inventory"}
     assert len({r["CATEGORY"] for r in items}) >= 5 and all(r["UOM"] in UNITS for r in items)
@@ -483,6 +559,8 @@ def test_no_bad_records_when_bad_fraction_is_zero(tmp_path: Path) -> None:
     {"days": [DAYS[1], DAYS[0]]},
     {"days": DAYS, "lines_per_invoice": (0, 2)},
     {"days": DAYS, "customers": 6},
+    {"days": DAYS, "sizes": {**SMALL["sizes"], "payables": -1}},
+    {"days": DAYS, "sizes": {**SMALL["sizes"], "payables": 8}},  # too few for one bad voucher of each kind
 ])
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
@@ -500,17 +578,142 @@ def test_demo_size_generates_in_a_few_seconds(tmp_path: Path) -> None:
 
 def test_the_demo_export_keeps_every_entity_and_day_under_the_reject_rate_threshold(tmp_path: Path) -> None:
     """The demo's blocking checks fail a day whose rejected share is over the default threshold (10 %):
-    the bad records must be spread so that no entity's day of the default demo export reaches it."""
+    the bad records must be spread so that no entity's day of the default demo export reaches it, into
+    whichever system the demo loads."""
     from batch_orchestration.demo.run import DemoOptions, generate_demo_export
     from batch_orchestration.entities.registry import ENTITIES as REGISTRY
     from batch_orchestration.ingest.mapping import load_mapping
 
     summary = generate_demo_export(DemoOptions(directory=tmp_path), tmp_path / "landing")
-    rejected = summary.expected_rejects()
+    assert all(summary.bad_counts.values()), summary.bad_counts
+    rejected = {system: summary.expected_rejects(system) for system in DEMO_SYSTEMS}
     for entity in ENTITIES:
         columns = load_mapping(entity).columns
         spec = REGISTRY[entity]
         for day, rows in read_partition_files(tmp_path / "landing", entity).items():
             keys = [spec.source_key({f: row[columns[f]] for f in spec.key_fields}) for row in rows]
-            share = sum(key in rejected[entity] for key in keys) / len(keys)
-            assert share <= 0.10, (entity, day, f"{share:.1%}")
+            for system, by_entity in rejected.items():
+                share = sum(key in by_entity[entity] for key in keys) / len(keys)
+                assert share <= 0.10, (system, entity, day, f"{share:.1%}")
+
+
+def test_the_pipeline_tests_small_export_has_every_bad_kind(tmp_path: Path) -> None:
+    from batch_orchestration_tests.orchestration.harness import small_export
+
+    summary = small_export(tmp_path)
+    assert all(summary.bad_counts.values()), summary.bad_counts
+    assert summary.totals["payables"] == 40 and summary.collaborators
+
+
+# -- payables ----------------------------------------------------------------------------------------
+
+
+def statements_of(export: Export) -> dict[str, list[tuple[str, Row]]]:
+    """statement key -> (day, row) of its vouchers."""
+    out: dict[str, list[tuple[str, Row]]] = defaultdict(list)
+    for day, rows in export["payables"].items():
+        for row in rows:
+            out[row["STATEMENT_NO"]].append((day, row))
+    return out
+
+
+def named_by(row: Row) -> str:
+    return "+".join(name for name, column in (("email", "COLLAB_EMAIL"), ("id", "COLLAB_ID"), ("ref", "COLLAB_REF"))
+                    if row[column]) or "nobody"
+
+
+def test_payable_statements_hold_together(generated: tuple[Path, GenerationSummary, Export]) -> None:
+    """A statement is what a Merge on ``statement_key`` makes one payable of: its vouchers agree on the
+    collaborator (named the same way), day, status, due and paid date, and sum to a positive amount."""
+    _, summary, export = generated
+    bad = {r.key for r in summary.bad_records if r.entity == "payables"}
+    statements = statements_of(export)
+    vouchers = [row for rows in export["payables"].values() for row in rows]
+    assert len({row["VOUCHER_NO"] for row in vouchers}) == len(vouchers)
+    assert all(re.fullmatch(r"PV-\d{6}", row["VOUCHER_NO"]) and re.fullmatch(r"ST-\d{6}", row["STATEMENT_NO"])
+               for row in vouchers)
+    assert all(not row["COLLAB_ID"] for row in vouchers)  # the export cannot know the target's ids
+    for key, members in statements.items():
+        days = {day for day, _ in members}
+        rows = [row for _, row in members]
+        assert 1 <= len(rows) <= 4 and len(days) == 1, key
+        agreeing = {(row["COLLAB_EMAIL"], row["COLLAB_REF"], row["STATUS"], row["DUE_DATE"], row["PAID_DATE"])
+                    for row in rows}
+        assert len(agreeing) == 1, key
+        if bad & {row["VOUCHER_NO"] for row in rows}:
+            assert len(rows) == 1, key  # a bad voucher is a statement of its own
+            continue
+        assert sum(Decimal(row["AMOUNT"]) for row in rows) > 0, key
+        (day,) = days
+        for row in rows:
+            assert re.fullmatch(r"-?\d+\.\d{2}", row["AMOUNT"]) and Decimal(row["AMOUNT"]) != 0, row
+            assert (row["STATUS"] == "paid") == bool(row["PAID_DATE"]), row
+            assert not row["PAID_DATE"] or row["PAID_DATE"] <= day, row
+            assert row["DUE_DATE"] > day and row["DESCRIPTION"], row
+    good = [row for row in vouchers if row["VOUCHER_NO"] not in bad]
+    assert {row["STATUS"] for row in good} == {"open", "approved", "draft", "paid"}
+    assert 0.05 < sum(Decimal(row["AMOUNT"]) < 0 for row in good) / len(good) < 0.25  # deductions
+    assert any(len(members) == 4 for members in statements.values())
+    first_rows = [members[0][1] for key, members in statements.items()]
+    ways = {way: sum(named_by(row) == way for row in first_rows) for way in ("email", "ref", "email+ref")}
+    assert ways["email"] > ways["ref"] > 0 and ways["email+ref"] > 0, ways
+
+
+def test_collaborators_are_a_directory_every_good_voucher_names(
+    generated: tuple[Path, GenerationSummary, Export],
+) -> None:
+    _, summary, export = generated
+    directory = summary.collaborators
+    assert len(directory) == round(SMALL["sizes"]["payables"] / 3)
+    assert [set(c) for c in directory] == [{"email", "name", "externalId"}] * len(directory)
+    assert len({c["email"].lower() for c in directory}) == len({c["externalId"] for c in directory}) == len(directory)
+    assert all(is_valid_email(c["email"]) and re.fullmatch(r"VND-\d{5}", c["externalId"]) and c["name"].strip()
+               for c in directory)
+    by_email = {c["email"]: c["externalId"] for c in directory}
+    bad = {r.key for r in summary.bad_records if r.entity == "payables"}
+    named = set()
+    for rows in export["payables"].values():
+        for row in (r for r in rows if r["VOUCHER_NO"] not in bad):
+            refs = {by_email[row["COLLAB_EMAIL"]]} if row["COLLAB_EMAIL"] else set()
+            refs |= {row["COLLAB_REF"]} if row["COLLAB_REF"] else set()
+            assert len(refs) == 1 and refs <= set(by_email.values()), row
+            named |= refs
+    assert len(named) > len(directory) / 2  # the vouchers are spread over the directory
+
+
+def test_bad_payables_are_bad_in_the_recorded_way(generated: tuple[Path, GenerationSummary, Export]) -> None:
+    _, summary, export = generated
+    vouchers = {row["VOUCHER_NO"]: (day, row) for day, rows in export["payables"].items() for row in rows}
+    emails = {c["email"].lower() for c in summary.collaborators}
+    refs = {c["externalId"] for c in summary.collaborators}
+    for record in (r for r in summary.bad_records if r.entity == "payables"):
+        day, row = vouchers[record.key]
+        assert record.day == day and not record.cascade
+        assert not payable_problems(row, day) or record.kind in (
+            "zero_payable_amount", "payable_without_collaborator", "paid_payable_without_date")
+        if record.kind == "zero_payable_amount":
+            assert Decimal(row["AMOUNT"]) == 0 and payable_problems(row, day) == ["amount"]
+        elif record.kind == "payable_without_collaborator":
+            assert payable_problems(row, day) == ["collaborator"]
+        elif record.kind == "paid_payable_without_date":
+            assert row["STATUS"] == "paid" and not row["PAID_DATE"] and payable_problems(row, day) == ["status"]
+        elif record.kind == "payable_unknown_collaborator":
+            assert row["COLLAB_EMAIL"] or row["COLLAB_REF"]
+            assert row["COLLAB_EMAIL"].lower() not in emails and row["COLLAB_REF"] not in refs, row
+        else:
+            assert record.kind == "payable_sub_cent_amount"
+            assert re.fullmatch(r"\d+\.\d{2}[1-9]", row["AMOUNT"]), row
+
+
+def test_payables_leave_every_other_entity_byte_identical(tmp_path: Path) -> None:
+    """Payables are drawn apart: with none, or with some, every other entity's files are the same bytes."""
+    without = generate_export(tmp_path / "without", days=DAYS, **{**SMALL, "sizes": {**SMALL["sizes"], "payables": 0}})
+    with_some = generate_export(tmp_path / "with", days=DAYS, **{**SMALL, "sizes": {**SMALL["sizes"], "payables": 40}})
+
+    def others(root: Path) -> dict[str, bytes]:
+        return {path: data for path, data in tree_bytes(root).items() if not path.startswith("payables/")}
+
+    assert others(tmp_path / "without") == others(tmp_path / "with")
+    assert [r for r in with_some.bad_records if r.entity != "payables"] == without.bad_records
+    assert without.totals["payables"] == 0 and without.collaborators == []
+    assert with_some.totals["payables"] == 40 and len(with_some.collaborators) == 13

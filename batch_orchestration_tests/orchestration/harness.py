@@ -59,7 +59,7 @@ def make_settings(home: Path, sandbox: RunningSandbox, warehouse_url: str, **ove
 
 # Every entity, large enough that each day's reject rate stays under make_settings' threshold.
 SMALL_SIZES = {"suppliers": 20, "bills": 60, "journal_entries": 45, "stock_adjustments": 30, "payments": 60,
-               "purchase_orders": 40, "item_receipts": 40, "new_items_per_day": 6}
+               "purchase_orders": 40, "item_receipts": 40, "new_items_per_day": 6, "payables": 40}
 
 
 def small_export(root: Path, days: list[date] = DAYS, customers: int = 120) -> GenerationSummary:

@@ -54,7 +54,7 @@ def test_a_backfill_with_faults_on_loads_exactly_the_valid_records_and_again_sen
             loaded = result.metadata[f"{entity}_loaded"]
             assert (loaded["created"], loaded["updated"], loaded["batches_sent"]) == (0, 0, 0), (result.day, entity)
     assert pipeline.target_counts() == before
-    expected = summary.expected_rejects(into_bigledger=False)
+    expected = summary.expected_rejects("import")
     for entity in ENTITIES:
         loaded, rejected = pipeline.mapped_keys(entity), pipeline.rejected_keys(entity)
         assert rejected == set(expected[entity]), entity

@@ -70,7 +70,7 @@ def test_a_backfill_into_ebill_loads_exactly_the_valid_records_and_again_uploads
             assert (loaded["created"], loaded["updated"], loaded["batches_sent"]) == (0, 0, 0), (result.day, entity)
     assert pipeline.target_counts() == before  # no batch either
 
-    expected = summary.expected_rejects(into_bigledger=False)
+    expected = summary.expected_rejects("ebill")
     lines_of_refused = {key for key in pipeline.mapped_keys("invoice_line_items") | pipeline.rejected_keys(
         "invoice_line_items") if key.startswith(f"{refused}/")}
     expected["invoices"] = sorted({*expected["invoices"], refused})
@@ -167,7 +167,7 @@ def test_faults_on_every_valid_record_lands_in_ebill_and_nothing_stays_in_doubt(
     requests.put(f"{sandbox.url}/_sandbox/faults", json={"spec": ""},
                  headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, timeout=10).raise_for_status()
     counts = pipeline.target_counts()
-    expected = summary.expected_rejects(into_bigledger=False)
+    expected = summary.expected_rejects("ebill")
     for entity, inspected in LOADED.items():
         assert counts[inspected] == len(pipeline.mapped_keys(entity)), entity
         assert pipeline.rejected_keys(entity) == set(expected[entity]), entity
