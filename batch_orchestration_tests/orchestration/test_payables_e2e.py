@@ -1,5 +1,6 @@
 """Bulk Payables end to end through Dagster: the demo's routing (payables merged by statement), a
-generated backfill with faults on, runs killed at each step of a batch, a day that grew after a dead run.
+generated backfill with faults on, runs killed after each step of a batch, a day that grew after a run
+killed between the answer and its recording.
 
 What "exactly once" means here: every source row the target made a payable of is in exactly one
 ``Complete`` item (the sandbox keeps every item ever added, so a second batch with the same row would
@@ -21,7 +22,7 @@ from batch_orchestration.demo.summary import GenerationSummary
 from batch_orchestration.demo.target_seed import seed_collaborators
 from batch_orchestration.load.planner import reference_id
 from batch_orchestration.orchestration.runner import run_days
-from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig
+from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets.payables.connector import REFERENCE_LABEL
 from batch_orchestration.warehouse.schema import validated_table
@@ -47,9 +48,9 @@ def _get(sandbox: RunningSandbox, path: str) -> Any:
     return answer.json()["data"]
 
 
-def _faults_off(url: str) -> None:
-    requests.put(f"{url}/_sandbox/faults", json={"spec": ""}, headers={"Authorization": f"Bearer {DEMO_API_KEY}"},
-                 timeout=10).raise_for_status()
+def _set_faults(url: str, spec: str, seed: int | None = None) -> None:
+    requests.put(f"{url}/_sandbox/faults", json={"spec": spec, "seed": seed},
+                 headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, timeout=10).raise_for_status()
 
 
 def _items(sandbox: RunningSandbox) -> list[dict[str, Any]]:
@@ -90,16 +91,17 @@ def _assert_exactly_once(pipeline: Pipeline, sandbox: RunningSandbox) -> dict[st
 
 def test_a_merged_backfill_with_faults_on_loads_each_statement_once_and_again_sends_nothing(
         tmp_path: Path, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    sandbox = sandbox_factory(window_seconds=1.0, faults=FaultConfig(p_5xx=0.1, p_429=0.05, p_lost=0.2), fault_seed=3)
+    sandbox = sandbox_factory(window_seconds=1.0)
     summary = small_export(tmp_path / "landing", customers=60)
-    pipeline = _prepared(tmp_path, sandbox, monkeypatch, summary)
+    pipeline = _prepared(tmp_path, sandbox, monkeypatch, summary)  # the collaborators, before the faults
+    _set_faults(sandbox.url, "5xx=0.1,429=0.05,lost=0.2", seed=3)
     with dg.DagsterInstance.ephemeral() as instance:
         results = run_days(pipeline.defs, DAY_KEYS, instance)
         assert [r.success for r in results] == [True, True, True]
         assert all(all(r.checks.values()) for r in results)
         assert sum(r.metadata["payables_loaded"]["ambiguous_batches"] for r in results) > 0, (
             "the faults must have hit some batches for this test to mean anything")
-        _faults_off(sandbox.url)
+        _set_faults(sandbox.url, "")
         before = pipeline.target_counts()
         again = run_days(pipeline.defs, DAY_KEYS, instance)
     for result in again:
@@ -117,17 +119,19 @@ def test_a_merged_backfill_with_faults_on_loads_each_statement_once_and_again_se
     assert len(set(mapped.values())) < len(mapped), "some statements merged several vouchers"
 
 
-@pytest.mark.parametrize("point", ["payables_created", "payables_items_added", "payables_submitted",
-                                   "batch_answered"])
-def test_a_run_killed_at_each_step_of_a_batch_loads_each_row_once_when_run_again(
-        tmp_path: Path, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, point: str) -> None:
+def test_runs_killed_after_each_step_of_a_batch_in_turn_load_each_row_once_in_the_end(
+        tmp_path: Path, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One day's run dies (SIGKILL) after the batch is created; the next run, resuming it, dies after
+    adding its items; the next after submitting it. Each finds the same batch by its label (there is
+    only ever one), and the last run waits for it to be processed and records it."""
     sandbox = sandbox_factory(window_seconds=1.0)
     summary = small_export(tmp_path / "landing", days=DAYS[:1], customers=60)
     pipeline = _prepared(tmp_path, sandbox, monkeypatch, summary, options={"strategy": "Single"})
-    died = run_day_killed_at(pipeline.settings, DAY_KEYS[0], point)
-    assert died.returncode == -9, died.stderr[-2000:]
-    assert pipeline.query("SELECT COUNT(*) FROM intent_log WHERE status = 'open'")[0][0] == 1
-    assert pipeline.target_counts()["payable_batches"] == 1
+    for point in ("payables_created", "payables_items_added", "payables_submitted"):
+        died = run_day_killed_at(pipeline.settings, DAY_KEYS[0], point)
+        assert died.returncode == -9, (point, died.stderr[-2000:])
+        assert pipeline.query("SELECT COUNT(*) FROM intent_log WHERE status = 'open'")[0][0] == 1, point
+        assert pipeline.target_counts()["payable_batches"] == 1, point
     with dg.DagsterInstance.ephemeral() as instance:
         (result,) = run_days(pipeline.defs, DAY_KEYS[:1], instance)
     assert result.success and all(result.checks.values())
@@ -139,12 +143,13 @@ def test_a_run_killed_at_each_step_of_a_batch_loads_each_row_once_when_run_again
 
 def test_a_day_that_grew_after_a_dead_run_does_not_send_the_dead_runs_rows_again(
         tmp_path: Path, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The dead run's batch was submitted; then another file of the same day landed. The batch sent now
-    holds other content, so its label is new: the dead run's rows must be found by lookup, not resent."""
+    """The dead run's batch was processed, its outcome not recorded; then another file of the same day
+    landed. The batch sent now holds other content, so its label is new: the dead run's rows must be
+    found by lookup, not sent again."""
     sandbox = sandbox_factory(window_seconds=1.0, job_record_delay_seconds=0.02)
     summary = small_export(tmp_path / "landing", days=DAYS[:1], customers=60)
     pipeline = _prepared(tmp_path, sandbox, monkeypatch, summary, options={"strategy": "Single"})
-    assert run_day_killed_at(pipeline.settings, DAY_KEYS[0], "payables_submitted").returncode == -9
+    assert run_day_killed_at(pipeline.settings, DAY_KEYS[0], "batch_answered").returncode == -9
     email = summary.collaborators[0]["email"]
     write_export(tmp_path / "landing", DAY_KEYS[0], {"payables": [
         "VOUCHER_NO,COLLAB_EMAIL,COLLAB_ID,COLLAB_REF,AMOUNT,STATUS,DUE_DATE,PAID_DATE,DESCRIPTION,STATEMENT_NO",
