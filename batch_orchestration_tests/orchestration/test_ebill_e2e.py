@@ -90,9 +90,11 @@ def test_a_backfill_into_ebill_loads_exactly_the_valid_records_and_again_uploads
 
 HEADERS = {"customers": "CUST_NO,CUST_NAME,EMAIL_ADDR,COUNTRY", "invoices": "INV_NO,CUST_NO,INV_DATE,INV_TOTAL",
            "invoice_line_items": "INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_PRICE"}
-@pytest.mark.parametrize("step", ["created", "uploaded", "finalized", "processed"])
-def test_a_run_killed_after_each_upload_step_resumes_without_a_second_batch_or_a_duplicate(
-        tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+def test_runs_killed_after_each_upload_step_in_turn_resume_without_a_second_batch_or_a_duplicate(
+        tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second day's run dies (SIGKILL) after its invoices' batch is created; the next run, resuming
+    the upload, dies after uploading; the next after finalizing; the next once eBill has processed it.
+    Each carries on the same ``jobId`` from the step the last one reached; the last records it."""
     first, second = DAY_KEYS[:2]
     landing = tmp_path / "landing"
     write_export(landing, first, {"customers": [HEADERS["customers"], "C1,Acme Trading,ap@acme.example,MY",
@@ -106,10 +108,11 @@ def test_a_run_killed_after_each_upload_step_resumes_without_a_second_batch_or_a
         assert run_days(pipeline.defs, [first], instance)[0].success
     assert pipeline.target_counts()["ebill_batch_processes"] == 1
 
-    # The run of the second day dies (SIGKILL) after the step, in the middle of its invoices' upload.
-    died = run_day_killed_at(pipeline.settings, second, f"ebill_{step}")
-    assert died.returncode == -9, died.stderr[-2000:]
-    assert pipeline.query("SELECT COUNT(*) FROM intent_log WHERE status = 'open'")[0][0] == 1
+    for step in ("created", "uploaded", "finalized", "processed"):
+        died = run_day_killed_at(pipeline.settings, second, f"ebill_{step}")
+        assert died.returncode == -9, (step, died.stderr[-2000:])
+        assert pipeline.query("SELECT COUNT(*) FROM intent_log WHERE status = 'open'")[0][0] == 1, step
+        assert pipeline.target_counts()["ebill_batch_processes"] == 1 + 2, step  # never a second batch
 
     with dg.DagsterInstance.ephemeral() as instance:
         (result,) = run_days(pipeline.defs, [second], instance)
