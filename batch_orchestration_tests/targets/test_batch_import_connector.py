@@ -13,6 +13,7 @@ from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets.base import AmbiguousOutcome, BatchLabel, Outgoing, TargetIds, TargetRefused
 from batch_orchestration.targets.batch_import.bindings import BINDINGS
 from batch_orchestration.targets.batch_import.connector import BatchImportConnector, BatchImportSettings
+from batch_orchestration_tests.targets.lost_answers import losing_the_answers_of
 
 LABEL = BatchLabel("2024-03-01", 0)
 SUPPLIERS = [{"supplier_key": f"S{n}", "name": f"Supplier {n}", "email": f"s{n}@example.com", "street": "1 Jalan",
@@ -47,17 +48,7 @@ def test_each_record_gets_its_outcome_and_a_rejected_one_its_message(sandbox: Ru
 
 def test_a_batch_whose_answer_was_lost_is_sent_again_and_replaces_what_it_created(sandbox: RunningSandbox) -> None:
     connector = _connector(sandbox)
-    real, calls = connector.http.post_import, 0
-
-    def lose_the_first_answer(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        answer = real(*args)
-        if calls == 1:
-            raise AmbiguousOutcome("the answer was lost")
-        return answer
-
-    connector.http.post_import = lose_the_first_answer  # type: ignore[method-assign]
+    losing_the_answers_of(connector.http, "post_import", {1})
     batch = _outgoing("items", [{"item_code": "W-1", "name": "Widget", "item_type": "inventory", "status": "active"},
                                 {"item_code": "SVC", "name": "Install", "item_type": "service", "status": "inactive"}])
     with pytest.raises(AmbiguousOutcome):

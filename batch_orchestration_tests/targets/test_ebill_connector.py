@@ -23,6 +23,7 @@ from batch_orchestration.targets.base import (
 from batch_orchestration.targets.ebill.bindings import BINDINGS
 from batch_orchestration.targets.ebill.connector import EbillConnector, EbillSettings
 from batch_orchestration_tests.conftest import SandboxFactory
+from batch_orchestration_tests.targets.lost_answers import losing_the_answers_of
 
 DAY = "2024-03-01"
 LABEL = BatchLabel(DAY, 0)  # the day's first batch
@@ -89,23 +90,6 @@ def test_invoices_go_with_their_lines_in_child_files_and_each_row_has_its_outcom
     assert counts["ebill_batch_processes"] == 1 + 1 + 3
 
 
-def _losing_the_answers_of(connector: EbillConnector, step: str, lost: set[int]) -> None:
-    """The ``step`` requests numbered in ``lost`` (from 1) are sent and applied; their answers are lost,
-    as on a dropped connection."""
-    real = getattr(connector.http, step)
-    calls = 0
-
-    def losing(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        answer = real(*args)
-        if calls in lost:
-            raise AmbiguousOutcome(f"{step}: the answer was lost")
-        return answer
-
-    setattr(connector.http, step, losing)
-
-
 def _invoices_with_lines(connector: EbillConnector) -> list[Outgoing]:
     _send_customers(connector)
     ids = TargetIds({"customers": {c["customer_key"]: c["customer_key"] for c in CUSTOMERS}})
@@ -126,7 +110,7 @@ def test_a_batch_sent_again_after_a_lost_answer_carries_on_its_upload(
     label find the same ``jobId`` and carry on from where it was (the customers' batch counts one)."""
     connector = _connector(sandbox, tmp_path)
     batch = _invoices_with_lines(connector)
-    _losing_the_answers_of(connector, step, {nth})
+    losing_the_answers_of(connector.http, step, {nth})
     with pytest.raises(AmbiguousOutcome):
         connector.send_batch(BINDINGS["invoices"], batch, LABEL)
     (outcome,) = connector.send_batch(BINDINGS["invoices"], batch, LABEL)
@@ -141,7 +125,7 @@ def test_batches_given_up_on_are_passed_by_and_do_not_block_the_content(sandbox:
     """Three lost answers to the create in a row: each leaves an empty Draft, and the fourth send loads."""
     connector = _connector(sandbox, tmp_path)
     batch = _outgoing("customers", [(c, []) for c in CUSTOMERS])
-    _losing_the_answers_of(connector, "create_upload", {1, 2, 3})
+    losing_the_answers_of(connector.http, "create_upload", {1, 2, 3})
     for _ in range(3):
         with pytest.raises(AmbiguousOutcome):
             connector.send_batch(BINDINGS["customers"], batch, LABEL)

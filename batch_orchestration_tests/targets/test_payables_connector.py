@@ -21,6 +21,7 @@ from batch_orchestration.targets.base import (
 from batch_orchestration.targets.payables.bindings import PayablesOptions, payables_binding
 from batch_orchestration.targets.payables.connector import ITEMS_PER_REQUEST, PayablesConnector, PayablesSettings
 from batch_orchestration_tests.conftest import SandboxFactory
+from batch_orchestration_tests.targets.lost_answers import losing_the_answers_of
 
 DAY = "2024-03-01"
 LABEL = BatchLabel(DAY, 0)
@@ -69,23 +70,6 @@ def _counts(sandbox: RunningSandbox) -> dict[str, int]:
                           headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, timeout=10)
     answer.raise_for_status()
     return answer.json()["counts"]
-
-
-def _losing_the_answers_of(connector: PayablesConnector, step: str, lost: set[int]) -> None:
-    """The ``step`` requests numbered in ``lost`` (from 1) are sent and applied; their answers are lost,
-    as on a dropped connection."""
-    real = getattr(connector.http, step)
-    calls = 0
-
-    def losing(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        answer = real(*args)
-        if calls in lost:
-            raise AmbiguousOutcome(f"{step}: the answer was lost")
-        return answer
-
-    setattr(connector.http, step, losing)
 
 
 def test_single_makes_a_payable_of_each_item_and_an_unknown_collaborator_is_the_targets_reject(
@@ -147,7 +131,7 @@ def test_a_batch_sent_again_after_a_lost_answer_finds_its_batch_and_carries_on(s
     _collaborators(sandbox, "ana@example.com")
     connector = _connector(sandbox)
     batch = _outgoing(connector, [_payable(f"V{n}", f"{n}.01") for n in range(1, 4)])
-    _losing_the_answers_of(connector, step, {1})
+    losing_the_answers_of(connector.http, step, {1})
     with pytest.raises(AmbiguousOutcome):
         connector.send_batch(connector.binding("payables"), batch, LABEL)
     outcomes = connector.send_batch(connector.binding("payables"), batch, LABEL)
@@ -174,7 +158,7 @@ def test_lookup_waits_for_a_batch_still_processing_and_reads_only_that_day(
     connector = _connector(sandbox)
     batch = _outgoing(connector, [_payable("V1", "1"), _payable("V2", "2"),
                                   _payable("V3", "3", collaborator_email="nobody@example.com")])
-    _losing_the_answers_of(connector, "batch", {1})  # the first poll: submitted, its processing not seen
+    losing_the_answers_of(connector.http, "batch", {1})  # the first poll: submitted, its processing not seen
     with pytest.raises(AmbiguousOutcome):
         connector.send_batch(connector.binding("payables"), batch, LABEL)
     assert _get(sandbox, "/v1/bulk-payables/batches")[0]["status"] in ("Pending", "Processing")

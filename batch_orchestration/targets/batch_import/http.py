@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
 from batch_orchestration.targets.base import AmbiguousOutcome, TargetRefused
 from batch_orchestration.targets.retry import send
+from batch_orchestration.targets.session import api_session
 from batch_orchestration.targets.wire import encode_json
 
 PATH = "/v1/import"
@@ -29,9 +28,7 @@ class BatchImportHttp:
     timeout_seconds: float = 30.0
 
     def __post_init__(self) -> None:
-        self._session = requests.Session()
-        self._session.headers.update({"Authorization": f"Bearer {self.api_key}",
-                                      "User-Agent": "batch_orchestration/0.1"})
+        self._session = api_session(self.api_key)
 
     def post_import(self, import_type: str, data: list[dict[str, Any]],
                     content_type: str = "application/json") -> dict[str, Any]:

@@ -18,6 +18,7 @@ import requests
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.ratelimit import SharedRateLimiter
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
+from batch_orchestration.targets.session import api_session
 from batch_orchestration.targets.wire import encode_json
 
 
@@ -32,11 +33,7 @@ class BigLedgerHttp:
     policy: RetryPolicy = DEFAULT_POLICY
 
     def __post_init__(self) -> None:
-        self._session = requests.Session()
-        self._session.headers.update(
-            {"Authorization": f"Bearer {self.api_key}", "X-Company-Id": self.company_id,
-             "User-Agent": "batch_orchestration/0.1"}
-        )
+        self._session = api_session(self.api_key, self.company_id)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         response = send(self._session, method, self.base_url.rstrip("/") + path, f"{method} {path}",

@@ -22,7 +22,6 @@ import csv
 import hashlib
 import logging
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from batch_orchestration.targets.ebill.bindings import BINDINGS, CHILD_FILE, FIL
 from batch_orchestration.targets.ebill.http import BatchStatus, EbillHttp, EbillRefused
 from batch_orchestration.targets.ebill.journal import UploadJournal
 from batch_orchestration.targets.kill_points import reached
+from batch_orchestration.targets.polling import PollPolicy, poll_until
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
 from batch_orchestration.validate.codes import reject_code
 
@@ -64,8 +64,7 @@ class EbillSettings:
     api_key_variable: str = "EBILL_API_KEY"
     target_name: str = "ebill"
     lines_per_file: int = LINES_PER_FILE
-    poll_timeout_seconds: float = 3600.0  # then the batch is in doubt; the next attempt polls on
-    poll_max_interval_seconds: float = 5.0
+    poll: PollPolicy = field(default_factory=PollPolicy)
     timeout_seconds: float = 60.0
     policy: RetryPolicy = DEFAULT_POLICY
 
@@ -284,20 +283,14 @@ class EbillConnector:
             raise _Abandoned(f"the upload URL of {job} was refused: {refused}", created_now) from None
 
     def _poll(self, job: str) -> BatchStatus:
-        """The batch's status once eBill has processed it (3, 4 or 5), with a growing pause between asks."""
-        deadline = time.monotonic() + self.settings.poll_timeout_seconds
-        pause = 0.05
-        while True:
-            status = self.http.status(job)
-            if status is None:
+        """The batch's status once eBill has processed it (3, 4 or 5)."""
+        def status() -> BatchStatus:
+            found = self.http.status(job)
+            if found is None:
                 raise AmbiguousOutcome(f"eBill has no batch {job} any more")
-            if status.finished:
-                return status
-            if time.monotonic() + pause > deadline:
-                raise AmbiguousOutcome(f"eBill batch {job} is still {status.status} after "
-                                       f"{self.settings.poll_timeout_seconds:g} s; the next attempt polls on")
-            time.sleep(pause)
-            pause = min(pause * 2, self.settings.poll_max_interval_seconds)
+            return found
+
+        return poll_until(status, lambda s: s.finished, lambda s: s.status, f"eBill batch {job}", self.settings.poll)
 
     # -- the outcomes ------------------------------------------------------------------------------
 

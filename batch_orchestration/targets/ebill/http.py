@@ -22,6 +22,7 @@ from defusedxml import ElementTree as SafeET
 
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
+from batch_orchestration.targets.session import api_session
 
 PATH = "/rest/batchProcess"
 FINISHED = ("Success", "PartialSuccess", "Failed")  # statuses 3, 4 and 5: the output file is ready
@@ -87,9 +88,7 @@ class EbillHttp:
     policy: RetryPolicy = DEFAULT_POLICY
 
     def __post_init__(self) -> None:
-        self._api = requests.Session()
-        self._api.headers.update({"Authorization": f"Bearer {self.api_key}", "X-Company-Id": self.company_id,
-                                  "User-Agent": "batch_orchestration/0.1"})
+        self._api = api_session(self.api_key, self.company_id)
         self._files = requests.Session()  # signed URLs carry their own authority: no key goes there
 
     # -- the API -----------------------------------------------------------------------------------

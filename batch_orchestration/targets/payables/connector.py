@@ -19,7 +19,6 @@ not agree), a ``PAYABLE_FAILED`` reject.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +34,7 @@ from batch_orchestration.targets.base import (
 from batch_orchestration.targets.kill_points import reached
 from batch_orchestration.targets.payables.bindings import PayablesOptions, payables_binding
 from batch_orchestration.targets.payables.http import FINISHED, PayablesHttp, PayablesRefused
+from batch_orchestration.targets.polling import PollPolicy, poll_until
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
 from batch_orchestration.targets.wire import encode_json
 
@@ -52,8 +52,7 @@ class PayablesSettings:
     api_key_variable: str = "PAYABLES_API_KEY"
     target_name: str = "payables"
     options: PayablesOptions = field(default_factory=PayablesOptions)
-    poll_timeout_seconds: float = 3600.0  # then the batch is in doubt; the next attempt polls on
-    poll_max_interval_seconds: float = 5.0
+    poll: PollPolicy = field(default_factory=PollPolicy)
     timeout_seconds: float = 30.0
     policy: RetryPolicy = DEFAULT_POLICY
 
@@ -117,18 +116,9 @@ class PayablesConnector:
         reached("payables_submitted")
 
     def _poll(self, batch_id: str) -> Record:
-        """The batch once processed (``Complete`` or ``Failed``), with a growing pause between asks."""
-        deadline = time.monotonic() + self.settings.poll_timeout_seconds
-        pause = 0.05
-        while True:
-            target_batch = self.http.batch(batch_id)
-            if target_batch["status"] in FINISHED:
-                return target_batch
-            if time.monotonic() + pause > deadline:
-                raise AmbiguousOutcome(f"bulk payable batch {batch_id} is still {target_batch['status']} after "
-                                       f"{self.settings.poll_timeout_seconds:g} s; the next attempt polls on")
-            time.sleep(pause)
-            pause = min(pause * 2, self.settings.poll_max_interval_seconds)
+        """The batch once processed (``Complete`` or ``Failed``)."""
+        return poll_until(lambda: self.http.batch(batch_id), lambda b: b["status"] in FINISHED,
+                          lambda b: str(b["status"]), f"bulk payable batch {batch_id}", self.settings.poll)
 
     def _outcomes(self, batch: Sequence[Outgoing], items: list[Record], batch_id: str) -> list[RecordOutcome]:
         by_reference = {item.get("labels", {}).get(REFERENCE_LABEL): item for item in items}

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
+from batch_orchestration.targets.session import api_session
 from batch_orchestration.targets.wire import encode_json
 
 BATCHES = "/v1/bulk-payables/batches"
@@ -48,9 +47,7 @@ class PayablesHttp:
     policy: RetryPolicy = DEFAULT_POLICY
 
     def __post_init__(self) -> None:
-        self._session = requests.Session()
-        self._session.headers.update({"Authorization": f"Bearer {self.api_key}", "X-Company-Id": self.company_id,
-                                      "User-Agent": "batch_orchestration/0.1"})
+        self._session = api_session(self.api_key, self.company_id)
 
     def _call(self, method: str, path: str, what: str, body: Any = None,
               params: dict[str, str] | None = None) -> Any:
