@@ -353,8 +353,9 @@ class _UnitLoad:
             message = outcome.message or reject_code("LOAD_FAILED").message()
             self.report.rejected += 1
             self.report.rejects_by_code[code] += 1
+            refused_payload = None if outcome.depends_on_others else planned.payload_hash
             rejects.append(_load_reject(self.target, self.root.name, self.day, planned.record, code, message,
-                                        planned.payload_hash))
+                                        refused_payload))
             rejects += self._part_rejects(planned.record, code, message, state)
         with self.warehouse.session() as session:
             upsert_id_map(session, self.target, self.root.name, self.day, entries)

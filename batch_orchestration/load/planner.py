@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from batch_orchestration.load.state import MappedRecord
+from batch_orchestration.sequences import chunked
 from batch_orchestration.targets.wire import encode_json
 
 Operation = Literal["create", "update", "skip"]
@@ -89,6 +90,5 @@ def plan(entity: str, day: str, candidates: Iterable[Candidate],
 
 def batches(records: list[PlannedRecord], size: int) -> Iterator[list[PlannedRecord]]:
     """Sendable records (not skips) in batches of at most ``size``."""
-    sendable = [r for r in records if r.operation != "skip"]
-    for start in range(0, len(sendable), size):
-        yield sendable[start : start + size]
+    for batch in chunked([r for r in records if r.operation != "skip"], size):
+        yield list(batch)

@@ -43,6 +43,9 @@ class RecordOutcome:
     # The target's ids of the record's parts, in the order the payload builder got them; None when the
     # parts are held by their root's record (BigLedger's lines).
     part_ids: tuple[str, ...] | None = None
+    # A refusal that depends on other records (a failed merge group's): the same payload is not held
+    # back next time, as a refusal of the record itself is.
+    depends_on_others: bool = False
 
 
 class MissingParent(Exception):
@@ -55,7 +58,8 @@ class MissingParent(Exception):
 
 
 class CannotRepresent(Exception):
-    """A record the target would store changed (an amount it rounds): held back, never sent."""
+    """A record the target cannot take as it is (an amount it would round, a value it refuses although
+    the ledger's rules take it): held back, never sent or changed."""
 
 
 class AmbiguousOutcome(Exception):

@@ -79,7 +79,8 @@ class Routing(BaseModel):
             try:
                 SYSTEMS[config.system].options.model_validate(config.options)
             except ValidationError as exc:
-                said = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
+                said = "; ".join(f"{'.'.join(map(str, e['loc'])) + ': ' if e['loc'] else ''}"
+                                 f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
                 raise ValueError(f"target {name}: options of {config.system}: {said}") from None
         roots = [root.name for root in units()]  # in dependency order: the first error named is the same each run
         missing, unknown = set(roots) - set(self.entities), set(self.entities) - set(ENTITIES)

@@ -78,7 +78,8 @@ _CODES = (
                "rejected by the target"),
     RejectCode("NOT_UPDATABLE", "load", "the record changed, and the target takes this entity only as creates",
                "{target} takes {entity} only as creates; this change of a record it holds was not sent"),
-    RejectCode("NOT_REPRESENTABLE", "load", "the target would store the record changed (an amount it rounds)",
+    RejectCode("NOT_REPRESENTABLE", "load", "the target cannot take the record as it is (an amount it would round "
+               "or cannot hold, a value it refuses although the ledger's rules take it)",
                "not sent: {target} would not store it as it is: {reason}"),
     RejectCode("ROW_FAILED", "load", "the target refused a row of an uploaded file (its message says why)"),
     RejectCode("PAYABLE_FAILED", "load", "Bulk Payables failed the item (its message says why: an unknown "

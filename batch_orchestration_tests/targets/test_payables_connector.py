@@ -20,6 +20,7 @@ from batch_orchestration.targets.base import (
 )
 from batch_orchestration.targets.payables.bindings import PayablesOptions, payables_binding
 from batch_orchestration.targets.payables.connector import ITEMS_PER_REQUEST, PayablesConnector, PayablesSettings
+from batch_orchestration.targets.payables.http import batch_path
 from batch_orchestration_tests.conftest import SandboxFactory
 from batch_orchestration_tests.targets.lost_answers import losing_the_answers_of
 
@@ -86,6 +87,7 @@ def test_single_makes_a_payable_of_each_item_and_an_unknown_collaborator_is_the_
     assert [(o.success, o.code, o.message) for o in outcomes] == [
         (True, None, None), (True, None, None),
         (False, "PAYABLE_FAILED", "No collaborator with email 'nobody@example.com'"), (True, None, None)]
+    assert not outcomes[2].depends_on_others  # its own refusal: the same payload is not sent again
     payables = {p["payableId"]: p for p in _get(sandbox, "/v1/payables")}
     assert len(payables) == 3 and {o.target_id for o in outcomes if o.success} == set(payables)
     by_ref = {o.reference_id: payables[o.target_id] for o in outcomes if o.success}
@@ -117,8 +119,8 @@ def test_a_merge_group_with_an_unknown_collaborator_fails_whole(sandbox: Running
                                   _payable("V2", "6", "ST-1", collaborator_email="nobody@example.com"),
                                   _payable("V3", "7", "ST-2")])
     outcomes = connector.send_batch(connector.binding("payables"), batch, LABEL)
-    assert [(o.success, o.code) for o in outcomes] == [(False, "PAYABLE_FAILED"), (False, "PAYABLE_FAILED"),
-                                                       (True, None)]
+    assert [(o.success, o.code, o.depends_on_others) for o in outcomes] == [
+        (False, "PAYABLE_FAILED", True), (False, "PAYABLE_FAILED", True), (True, None, False)]
     assert "No collaborator with email 'nobody@example.com'" in str(outcomes[0].message)
     assert _counts(sandbox)["payables"] == 1
 
@@ -201,3 +203,69 @@ def test_an_item_the_api_refuses_names_the_field(sandbox: RunningSandbox) -> Non
     bad = Outgoing("create", outgoing.reference_id, None, {**outgoing.data, "amount": Decimal(0)})
     with pytest.raises(TargetRefused, match=r"HTTP 422 VALIDATION_ERROR: Invalid request body \(items\.0: "):
         connector.send_batch(connector.binding("payables"), [bad], LABEL)
+
+
+def test_in_a_merge_a_row_on_no_statement_is_a_payable_of_its_own(sandbox: RunningSandbox) -> None:
+    _collaborators(sandbox, "ana@example.com", "ben@example.com")
+    connector = _connector(sandbox, MERGE)
+    batch = _outgoing(connector, [_payable("V1", "5"), _payable("V2", "6", collaborator_email="ben@example.com"),
+                                  _payable("V3", "7", "ST-1"), _payable("V4", "8", "ST-1")])
+    outcomes = connector.send_batch(connector.binding("payables"), batch, LABEL)
+    assert all(o.success for o in outcomes)
+    assert len({o.target_id for o in outcomes}) == 3  # V1, V2 alone; V3 and V4 one statement
+
+
+def test_a_refusal_after_the_submit_leaves_the_batch_in_doubt_and_its_payables_are_found(
+        sandbox: RunningSandbox) -> None:
+    """A key revoked while the batch is processed: the target may make its payables all the same, so the
+    loader must not take the refusal for "nothing applied" (it would close the intent, and a day that
+    grew meanwhile would send the rows again under a new label)."""
+    _collaborators(sandbox, "ana@example.com")
+    connector = _connector(sandbox)
+    batch = _outgoing(connector, [_payable("V1", "1"), _payable("V2", "2")])
+    real, calls = connector.http.batch, 0
+
+    def refused_once(batch_id: str) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise TargetRefused(401, "HTTP 401 UNAUTHORIZED (check the API key in $AP_KEY)")
+        return real(batch_id)
+
+    connector.http.batch = refused_once  # type: ignore[method-assign]
+    with pytest.raises(AmbiguousOutcome, match="the batch was submitted: it may be processed"):
+        connector.send_batch(connector.binding("payables"), batch, LABEL)
+    found = connector.lookup(connector.binding("payables"), [o.reference_id for o in batch], DAY)
+    assert sorted(found) == ["ref-V1", "ref-V2"] and _counts(sandbox)["payables"] == 2
+
+
+def test_a_batch_that_came_to_hold_a_row_twice_is_given_up_on_unsubmitted(sandbox: RunningSandbox) -> None:
+    """An add given up on (its answer lost) but applied twice meanwhile, as a late retry of a proxy
+    would: the batch would make a payable twice. It is never submitted; the next generation loads."""
+    _collaborators(sandbox, "ana@example.com")
+    connector = _connector(sandbox)
+    batch = _outgoing(connector, [_payable("V1", "1"), _payable("V2", "2")])
+    real, calls = connector.http.add_items, 0
+
+    def applied_twice_answer_lost(batch_id: str, items: list[dict[str, Any]]) -> None:
+        nonlocal calls
+        calls += 1
+        real(batch_id, items)
+        if calls == 1:
+            real(batch_id, items)
+            raise AmbiguousOutcome("add_items: the answer was lost")
+
+    connector.http.add_items = applied_twice_answer_lost  # type: ignore[method-assign]
+    with pytest.raises(AmbiguousOutcome):
+        connector.send_batch(connector.binding("payables"), batch, LABEL)
+    outcomes = connector.send_batch(connector.binding("payables"), batch, LABEL)
+    assert all(o.success for o in outcomes)
+    batches = {b["labels"]["bo-batch"][-3:]: b["status"] for b in _get(sandbox, "/v1/bulk-payables/batches")}
+    assert sorted(batches.values()) == ["Complete", "Open"] and batches["-g2"] == "Complete"
+    assert _counts(sandbox)["payables"] == 2
+
+
+def test_a_batch_id_that_is_not_an_id_never_reaches_a_path() -> None:
+    with pytest.raises(TargetRefused, match="not an id"):
+        batch_path("..", "/items")
+    assert batch_path("bpb_000001", "/items") == "/v1/bulk-payables/batches/bpb_000001/items"

@@ -23,10 +23,11 @@ import hashlib
 import logging
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from batch_orchestration.sequences import chunked
 from batch_orchestration.targets.base import (
     AmbiguousOutcome,
     BatchLabel,
@@ -144,11 +145,6 @@ def _write_csv(path: Path, layout: FileLayout, rows: Iterable[dict[str, str]],
 PartRow = tuple[int, int, dict[str, str]]  # (record index, part index, the part's row)
 
 
-def _chunks(rows: Sequence[PartRow], size: int) -> Iterator[Sequence[PartRow]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 def write_upload(layout: FileLayout, batch: Sequence[Outgoing], folder: Path, lines_per_file: int) -> _Upload:
     digest = hashlib.sha256(layout.sub_operation.encode())
     files = [_write_csv(folder / "records.csv", layout, (record.data["row"] for record in batch), digest.update)]
@@ -156,7 +152,7 @@ def write_upload(layout: FileLayout, batch: Sequence[Outgoing], folder: Path, li
     child = CHILD_FILE.get(layout.sub_operation)
     if child is not None:
         parts = [(i, j, part) for i, record in enumerate(batch) for j, part in enumerate(record.data["parts"])]
-        for n, chunk in enumerate(_chunks(parts, lines_per_file), start=1):
+        for n, chunk in enumerate(chunked(parts, lines_per_file), start=1):
             files.append(_write_csv(folder / f"parts_{n}.csv", child, (part for _, _, part in chunk), digest.update))
             part_rows += [(i, j) for i, j, _ in chunk]
     return _Upload(files, part_rows, digest.hexdigest())

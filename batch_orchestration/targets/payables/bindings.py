@@ -6,25 +6,30 @@ a ``bulkPayableItemMergeKey``, built here from the configured payables fields. T
 item, so changing the strategy of a target changes what would be sent for the records it holds
 (which the target takes only as creates: such a change is a ``NOT_UPDATABLE`` reject, never resent).
 
-The API keeps 2 decimals; an amount with more is held back (CannotRepresent), never rounded.
+What the API refuses although the ledger's rules take it is held back (CannotRepresent), never sent or
+changed: an amount with more than 2 decimals or 12 digits before the point, an email the API does not
+read as one. A single refused item would make the API refuse the whole add, and the day with it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.entities.rules import PAYABLE_STATUSES
-from batch_orchestration.targets.base import Binding, PayloadBuilder, Record, TargetIds
+from batch_orchestration.targets.base import Binding, CannotRepresent, PayloadBuilder, Record, TargetIds
 from batch_orchestration.targets.wire import cents
 
 # Items of one bulk payable batch: the loader's batch, one intent and one batch label. The seed sets
 # no limit; a day of up to this many payables is one batch, as the issue asks, and more make several.
 ITEMS_PER_BATCH = 10_000
+MAX_AMOUNT = Decimal(10) ** 12  # 14 digits with 2 decimals (docs/target-apis.md, the item's amount)
 PAYABLE_STATUS = {status: status.capitalize() for status in PAYABLE_STATUSES}  # the API's ``payableStatus``
 
 
@@ -49,8 +54,31 @@ class PayablesOptions(BaseModel):
 
 
 def merge_key(record: Record, columns: Sequence[str]) -> str:
-    """The values of ``columns`` as one text (JSON: two different lists of values never meet)."""
-    return json.dumps([None if record.get(c) is None else str(record[c]) for c in columns], ensure_ascii=False)
+    """The values of ``columns`` as one text (JSON: two different lists of values never meet). A row with
+    all of them blank (a voucher on no statement) is merged with nothing: its key is its own."""
+    values = [None if record.get(c) is None else str(record[c]) for c in columns]
+    if all(value is None for value in values):
+        return json.dumps({"payable_key": record["payable_key"]}, ensure_ascii=False)
+    return json.dumps(values, ensure_ascii=False)
+
+
+def _amount(value: Any) -> Decimal:
+    amount = cents(value, "amount", "Bulk Payables")
+    if abs(amount) >= MAX_AMOUNT:
+        raise CannotRepresent(f"amount {amount} has more than 12 digits before the point; Bulk Payables takes 12")
+    return amount
+
+
+def _email(value: str | None) -> str | None:
+    """The collaborator's email, if the target reads it as one (its rule, stricter than the ledger's: no
+    ``a..b@``, no special-use domains such as ``.local``)."""
+    if value is None:
+        return None
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise CannotRepresent(f"collaborator email {value!r} is not one Bulk Payables takes: {exc}") from None
+    return value
 
 
 def _text(value: Any) -> str | None:
@@ -60,9 +88,9 @@ def _text(value: Any) -> str | None:
 def _item_builder(options: PayablesOptions) -> PayloadBuilder:
     def build(record: Record, _: Sequence[Record], __: TargetIds) -> dict[str, Any]:
         item: dict[str, Any] = {
-            "amount": cents(record["amount"], "amount", "Bulk Payables"),
+            "amount": _amount(record["amount"]),
             "payableStatus": PAYABLE_STATUS[record["status"]],
-            "collaboratorEmail": record.get("collaborator_email"),
+            "collaboratorEmail": _email(record.get("collaborator_email")),
             "collaboratorId": record.get("collaborator_id"),
             "collaboratorExternalId": record.get("collaborator_external_id"),
             "dueDate": _text(record.get("due_date")),

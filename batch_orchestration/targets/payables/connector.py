@@ -19,16 +19,20 @@ not agree), a ``PAYABLE_FAILED`` reject.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from batch_orchestration.sequences import chunked
 from batch_orchestration.targets.base import (
     AmbiguousOutcome,
     BatchLabel,
     Binding,
     Outgoing,
     RecordOutcome,
+    TargetRefused,
     find_binding,
 )
 from batch_orchestration.targets.kill_points import reached
@@ -39,9 +43,11 @@ from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
 from batch_orchestration.targets.wire import encode_json
 
 ITEMS_PER_REQUEST = 500  # the API's limit on one add-items call (docs/target-apis.md)
+GENERATIONS = 3  # batches of one content given up on (holding a row twice) before the send is refused
 BATCH_LABEL, TARGET_LABEL, DAY_LABEL, REFERENCE_LABEL = "bo-batch", "bo-target", "bo-day", "bo-ref"
 
 Record = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,9 +63,9 @@ class PayablesSettings:
     policy: RetryPolicy = DEFAULT_POLICY
 
 
-def _chunks(items: Sequence[Outgoing], size: int) -> Iterator[Sequence[Outgoing]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _reference(item: Record) -> str | None:
+    labels = item.get("labels")
+    return labels.get(REFERENCE_LABEL) if isinstance(labels, dict) else None
 
 
 class PayablesConnector:
@@ -84,28 +90,57 @@ class PayablesConnector:
     # -- sending -----------------------------------------------------------------------------------
 
     def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[RecordOutcome]:
-        name = self.batch_name(batch, label)
+        """Carry the batch on from the step it reached. Once it was submitted, no answer says that nothing
+        was applied: a refusal then (a key revoked during the poll) leaves it in doubt, for the next run to
+        look up, instead of letting the loader close its intent as refused."""
+        base, submitted = self.batch_name(batch, label), False
+        try:
+            for generation in range(1, GENERATIONS + 1):
+                name = base if generation == 1 else f"{base}-g{generation}"
+                target_batch = self._find_or_create(name, label)
+                batch_id = str(target_batch["bulkPayableBatchId"])
+                if target_batch["status"] == "Open":
+                    self._fill(batch_id, batch)
+                    if not self._holds_each_once(batch_id, batch):
+                        continue  # given up on, never submitted: it makes no payables
+                    self._submit(batch_id)
+                submitted = True
+                self._poll(batch_id)
+                return self._outcomes(batch, self.http.items(batch_id), batch_id)
+        except TargetRefused as refused:
+            if submitted:
+                raise AmbiguousOutcome(f"{refused} (the batch was submitted: it may be processed)") from None
+            raise
+        raise TargetRefused(0, f"bulk payable batches {base}-g1 to -g{GENERATIONS} each came to hold a row twice "
+                            "(an add applied after its answer was given up on); none was submitted. Check the "
+                            "target's batches with that label before running the day again")
+
+    def _find_or_create(self, name: str, label: BatchLabel) -> Record:
         found = self.http.batches_labelled({BATCH_LABEL: name})
         if found:
-            target_batch = found[0]
-        else:
-            target_batch = self.http.create_batch(self.settings.options.strategy, {
-                BATCH_LABEL: name, TARGET_LABEL: self.name, DAY_LABEL: label.day})
-            reached("payables_created")
-        batch_id = str(target_batch["bulkPayableBatchId"])
-        if target_batch["status"] == "Open":
-            self._fill(batch_id, batch)
-            self._submit(batch_id)
-        self._poll(batch_id)
-        return self._outcomes(batch, self.http.items(batch_id), batch_id)
+            return found[0]
+        created = self.http.create_batch(self.settings.options.strategy, {
+            BATCH_LABEL: name, TARGET_LABEL: self.name, DAY_LABEL: label.day})
+        reached("payables_created")
+        return created
 
     def _fill(self, batch_id: str, batch: Sequence[Outgoing]) -> None:
         """Add the items the batch lacks (an add whose answer was lost may have been applied)."""
-        present = {item.get("labels", {}).get(REFERENCE_LABEL) for item in self.http.items(batch_id)}
+        present = {_reference(item) for item in self.http.items(batch_id)}
         missing = [o for o in batch if o.reference_id not in present]
-        for chunk in _chunks(missing, ITEMS_PER_REQUEST):
+        for chunk in chunked(missing, ITEMS_PER_REQUEST):
             self.http.add_items(batch_id, [{**o.data, "labels": {REFERENCE_LABEL: o.reference_id}} for o in chunk])
             reached("payables_items_added")
+
+    def _holds_each_once(self, batch_id: str, batch: Sequence[Outgoing]) -> bool:
+        """Whether the batch holds each record of the loader's batch once and nothing else, read again just
+        before the submit: an add applied after its answer was given up on would make a payable twice."""
+        held = Counter(_reference(item) for item in self.http.items(batch_id))
+        if held == Counter(o.reference_id for o in batch):
+            return True
+        log.warning("bulk payable batch %s holds %d items for %d records; given up on, not submitted",
+                    batch_id, sum(held.values()), len(batch))
+        return False
 
     def _submit(self, batch_id: str) -> None:
         try:
@@ -121,7 +156,11 @@ class PayablesConnector:
                           lambda b: str(b["status"]), f"bulk payable batch {batch_id}", self.settings.poll)
 
     def _outcomes(self, batch: Sequence[Outgoing], items: list[Record], batch_id: str) -> list[RecordOutcome]:
-        by_reference = {item.get("labels", {}).get(REFERENCE_LABEL): item for item in items}
+        """Each record's item: its payable, or the target's reason. A failure in a merge group of several
+        items depends on the others (one unknown collaborator fails them all), so the loader does not
+        hold the same payload back next time."""
+        by_reference = {_reference(item): item for item in items}
+        group_size = Counter(item.get("bulkPayableItemMergeKey") for item in items)
         outcomes = []
         for outgoing in batch:
             item = by_reference.get(outgoing.reference_id)
@@ -129,11 +168,16 @@ class PayablesConnector:
                 raise AmbiguousOutcome(f"bulk payable batch {batch_id} is processed but has no finished item "
                                        f"for {outgoing.reference_id}")
             metadata = item.get("metadata") or {}
-            if item["status"] == "Complete" and metadata.get("payableId"):
+            if item["status"] == "Complete":
+                if not metadata.get("payableId"):
+                    raise AmbiguousOutcome(f"item {item.get('bulkPayableItemId')} of bulk payable batch {batch_id} "
+                                           "is Complete without its payable")
                 outcomes.append(RecordOutcome(outgoing.reference_id, True, target_id=str(metadata["payableId"])))
             else:
+                key = item.get("bulkPayableItemMergeKey")
                 outcomes.append(RecordOutcome(outgoing.reference_id, False, code="PAYABLE_FAILED",
-                                              message=str(metadata.get("error") or "failed without a message")))
+                                              message=str(metadata.get("error") or "failed without a message"),
+                                              depends_on_others=key is not None and group_size[key] > 1))
         return outcomes
 
     # -- finding records again ---------------------------------------------------------------------
@@ -148,7 +192,7 @@ class PayablesConnector:
             if target_batch["status"] not in FINISHED:
                 self._poll(batch_id)
             for item in self.http.items(batch_id):
-                reference = item.get("labels", {}).get(REFERENCE_LABEL)
+                reference = _reference(item)
                 payable = (item.get("metadata") or {}).get("payableId")
                 if reference in wanted and item.get("status") == "Complete" and payable:
                     found.setdefault(reference, str(payable))

@@ -9,9 +9,9 @@ to check; the key is sent, never logged or raised.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
@@ -24,9 +24,15 @@ FINISHED = ("Complete", "Failed")
 Record = dict[str, Any]
 
 
+_BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
 def batch_path(batch_id: str, tail: str = "") -> str:
-    """A batch's path; its id is the target's text, quoted as one segment."""
-    return f"{BATCHES}/{quote(batch_id, safe='')}{tail}"
+    """A batch's path. Its id is the target's text: one that is not a plain id (``..`` would leave its
+    segment even quoted) is refused rather than sent."""
+    if not _BATCH_ID.fullmatch(batch_id):
+        raise TargetRefused(0, f"Bulk Payables answered a batch id that is not an id: {batch_id[:40]!r}")
+    return f"{BATCHES}/{batch_id}{tail}"
 
 
 class PayablesRefused(TargetRefused):

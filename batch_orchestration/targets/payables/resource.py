@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from batch_orchestration.targets.api_resource import TargetApiResource
@@ -12,7 +14,8 @@ from batch_orchestration.targets.payables.connector import PayablesConnector, Pa
 class PayablesResource(TargetApiResource):
     """The Bulk Payables API of one target, with its processing strategy."""
 
-    strategy: str = Field(default="Single", description="Single, or Merge (then merge_key names the fields)")
+    strategy: Literal["Single", "Merge"] = Field(default="Single",
+                                                 description="Single, or Merge (then merge_key names the fields)")
     merge_key: list[str] = Field(default_factory=list, description="Merge: payables fields making the merge key")
 
     def connector(self) -> PayablesConnector:
@@ -23,6 +26,6 @@ class PayablesResource(TargetApiResource):
                 api_key=self.api_key,
                 api_key_variable=self.api_key_variable,
                 target_name=self.target_name,
-                options=PayablesOptions(strategy=self.strategy, merge_key=tuple(self.merge_key)),  # type: ignore[arg-type]
+                options=PayablesOptions(strategy=self.strategy, merge_key=tuple(self.merge_key)),
             )
         )
