@@ -201,7 +201,12 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
     # Only BigLedger is given the records the export does not know (and refuses the export's reuse of them).
     into_bigledger = options.target == "bigledger"
     pre_existing = target_record_counts(generated) if into_bigledger else {}
-    expected = generated.get("expected_rejects", {}).get(options.target, {})
+    expected = generated.get("expected_rejects", {}).get(options.target)
+    if expected is None:
+        console.print(f"[yellow]{summary_path} says nothing of what {options.target} must reject (written by an "
+                      "earlier version?): the summary shows no expected rejects; delete the folder for a fresh "
+                      "export[/yellow]")
+        expected = {}
 
     sandbox = start_in_thread(
         SandboxConfig(db_path=str(options.directory / "sandbox.sqlite"), window_seconds=options.window_seconds)

@@ -11,6 +11,7 @@ made of exactly the rows the ID map maps to it (its lineage).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,11 @@ def _assert_exactly_once(pipeline: Pipeline, sandbox: RunningSandbox) -> dict[st
     rows_of: dict[str, set[str]] = defaultdict(set)
     for key, payable in mapped.items():
         rows_of[payable].add(key)
-    for payable in payables:  # lineage: the payable's lines are the rows the ID map maps to it
-        assert {by_reference[item_reference[line["bulkPayableItemId"]]] for line in payable["lineItems"]} == rows_of[
-            payable["payableId"]]
+    amount = dict(pipeline.query(f"SELECT payable_key, amount FROM {validated_table('payables')}"))
+    for payable in payables:  # lineage: the payable's lines are the rows the ID map maps to it, to the cent
+        rows = rows_of[payable["payableId"]]
+        assert {by_reference[item_reference[line["bulkPayableItemId"]]] for line in payable["lineItems"]} == rows
+        assert Decimal(str(payable["amount"])) == sum((Decimal(amount[key]) for key in rows), Decimal(0))
     assert pipeline.query("SELECT COUNT(*) FROM intent_log WHERE status = 'open'")[0][0] == 0
     return mapped
 
