@@ -68,7 +68,7 @@ def demo(
     days: Annotated[int, typer.Option(min=1, help="Days of exports (partitions).")] = 3,
     customers: Annotated[int, typer.Option(min=50, help="Customers in the generated export.")] = 3000,
     window_seconds: Annotated[float, typer.Option(help="The sandbox's shortened rate-limit minute.")] = 1.0,
-    target: Annotated[str, typer.Option(help="The target system (bigledger, ebill, import): every entity it "
+    target: Annotated[str, typer.Option(help="The target system (bigledger, ebill, import, payables): every entity it "
                                               "takes is loaded there, the others are validated only.")] = "bigledger",
 ) -> None:
     """Generate a legacy export, start the sandbox, run every day through Dagster, print the summary.
@@ -148,6 +148,55 @@ def rejects(
     for row in frame.itertuples(index=False):
         table.add_row(*("" if v is None else str(v) for v in row))
     Console().print(table)
+
+
+@app.command()
+def plan(
+    day: Annotated[str, typer.Option("--day", help="Partition day, YYYY-MM-DD (staged and validated already)")],
+    entity: Annotated[str | None, typer.Option(help="Only this entity's unit (default: every routed unit)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole plan as JSON")] = False,
+    warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Updates and held-back records listed per unit")] = 20,
+) -> None:
+    """What a load of the day would do, per unit and target, without sending anything: creates, updates
+    with the fields that changed, records the target holds already, and records held back with why."""
+    from rich.table import Table
+
+    from batch_orchestration.entities.registry import get_entity
+    from batch_orchestration.load.plan import plan_day, plan_json
+    from batch_orchestration.orchestration.settings import Settings
+    from batch_orchestration.warehouse import open_warehouse
+
+    try:
+        date.fromisoformat(day)
+        if entity is not None:
+            get_entity(entity)
+    except (KeyError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    settings = Settings.from_env()
+    warehouse = open_warehouse(warehouse_url or settings.warehouse_url)
+    with warehouse.session() as session:
+        if not session.table_exists("id_map"):
+            raise typer.BadParameter(f"{warehouse.url} holds no pipeline state: run the pipeline first, or "
+                                     "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL) at its warehouse")
+    plans = plan_day(warehouse, settings.routing(), day, entity)
+    if as_json:
+        typer.echo(plan_json(plans, day))
+        return
+    console = Console()
+    console.print(f"plan of {day} (warehouse {warehouse.url}); nothing is sent")
+    table = Table("unit", "target", "records", "create", "update", "skip", "held back", "in doubt")
+    for p in plans:
+        table.add_row(p.entity, f"{p.target} ({p.system})", str(p.records), str(len(p.creates)),
+                      str(len(p.updates)), str(p.skips), str(len(p.held_back)), str(p.in_doubt))
+    console.print(table)
+    for p in plans:
+        for update in p.updates[:limit]:
+            changed = "; ".join(f"{c.field}: {c.old!r} -> {c.new!r}" for c in update.changes) or (
+                "its lines, or a target id its payload names")
+            console.print(f"  update {p.entity} {update.source_key} ({update.target_id}): {changed}")
+        for held in p.held_back[:limit]:
+            console.print(f"  held back {p.entity} {held.source_key}: {held.code}: {held.message}")
 
 
 if __name__ == "__main__":

@@ -14,15 +14,8 @@ from batch_orchestration.orchestration.resources import (
 )
 from batch_orchestration.orchestration.sensors import build_landing_sensor
 from batch_orchestration.orchestration.settings import Settings
-from batch_orchestration.targets.routing import Routing, default_routing, load_routing
+from batch_orchestration.targets.routing import Routing
 from batch_orchestration.targets.systems import SYSTEMS
-
-
-def routing_of(settings: Settings) -> Routing:
-    """The routing file if one is named, else every entity into the one target the settings describe."""
-    if settings.routing_path:
-        return load_routing(settings.routing_path)
-    return default_routing(settings.target_base_url, settings.target_company_id, settings.rate_window_seconds)
 
 
 def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.ConfigurableResource]:
@@ -45,7 +38,7 @@ def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.Config
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings.start_date, settings.timezone)
-    routing = routing_of(settings)
+    routing = settings.routing()
     pipeline = dg.Definitions(
         assets=build_entity_assets(partitions, routing),
         asset_checks=build_entity_checks(partitions, routing),

@@ -117,6 +117,16 @@ def _read_rows(session: WarehouseSession, entity: EntitySpec, day: str) -> list[
 HeldBack = tuple[Row, str, str, str | None]
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What a load of a unit's day does: the records it sends (creates and updates), those whose payload
+    the target holds already, and those held back with their reject (not sent)."""
+
+    sends: list[PlannedRecord]
+    skips: list[PlannedRecord]
+    held_back: list[HeldBack]
+
+
 def _load_reject(target: str, entity: str, day: str, row: Row, code: str, message: str,
                  refused_payload: str | None = None) -> RejectRecord:
     return RejectRecord(entity=entity, partition_day=day, source_file=row.get("source_file"),
@@ -148,6 +158,13 @@ class Loader:
         for report in reports.values():
             report.seconds = time.monotonic() - started
         return reports
+
+    def decide_unit(self, root: EntitySpec, day: str) -> tuple[Decision, dict[str, MappedRecord]]:
+        """What ``load_unit`` would do with the day (and the ID map it decided against), read and computed
+        without a write or a request: the dry run's (``load/plan.py``)."""
+        unit = _UnitLoad(self, root, self.connector.binding(root.name), day, {})
+        state = unit._read_day()
+        return unit.decide(state), state.id_map
 
     def reconcile_open_intents(self, entity: EntitySpec, binding: Binding) -> int:
         """Settle batches a dead run left open: look their records up before anything is resent.
@@ -189,7 +206,21 @@ class _UnitLoad:
         return self.reports[self.root.name]
 
     def run(self) -> None:
-        state = self._read_day()
+        state = self._read_day()  # first: the refusals of this day are among those read
+        self._clear_day_rejects()
+        decision = self.decide(state)
+        self._reject(decision.held_back, state)
+        self.report.skipped = len(decision.skips)
+        self._refresh_unchanged(decision.skips, state)
+        total, done = len(decision.sends), 0
+        self.progress(done, total)
+        for batch in batches(decision.sends, self.binding.max_batch):
+            self._send(batch, state)
+            done += len(batch)
+            self.progress(done, total)
+
+    def decide(self, state: _DayState) -> Decision:
+        """What a load of the day does with each record, computed from what was read: nothing is written."""
         candidates: list[Candidate] = []
         held_back: list[HeldBack] = []
         for row in state.rows:
@@ -211,16 +242,8 @@ class _UnitLoad:
             message = reject_code("NOT_UPDATABLE").message(target=self.target, entity=self.root.name)
             held_back += [(p.record, "NOT_UPDATABLE", message, None) for p in planned if p.operation == "update"]
             planned = [p for p in planned if p.operation != "update"]
-        self._reject(held_back, state)
-        skips = [p for p in planned if p.operation == "skip"]
-        self.report.skipped = len(skips)
-        self._refresh_unchanged(skips, state)
-        total, done = len(planned) - len(skips), 0
-        self.progress(done, total)
-        for batch in batches(planned, self.binding.max_batch):
-            self._send(batch, state)
-            done += len(batch)
-            self.progress(done, total)
+        return Decision([p for p in planned if p.operation != "skip"], [p for p in planned if p.operation == "skip"],
+                        held_back)
 
     def _hold_back_refused_again(self, planned: list[PlannedRecord], state: _DayState,
                                  held_back: list[HeldBack]) -> list[PlannedRecord]:
@@ -235,12 +258,17 @@ class _UnitLoad:
                 sendable.append(p)
         return sendable
 
-    def _read_day(self) -> _DayState:
-        """Read the day once, and clear its load rejects: this load states them anew."""
+    def _clear_day_rejects(self) -> None:
+        """This load states the day's load rejects anew (what the target refused before is kept apart, in
+        the refusals read with the day, so the same payload is not sent again)."""
         with self.warehouse.session() as session:
-            refusals = refused_payloads(session, self.target, self.root.name)
             for member in members(self.root):
                 clear_load_rejects(session, self.target, member.name, self.day)
+
+    def _read_day(self) -> _DayState:
+        """Read the day once."""
+        with self.warehouse.session() as session:
+            refusals = refused_payloads(session, self.target, self.root.name)
             parts: dict[str, list[Row]] = {}
             part_id_map: dict[str, MappedRecord] = {}
             if self.part is not None and self.root.parts is not None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from batch_orchestration.targets.routing import Routing
 
 ENV_PREFIX = "BATCH_ORCHESTRATION_"
 
@@ -54,3 +58,11 @@ class Settings:
             max_reject_rate=float(_env("MAX_REJECT_RATE", "0.10")),
             routing_path=_env("ROUTING", ""),
         )
+
+    def routing(self) -> Routing:
+        """The routing file if one is named, else every entity into the one target the settings describe."""
+        from batch_orchestration.targets.routing import default_routing, load_routing  # deferred: it loads plug-ins
+
+        if self.routing_path:
+            return load_routing(self.routing_path)
+        return default_routing(self.target_base_url, self.target_company_id, self.rate_window_seconds)

@@ -26,7 +26,7 @@ from batch_orchestration.targets.ebill.bindings import BINDINGS as EBILL_BINDING
 from batch_orchestration.targets.ebill.carry_forward_job import carry_forward_job
 from batch_orchestration.targets.ebill.resource import EbillResource
 from batch_orchestration.targets.payables.bindings import BINDINGS as PAYABLES_BINDINGS
-from batch_orchestration.targets.payables.bindings import PayablesOptions
+from batch_orchestration.targets.payables.bindings import PayablesOptions, payables_binding
 from batch_orchestration.targets.payables.resource import PayablesResource
 from batch_orchestration.targets.routing import Route
 
@@ -72,11 +72,20 @@ class System:
     resource: Callable[[Route, Path], dg.ConfigurableResource]  # (route, state folder) -> the target's resource
     operator_jobs: Callable[[Route], list[dg.JobDefinition]] = lambda route: []
     options: type[BaseModel] = NoOptions
+    # options -> the bindings as a target with those options takes its entities (Bulk Payables' merge key)
+    configured: Callable[[Any], Mapping[str, Binding]] | None = None
+
+    def bindings_of(self, route: Route) -> Mapping[str, Binding]:
+        """The bindings of the routed target, its options applied: what its connector sends."""
+        if self.configured is None:
+            return self.bindings
+        return self.configured(self.options.model_validate(route.config.options))
 
 
 SYSTEMS: dict[str, System] = {
     "bigledger": System(BIGLEDGER_BINDINGS, _bigledger),
     "ebill": System(EBILL_BINDINGS, _ebill, lambda route: [carry_forward_job(route)]),
     "import": System(IMPORT_BINDINGS, _batch_import),
-    "payables": System(PAYABLES_BINDINGS, _payables, options=PayablesOptions),
+    "payables": System(PAYABLES_BINDINGS, _payables, options=PayablesOptions,
+                       configured=lambda options: {"payables": payables_binding(options)}),
 }
