@@ -7,6 +7,7 @@ import dagster as dg
 from batch_orchestration.orchestration.assets import build_entity_assets, build_entity_checks
 from batch_orchestration.orchestration.jobs import MIGRATION_JOB, jobs_and_schedule
 from batch_orchestration.orchestration.partitions import daily_partitions
+from batch_orchestration.orchestration.plan_job import build_plan_job
 from batch_orchestration.orchestration.resources import (
     LandingZoneResource,
     PipelineSettingsResource,
@@ -47,7 +48,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_landing_sensor("s3_landing_sensor", "s3", MIGRATION_JOB, partitions),
         ],
         resources=build_resources(settings, routing),
-        jobs=[job for route in routing.routes() for job in SYSTEMS[route.config.system].operator_jobs(route)],
+        jobs=[build_plan_job(partitions, routing),
+              *(job for route in routing.routes() for job in SYSTEMS[route.config.system].operator_jobs(route))],
     )
     return dg.Definitions.merge(pipeline, jobs_and_schedule(partitions))
 

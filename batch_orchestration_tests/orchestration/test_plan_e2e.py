@@ -1,6 +1,7 @@
 """The dry run (issue 11, "plan before sending") on a real pipeline: after day 1 is loaded into
-BigLedger, day 2 is staged and validated without a load, and its plan names the create, the update
-with its changed field and the records the target holds already, sending nothing."""
+BigLedger, day 2 is staged and validated without a load, and its plan (from the command line, as JSON
+and as a table, and as ``plan_job`` in Dagster) names the create, the update with its changed field and
+the records the target holds already, sending nothing."""
 
 from __future__ import annotations
 
@@ -66,6 +67,18 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
         {"field": "name", "old": "Acme Trading", "new": "Acme Trading Sdn Bhd"}]
     table = CliRunner().invoke(app, ["plan", "--day", second, "--entity", "customers"])
     assert table.exit_code == 0 and "update customers C1" in table.output, table.output
+
+    with dg.DagsterInstance.ephemeral() as instance:  # the same plan in Dagster: observations of _loaded
+        run = loading.defs.resolve_job_def("plan_job").execute_in_process(partition_key=second, instance=instance)
+        observed = {event.asset_key.to_user_string(): event.event_specific_data.asset_observation
+                    for event in run.all_events if event.event_type_value == "ASSET_OBSERVATION"}
+    assert run.success
+    customers_observed = observed["customers_loaded"]
+    assert customers_observed.partition == second
+    assert {key: customers_observed.metadata[key].value for key in (
+        "plan/creates", "plan/updates", "plan/skips", "plan/held_back")} == {
+        "plan/creates": 1, "plan/updates": 1, "plan/skips": 1, "plan/held_back": 0}
+    assert "Acme Trading Sdn Bhd" in customers_observed.metadata["plan/changes"].value
 
     assert loading.target_counts() == held_before  # nothing was sent
     with open_warehouse(warehouse_url).session() as session:  # and nothing recorded
