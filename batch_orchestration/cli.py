@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig, SandboxConfig
+
+if TYPE_CHECKING:
+    from batch_orchestration.targets.base import Validates
+    from batch_orchestration.targets.routing import Routing
 
 app = typer.Typer(help="Migrate legacy accounting CSV exports into a target ledger, and keep them in sync.",
                   no_args_is_help=True)
@@ -157,9 +161,13 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole plan as JSON")] = False,
     warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
     limit: Annotated[int, typer.Option(min=0, help="Updates and held-back records listed per unit")] = 20,
+    ask_target: Annotated[bool, typer.Option(help="Also ask each target that can judge a batch without keeping "
+                                                  "it (BigLedger: validateOnly) for its verdict")] = False,
 ) -> None:
     """What a load of the day would do, per unit and target, without sending anything: creates, updates
-    with the fields that changed, records the target holds already, and records held back with why."""
+    with the fields that changed, records the target holds already, and records held back with why.
+    With --ask-target, the would-be sends go to the target with validateOnly (in its rate budget);
+    nothing persists there and nothing is recorded here."""
     from rich.table import Table
 
     from batch_orchestration.entities.registry import get_entity
@@ -179,7 +187,9 @@ def plan(
         if not session.table_exists("id_map"):
             raise typer.BadParameter(f"{warehouse.url} holds no pipeline state: run the pipeline first, or "
                                      "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL) at its warehouse")
-    plans = plan_day(warehouse, settings.routing(), day, entity)
+    routing = settings.routing()
+    validators = _validators(routing, settings.home) if ask_target else None
+    plans = plan_day(warehouse, routing, day, entity, validators)
     if as_json:
         typer.echo(plan_json(plans, day))
         return
@@ -197,6 +207,33 @@ def plan(
             console.print(f"  update {p.entity} {update.source_key} ({update.target_id}): {changed}")
         for held in p.held_back[:limit]:
             console.print(f"  held back {p.entity} {held.source_key}: {held.code}: {held.message}")
+        if p.verdicts is not None:
+            refused = [v for v in p.verdicts if v.valid is not True]
+            console.print(f"  {p.target} judged {p.entity}: {len(p.verdicts) - len(refused)} valid, "
+                          f"{len(refused)} not")
+            for verdict in refused[:limit]:
+                console.print(f"    {verdict.source_key}: {verdict.code}: {verdict.message}")
+
+
+def _validators(routing: Routing, state_dir: Path) -> dict[str, Validates]:
+    """target name -> its connector, for each target that can judge a batch without keeping it."""
+    import dagster as dg
+
+    from batch_orchestration.targets.systems import SYSTEMS
+
+    found: dict[str, Validates] = {}
+    for route in routing.routes():
+        resource = SYSTEMS[route.config.system].resource(route, state_dir)
+        try:
+            connector = resource.process_config_and_initialize().connector()  # type: ignore[attr-defined]
+        except dg.DagsterInvalidConfigError:  # an unset variable, in Dagster's long words: say which one
+            raise typer.BadParameter(f"{route.target}: set ${route.config.api_key_env} to ask it",
+                                     param_hint="--ask-target") from None
+        if hasattr(connector, "validate_batch"):
+            found[route.target] = connector
+        else:
+            typer.echo(f"{route.target} ({route.config.system}) cannot judge a batch without keeping it: not asked")
+    return found
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
@@ -159,11 +159,15 @@ class Loader:
             report.seconds = time.monotonic() - started
         return reports
 
-    def decide_unit(self, root: EntitySpec, day: str) -> tuple[Decision, dict[str, MappedRecord]]:
+    def decide_unit(self, root: EntitySpec, day: str, assumed_ids: dict[str, dict[str, str]] | None = None,
+                    ) -> tuple[Decision, dict[str, MappedRecord]]:
         """What ``load_unit`` would do with the day (and the ID map it decided against), read and computed
-        without a write or a request: the dry run's (``load/plan.py``)."""
+        without a write or a request: the dry run's (``load/plan.py``). ``assumed_ids`` stand for the
+        target ids of records the same load would create first (a new customer of the day's invoices)."""
         unit = _UnitLoad(self, root, self.connector.binding(root.name), day, {})
         state = unit._read_day()
+        if assumed_ids:
+            state = replace(state, target_ids=state.target_ids.including(assumed_ids))
         return unit.decide(state), state.id_map
 
     def reconcile_open_intents(self, entity: EntitySpec, binding: Binding) -> int:

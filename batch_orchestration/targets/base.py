@@ -99,6 +99,13 @@ class TargetIds:
         self._ids = {entity: {self._norm(entity, key): target_id for key, target_id in by_key.items()}
                      for entity, by_key in ids.items()}
 
+    def including(self, ids: dict[str, dict[str, str]]) -> TargetIds:
+        """These ids and ``ids`` (entity -> key -> id) besides: a plan's stand-ins for records to be created."""
+        merged = {entity: dict(by_key) for entity, by_key in self._ids.items()}
+        for entity, by_key in ids.items():
+            merged.setdefault(entity, {}).update({self._norm(entity, key): i for key, i in by_key.items()})
+        return TargetIds(merged, self._folds_case)
+
     def _norm(self, entity: str, key: str) -> str:
         return key.lower() if entity in self._folds_case else key
 
@@ -180,3 +187,10 @@ class Connector(Protocol):
     def lookup(self, binding: Binding, reference_ids: list[str], day: str) -> dict[str, str]:
         """Target ids of the records created with these reference ids (absent: not created), sent in
         batches of ``day``: a target that finds records through its batches reads only that day's."""
+
+
+class Validates(Protocol):
+    """A connector whose target can judge a batch without keeping it (BigLedger's ``validateOnly``)."""
+
+    def validate_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[RecordOutcome]:
+        """Each record's verdict; nothing persists in the target. Raises as ``send_batch`` does."""

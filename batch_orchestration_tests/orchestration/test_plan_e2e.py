@@ -21,11 +21,13 @@ from batch_orchestration.orchestration.settings import ENV_PREFIX
 from batch_orchestration.sandbox.config import DEMO_API_KEY
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.warehouse import open_warehouse
+from batch_orchestration_tests.load.conftest import create_in_target
 from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, write_export
 
 pytestmark = pytest.mark.slow
 
 HEADER = "CUST_NO,CUST_NAME,EMAIL_ADDR,COUNTRY"
+TAKEN = "accounts@elsewhere.example"
 
 
 def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sends_nothing(
@@ -35,9 +37,12 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
     landing = tmp_path / "landing"
     write_export(landing, first, {"customers": [HEADER, "C1,Acme Trading,ap@acme.example,MY",
                                                 "C2,Beta Foods,ap@beta.example,MY"]})
-    write_export(landing, second, {"customers": [HEADER, "C1,Acme Trading Sdn Bhd,ap@acme.example,MY",
-                                                 "C2,Beta Foods,ap@beta.example,MY", "C3,Gamma,,MY",
-                                                 "C4,Delta,not-an-email,MY"]})
+    write_export(landing, second, {
+        "customers": [HEADER, "C1,Acme Trading Sdn Bhd,ap@acme.example,MY", "C2,Beta Foods,ap@beta.example,MY",
+                      "C3,Gamma,,MY", "C4,Delta,not-an-email,MY", f"C5,Epsilon,{TAKEN},MY"],
+        # an invoice of a customer the same load creates first
+        "invoices": ["INV_NO,CUST_NO,INV_DATE,INV_TOTAL", "I1,C3,2024-03-02,10.00"],
+        "invoice_line_items": ["INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_PRICE", "I1,1,,Widgets,1,10.00"]})
     warehouse_url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     loading = Pipeline.build(make_settings(tmp_path, sandbox, warehouse_url), sandbox)  # BigLedger, by default
     nowhere = tmp_path / "validate_only.yaml"
@@ -48,17 +53,25 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
     with dg.DagsterInstance.ephemeral() as instance:
         assert run_days(loading.defs, [first], instance)[0].success
         assert run_days(validating.defs, [second], instance)[0].success
+    # The target holds a customer the export does not know, with the email C5 reuses: only it can tell.
+    assert create_in_target(loading.connector(), "customers", "created-elsewhere",
+                            {"name": "Elsewhere", "email": TAKEN}).success
     held_before = loading.target_counts()
 
     (customers, *_) = plan_day(open_warehouse(warehouse_url), loading.settings.routing(), second, "customers")
     assert (customers.entity, customers.target, customers.system) == ("customers", "bigledger", "bigledger")
-    assert (customers.records, customers.creates, customers.skips) == (3, ["C3"], 1)  # C4 rejected at validation
+    assert (customers.records, customers.creates, customers.skips) == (4, ["C3", "C5"], 1)  # C4: not valid
     (update,) = customers.updates
     assert update.source_key == "C1" and update.target_id
     assert update.changes == (FieldChange("name", "Acme Trading", "Acme Trading Sdn Bhd"),)
-    assert customers.held_back == [] and customers.in_doubt == 0
+    assert customers.held_back == [] and customers.in_doubt == 0 and customers.verdicts is None
+    (invoices,) = plan_day(open_warehouse(warehouse_url), loading.settings.routing(), second, "invoices")
+    assert (invoices.creates, invoices.held_back) == (["I1"], [])  # its customer is created first, not missing
 
-    monkeypatch.setenv(f"{ENV_PREFIX}WAREHOUSE_URL", warehouse_url)
+    for name, value in {"WAREHOUSE_URL": warehouse_url, "HOME": str(tmp_path), "TARGET_BASE_URL": sandbox.url,
+                        "TARGET_COMPANY_ID": loading.settings.target_company_id,
+                        "RATE_WINDOW_SECONDS": str(sandbox.config.window_seconds)}.items():
+        monkeypatch.setenv(f"{ENV_PREFIX}{name}", value)  # the command reads the settings as any run does
     answer = CliRunner().invoke(app, ["plan", "--day", second, "--json"])
     assert answer.exit_code == 0, answer.output
     units_planned = {unit["entity"]: unit for unit in json.loads(answer.output)["units"]}
@@ -67,6 +80,12 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
         {"field": "name", "old": "Acme Trading", "new": "Acme Trading Sdn Bhd"}]
     table = CliRunner().invoke(app, ["plan", "--day", second, "--entity", "customers"])
     assert table.exit_code == 0 and "update customers C1" in table.output, table.output
+    asked = CliRunner().invoke(app, ["plan", "--day", second, "--ask-target", "--json"])
+    assert asked.exit_code == 0, asked.output
+    verdicts = {unit["entity"]: {v["source_key"]: (v["valid"], v["code"]) for v in unit["verdicts"]}
+                for unit in json.loads(asked.output)["units"]}
+    assert verdicts["customers"] == {"C1": (True, None), "C3": (True, None), "C5": (False, "DUPLICATE_ERROR")}
+    assert verdicts["invoices"] == {"I1": (None, "NOT_ASKED")}  # its customer does not exist yet
 
     with dg.DagsterInstance.ephemeral() as instance:  # the same plan in Dagster: observations of _loaded
         run = loading.defs.resolve_job_def("plan_job").execute_in_process(partition_key=second, instance=instance)
@@ -77,7 +96,7 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
     assert customers_observed.partition == second
     assert {key: customers_observed.metadata[key].value for key in (
         "plan/creates", "plan/updates", "plan/skips", "plan/held_back")} == {
-        "plan/creates": 1, "plan/updates": 1, "plan/skips": 1, "plan/held_back": 0}
+        "plan/creates": 2, "plan/updates": 1, "plan/skips": 1, "plan/held_back": 0}
     assert "Acme Trading Sdn Bhd" in customers_observed.metadata["plan/changes"].value
 
     assert loading.target_counts() == held_before  # nothing was sent

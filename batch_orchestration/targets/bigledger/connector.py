@@ -64,8 +64,15 @@ class BigLedgerConnector:
 
     def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[RecordOutcome]:
         """One synchronous batch; BigLedger needs no label (each record carries its ``referenceId``)."""
+        return self._post(binding, batch, validate_only=False)
+
+    def validate_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[RecordOutcome]:
+        """The target's verdict on each record (``validateOnly``: nothing persists), in the same budget."""
+        return self._post(binding, batch, validate_only=True)
+
+    def _post(self, binding: Binding, batch: Sequence[Outgoing], validate_only: bool) -> list[RecordOutcome]:
         body = {"operations": [_operation(record) for record in batch],
-                "options": {"continueOnError": True, "validateOnly": False}}
+                "options": {"continueOnError": True, "validateOnly": validate_only}}
         answer = self.http.post_batch(f"/v1/batch/{binding.endpoint}", body, large=len(batch) > LARGE_BATCH)
         outcomes = []
         for result in answer["data"]["results"]:
