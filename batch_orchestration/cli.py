@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +14,7 @@ from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, Fault
 if TYPE_CHECKING:
     from batch_orchestration.targets.base import Validates
     from batch_orchestration.targets.routing import Routing
+    from batch_orchestration.warehouse import Warehouse
 
 app = typer.Typer(help="Migrate legacy accounting CSV exports into a target ledger, and keep them in sync.",
                   no_args_is_help=True)
@@ -133,18 +134,13 @@ def rejects(
     from batch_orchestration.entities.registry import get_entity
     from batch_orchestration.orchestration.settings import Settings
     from batch_orchestration.validate.rejects import reject_sample
-    from batch_orchestration.warehouse import open_warehouse
 
     try:
         spec = get_entity(entity)
-        date.fromisoformat(day)
-    except (KeyError, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    warehouse = open_warehouse(warehouse_url or Settings.from_env().warehouse_url)
-    with warehouse.session() as session:
-        if not session.table_exists("rejects"):
-            raise typer.BadParameter(f"{warehouse.url} holds no pipeline state: run the pipeline first, or "
-                                     "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL) at its warehouse")
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc), param_hint="entity") from None
+    day = _day(day)
+    warehouse = _pipeline_warehouse(warehouse_url or Settings.from_env().warehouse_url)
     frame = reject_sample(warehouse, spec.name, day, limit)
     table = Table(title=f"{entity} rejected on {day} (first {limit})")
     for column in frame.columns:
@@ -154,13 +150,33 @@ def rejects(
     Console().print(table)
 
 
+def _day(text: str) -> str:
+    """A partition day, strictly ``YYYY-MM-DD`` (``date.fromisoformat`` would take ``20240301`` too)."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a day as YYYY-MM-DD", param_hint="day") from None
+
+
+def _pipeline_warehouse(url: str) -> Warehouse:
+    """The warehouse a command reads, refused when it holds no pipeline state (a wrong URL or home)."""
+    from batch_orchestration.warehouse import open_warehouse
+
+    warehouse = open_warehouse(url)
+    with warehouse.session() as session:
+        if not session.table_exists("rejects") or not session.table_exists("id_map"):
+            raise typer.BadParameter(f"{warehouse.shown_url} holds no pipeline state: run the pipeline first, or "
+                                     "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL) at its warehouse")
+    return warehouse
+
+
 @app.command()
 def plan(
     day: Annotated[str, typer.Option("--day", help="Partition day, YYYY-MM-DD (staged and validated already)")],
     entity: Annotated[str | None, typer.Option(help="Only this entity's unit (default: every routed unit)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole plan as JSON")] = False,
     warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
-    limit: Annotated[int, typer.Option(min=0, help="Updates and held-back records listed per unit")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="Updates, held-back records and verdicts listed per unit")] = 20,
     ask_target: Annotated[bool, typer.Option(help="Also ask each target that can judge a batch without keeping "
                                                   "it (BigLedger: validateOnly) for its verdict")] = False,
 ) -> None:
@@ -171,30 +187,30 @@ def plan(
     from rich.table import Table
 
     from batch_orchestration.entities.registry import get_entity
-    from batch_orchestration.load.plan import plan_day, plan_json
+    from batch_orchestration.load.plan import day_has_records, plan_day, plan_json
     from batch_orchestration.orchestration.settings import Settings
-    from batch_orchestration.warehouse import open_warehouse
 
-    try:
-        date.fromisoformat(day)
-        if entity is not None:
+    day = _day(day)
+    if entity is not None:
+        try:
             get_entity(entity)
-    except (KeyError, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        except KeyError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--entity") from None
     settings = Settings.from_env()
-    warehouse = open_warehouse(warehouse_url or settings.warehouse_url)
-    with warehouse.session() as session:
-        if not session.table_exists("id_map"):
-            raise typer.BadParameter(f"{warehouse.url} holds no pipeline state: run the pipeline first, or "
-                                     "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL) at its warehouse")
+    warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
+    if not day_has_records(warehouse, day):
+        raise typer.BadParameter(f"{warehouse.shown_url} has no validated records of {day}: stage and validate the "
+                                 "day first (migration_job for its partition)", param_hint="--day")
     routing = settings.routing()
-    validators = _validators(routing, settings.home) if ask_target else None
+    validators = _validators(routing, settings.home, entity) if ask_target else None
     plans = plan_day(warehouse, routing, day, entity, validators)
     if as_json:
         typer.echo(plan_json(plans, day))
         return
     console = Console()
-    console.print(f"plan of {day} (warehouse {warehouse.url}); nothing is sent")
+    console.print(f"plan of {day} (warehouse {warehouse.shown_url}); nothing is sent")
+    if not plans:
+        console.print("no unit of it is routed to a target")
     table = Table("unit", "target", "records", "create", "update", "skip", "held back", "in doubt")
     for p in plans:
         table.add_row(p.entity, f"{p.target} ({p.system})", str(p.records), str(len(p.creates)),
@@ -202,37 +218,45 @@ def plan(
     console.print(table)
     for p in plans:
         for update in p.updates[:limit]:
-            changed = "; ".join(f"{c.field}: {c.old!r} -> {c.new!r}" for c in update.changes) or (
-                "its lines, or a target id its payload names")
+            if update.changes is None:
+                changed = "the version the target holds was validated again since: not compared"
+            else:
+                changed = "; ".join(f"{c.field}: {c.old!r} -> {c.new!r}" for c in update.changes) or (
+                    "its lines, or a target id its payload names")
             console.print(f"  update {p.entity} {update.source_key} ({update.target_id}): {changed}")
         for held in p.held_back[:limit]:
             console.print(f"  held back {p.entity} {held.source_key}: {held.code}: {held.message}")
         if p.verdicts is not None:
-            refused = [v for v in p.verdicts if v.valid is not True]
-            console.print(f"  {p.target} judged {p.entity}: {len(p.verdicts) - len(refused)} valid, "
-                          f"{len(refused)} not")
-            for verdict in refused[:limit]:
+            valid = sum(v.valid is True for v in p.verdicts)
+            refused = [v for v in p.verdicts if v.valid is False]
+            console.print(f"  {p.target} judged {p.entity}: {valid} valid, {len(refused)} refused, "
+                          f"{len(p.verdicts) - valid - len(refused)} not asked")
+            for verdict in [v for v in p.verdicts if v.valid is not True][:limit]:
                 console.print(f"    {verdict.source_key}: {verdict.code}: {verdict.message}")
 
 
-def _validators(routing: Routing, state_dir: Path) -> dict[str, Validates]:
-    """target name -> its connector, for each target that can judge a batch without keeping it."""
+def _validators(routing: Routing, state_dir: Path, entity: str | None) -> dict[str, Validates]:
+    """target name -> its connector, for each target asked about that can judge a batch without keeping it;
+    only those connectors are made (and need their keys)."""
     import dagster as dg
 
+    from batch_orchestration.entities.registry import units
     from batch_orchestration.targets.systems import SYSTEMS
 
+    asked = {route.target: route for root in units() if entity in (None, root.name, root.parts and root.parts.entity)
+             and (route := routing.route(root.name)) is not None}
     found: dict[str, Validates] = {}
-    for route in routing.routes():
+    for route in asked.values():
+        if not SYSTEMS[route.config.system].validates:
+            typer.echo(f"{route.target} ({route.config.system}) cannot judge a batch without keeping it: not asked",
+                       err=True)
+            continue
         resource = SYSTEMS[route.config.system].resource(route, state_dir)
         try:
-            connector = resource.process_config_and_initialize().connector()  # type: ignore[attr-defined]
+            found[route.target] = resource.process_config_and_initialize().connector()  # type: ignore[attr-defined]
         except dg.DagsterInvalidConfigError:  # an unset variable, in Dagster's long words: say which one
             raise typer.BadParameter(f"{route.target}: set ${route.config.api_key_env} to ask it",
                                      param_hint="--ask-target") from None
-        if hasattr(connector, "validate_batch"):
-            found[route.target] = connector
-        else:
-            typer.echo(f"{route.target} ({route.config.system}) cannot judge a batch without keeping it: not asked")
     return found
 
 

@@ -118,6 +118,15 @@ HeldBack = tuple[Row, str, str, str | None]
 
 
 @dataclass(frozen=True)
+class EarlierUnits:
+    """What a load does before a unit, as a plan tells it: stand-in ids of the records it creates, and the
+    reasons (``"CODE: message"``) of those it holds back (entity -> key -> ...)."""
+
+    created: dict[str, dict[str, str]]
+    held_back: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
 class Decision:
     """What a load of a unit's day does: the records it sends (creates and updates), those whose payload
     the target holds already, and those held back with their reject (not sent)."""
@@ -159,15 +168,17 @@ class Loader:
             report.seconds = time.monotonic() - started
         return reports
 
-    def decide_unit(self, root: EntitySpec, day: str, assumed_ids: dict[str, dict[str, str]] | None = None,
+    def decide_unit(self, root: EntitySpec, day: str, earlier: EarlierUnits | None = None,
                     ) -> tuple[Decision, dict[str, MappedRecord]]:
         """What ``load_unit`` would do with the day (and the ID map it decided against), read and computed
-        without a write or a request: the dry run's (``load/plan.py``). ``assumed_ids`` stand for the
-        target ids of records the same load would create first (a new customer of the day's invoices)."""
+        without a write or a request: the dry run's (``load/plan.py``), told what the same load does
+        first with the units before this one (``earlier``)."""
         unit = _UnitLoad(self, root, self.connector.binding(root.name), day, {})
         state = unit._read_day()
-        if assumed_ids:
-            state = replace(state, target_ids=state.target_ids.including(assumed_ids))
+        if earlier is not None:
+            reasons = {parent: {**known, **earlier.held_back.get(parent, {})}
+                       for parent, known in state.parent_reasons.items()}
+            state = replace(state, target_ids=state.target_ids.including(earlier.created), parent_reasons=reasons)
         return unit.decide(state), state.id_map
 
     def reconcile_open_intents(self, entity: EntitySpec, binding: Binding) -> int:

@@ -192,5 +192,7 @@ class Connector(Protocol):
 class Validates(Protocol):
     """A connector whose target can judge a batch without keeping it (BigLedger's ``validateOnly``)."""
 
+    policy: RetryPolicy
+
     def validate_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[RecordOutcome]:
         """Each record's verdict; nothing persists in the target. Raises as ``send_batch`` does."""

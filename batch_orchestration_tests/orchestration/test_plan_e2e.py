@@ -40,9 +40,10 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
     write_export(landing, second, {
         "customers": [HEADER, "C1,Acme Trading Sdn Bhd,ap@acme.example,MY", "C2,Beta Foods,ap@beta.example,MY",
                       "C3,Gamma,,MY", "C4,Delta,not-an-email,MY", f"C5,Epsilon,{TAKEN},MY"],
-        # an invoice of a customer the same load creates first
-        "invoices": ["INV_NO,CUST_NO,INV_DATE,INV_TOTAL", "I1,C3,2024-03-02,10.00"],
-        "invoice_line_items": ["INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_PRICE", "I1,1,,Widgets,1,10.00"]})
+        # invoices of customers the same load creates first (C5's the target will refuse)
+        "invoices": ["INV_NO,CUST_NO,INV_DATE,INV_TOTAL", "I1,C3,2024-03-02,10.00", "I2,C5,2024-03-02,5.00"],
+        "invoice_line_items": ["INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_PRICE", "I1,1,,Widgets,1,10.00",
+                               "I2,1,,Gadget,1,5.00"]})
     warehouse_url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     loading = Pipeline.build(make_settings(tmp_path, sandbox, warehouse_url), sandbox)  # BigLedger, by default
     nowhere = tmp_path / "validate_only.yaml"
@@ -57,8 +58,9 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
     assert create_in_target(loading.connector(), "customers", "created-elsewhere",
                             {"name": "Elsewhere", "email": TAKEN}).success
     held_before = loading.target_counts()
+    state_before = _state(warehouse_url)
 
-    (customers, *_) = plan_day(open_warehouse(warehouse_url), loading.settings.routing(), second, "customers")
+    (customers,) = plan_day(open_warehouse(warehouse_url), loading.settings.routing(), second, "customers")
     assert (customers.entity, customers.target, customers.system) == ("customers", "bigledger", "bigledger")
     assert (customers.records, customers.creates, customers.skips) == (4, ["C3", "C5"], 1)  # C4: not valid
     (update,) = customers.updates
@@ -66,7 +68,7 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
     assert update.changes == (FieldChange("name", "Acme Trading", "Acme Trading Sdn Bhd"),)
     assert customers.held_back == [] and customers.in_doubt == 0 and customers.verdicts is None
     (invoices,) = plan_day(open_warehouse(warehouse_url), loading.settings.routing(), second, "invoices")
-    assert (invoices.creates, invoices.held_back) == (["I1"], [])  # its customer is created first, not missing
+    assert (invoices.creates, invoices.held_back) == (["I1", "I2"], [])  # their customers are created first
 
     for name, value in {"WAREHOUSE_URL": warehouse_url, "HOME": str(tmp_path), "TARGET_BASE_URL": sandbox.url,
                         "TARGET_COMPANY_ID": loading.settings.target_company_id,
@@ -86,6 +88,13 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
                 for unit in json.loads(asked.output)["units"]}
     assert verdicts["customers"] == {"C1": (True, None), "C3": (True, None), "C5": (False, "DUPLICATE_ERROR")}
     assert verdicts["invoices"] == {"I1": (None, "NOT_ASKED")}  # its customer does not exist yet
+    (asked_invoices,) = [unit for unit in json.loads(asked.output)["units"] if unit["entity"] == "invoices"]
+    assert [(h["source_key"], h["code"]) for h in asked_invoices["held_back"]] == [("I2", "PARENT_REJECTED")]
+    only = CliRunner().invoke(app, ["plan", "--day", second, "--entity", "invoices", "--ask-target", "--json"])
+    assert [unit["entity"] for unit in json.loads(only.output)["units"]] == ["invoices"]
+    unvalidated = CliRunner().invoke(app, ["plan", "--day", DAY_KEYS[2]])
+    assert unvalidated.exit_code != 0 and "has no validated records of" in unvalidated.output
+    assert DEMO_API_KEY not in asked.output + table.output
 
     with dg.DagsterInstance.ephemeral() as instance:  # the same plan in Dagster: observations of _loaded
         run = loading.defs.resolve_job_def("plan_job").execute_in_process(partition_key=second, instance=instance)
@@ -100,5 +109,20 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
     assert "Acme Trading Sdn Bhd" in customers_observed.metadata["plan/changes"].value
 
     assert loading.target_counts() == held_before  # nothing was sent
-    with open_warehouse(warehouse_url).session() as session:  # and nothing recorded
-        assert session.fetch_all("SELECT COUNT(*) FROM id_map WHERE partition_day = ?", (second,))[0][0] == 0
+    assert _state(warehouse_url) == state_before  # and nothing recorded
+
+    # Day 1 validated again (a corrected file): the version the target holds of C1 is gone from the
+    # warehouse, so its update cannot be compared, and says so.
+    write_export(landing, first, {"customers": [HEADER, "C1,Acme Trading Co,ap@acme.example,MY",
+                                                "C2,Beta Foods,ap@beta.example,MY"]})
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_days(validating.defs, [first], instance)[0].success
+    (again,) = plan_day(open_warehouse(warehouse_url), loading.settings.routing(), second, "customers")
+    assert [(u.source_key, u.changes) for u in again.updates] == [("C1", None)]
+
+
+def _state(warehouse_url: str) -> list[list[tuple[object, ...]]]:
+    """The pipeline's state: ID map, rejects and intents, whole."""
+    with open_warehouse(warehouse_url).session() as session:
+        return [session.fetch_all(f"SELECT * FROM {table} ORDER BY 1, 2, 3") for table in (
+            "id_map", "rejects", "intent_log")]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batch_orchestration.sequences import chunked
 from batch_orchestration.targets.base import BatchLabel, Binding, Outgoing, RecordOutcome, find_binding
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.bigledger.http import BigLedgerHttp
@@ -90,8 +91,7 @@ class BigLedgerConnector:
 
     def lookup(self, binding: Binding, reference_ids: list[str], day: str) -> dict[str, str]:
         found: dict[str, str] = {}
-        for start in range(0, len(reference_ids), LOOKUP_PAGE):
-            chunk = reference_ids[start : start + LOOKUP_PAGE]
+        for chunk in chunked(reference_ids, LOOKUP_PAGE):
             params = {"referenceId[in]": ",".join(chunk), "limit": str(LOOKUP_PAGE)}
             for record in self._pages(f"/v1/{binding.endpoint}", params):
                 found.setdefault(record["referenceId"], record["id"])

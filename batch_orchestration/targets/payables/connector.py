@@ -111,7 +111,7 @@ class PayablesConnector:
             if submitted:
                 raise AmbiguousOutcome(f"{refused} (the batch was submitted: it may be processed)") from None
             raise
-        raise TargetRefused(0, f"bulk payable batches {base}-g1 to -g{GENERATIONS} each came to hold a row twice "
+        raise TargetRefused(0, f"bulk payable batches {base} to {base}-g{GENERATIONS} each came to hold a row twice "
                             "(an add applied after its answer was given up on); none was submitted. Check the "
                             "target's batches with that label before running the day again")
 
@@ -156,10 +156,15 @@ class PayablesConnector:
                           lambda b: str(b["status"]), f"bulk payable batch {batch_id}", self.settings.poll)
 
     def _outcomes(self, batch: Sequence[Outgoing], items: list[Record], batch_id: str) -> list[RecordOutcome]:
-        """Each record's item: its payable, or the target's reason. A failure in a merge group of several
-        items depends on the others (one unknown collaborator fails them all), so the loader does not
-        hold the same payload back next time."""
-        by_reference = {_reference(item): item for item in items}
+        """Each record's item: its payable, or the target's reason. In a merge group of several items, one
+        unknown collaborator fails them all: the others' failure depends on it, so the loader does not hold
+        their payloads back next time (the culprit's, its own failure, it does)."""
+        held = Counter(_reference(item) for item in items)
+        twice = sorted(str(ref) for ref, n in held.items() if n > 1)
+        if twice:  # an add applied between the last check and the submit: nothing can undo it now
+            log.error("bulk payable batch %s holds %d records twice (%s...): the target may have made their "
+                      "payables twice; check them there", batch_id, len(twice), ", ".join(twice[:3]))
+        by_reference = {_reference(item): item for item in reversed(items)}  # the first of each, if twice
         group_size = Counter(item.get("bulkPayableItemMergeKey") for item in items)
         outcomes = []
         for outgoing in batch:
@@ -174,10 +179,12 @@ class PayablesConnector:
                                            "is Complete without its payable")
                 outcomes.append(RecordOutcome(outgoing.reference_id, True, target_id=str(metadata["payableId"])))
             else:
+                # In a group of several, an item whose collaborator was resolved failed for another's sake.
                 key = item.get("bulkPayableItemMergeKey")
+                bystander = key is not None and group_size[key] > 1 and bool(metadata.get("collaboratorId"))
                 outcomes.append(RecordOutcome(outgoing.reference_id, False, code="PAYABLE_FAILED",
                                               message=str(metadata.get("error") or "failed without a message"),
-                                              depends_on_others=key is not None and group_size[key] > 1))
+                                              depends_on_others=bystander))
         return outcomes
 
     # -- finding records again ---------------------------------------------------------------------
