@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
-# Test processes: the end-to-end tests mostly wait on the sandbox's rate windows and polls, so three
+# Test processes: the end-to-end tests mostly wait on the sandbox's rate windows and polls, so four
 # share two cores well (pytest-xdist; each has its own sandbox, moto server and PostgreSQL schemas).
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 
 .PHONY: install demo test lint ui sandbox bench clean
 
@@ -23,7 +23,7 @@ demo: install
 test: install
 	$(BIN)/ruff check batch_orchestration batch_orchestration_tests bench
 	$(BIN)/dagster definitions validate -w workspace.yaml
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check batch_orchestration batch_orchestration_tests bench
