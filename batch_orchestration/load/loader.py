@@ -41,7 +41,6 @@ from batch_orchestration.targets.base import (
     Connector,
     MissingParent,
     NotApplied,
-    Outgoing,
     RecordOutcome,
     TargetIds,
     TargetRefused,
@@ -440,8 +439,7 @@ class _UnitLoad:
                 if not pending:
                     return
             report.batches_sent += 1
-            outgoing = [Outgoing(p.operation, p.reference_id, p.target_id, p.data)  # type: ignore[arg-type]
-                        for p in pending.values()]
+            outgoing = [p.outgoing() for p in pending.values()]
             try:
                 answered = self.connector.send_batch(self.binding, outgoing, label)
                 for outcome in answered:

@@ -166,8 +166,7 @@ def _verdicts(validator: Validates, binding: Binding, sends: list[PlannedRecord]
     verdicts = [Verdict(p.source_key, None, "NOT_ASKED", "names a record this load creates first")
                 for p in sends if p.reference_id not in asked]
     for chunk in chunked(askable, binding.max_batch):
-        outgoing = [Outgoing(p.operation, p.reference_id, p.target_id, p.data)  # type: ignore[arg-type]
-                    for p in chunk]
+        outgoing = [p.outgoing() for p in chunk]
         try:
             answered = {o.reference_id: o for o in validator.policy.retrying((NotApplied, AmbiguousOutcome))(
                 validator.validate_batch, binding, outgoing)}

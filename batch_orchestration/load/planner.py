@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from batch_orchestration.load.state import MappedRecord
 from batch_orchestration.sequences import chunked
+from batch_orchestration.targets.base import Outgoing
 from batch_orchestration.targets.wire import encode_json
 
 Operation = Literal["create", "update", "skip"]
@@ -53,6 +54,11 @@ class PlannedRecord:
     target_id: str | None
     record: dict[str, Any] = field(compare=False)
     data: dict[str, Any] = field(compare=False, default_factory=dict)
+
+    def outgoing(self) -> Outgoing:
+        """The record as a connector is handed it (a skip is never handed over)."""
+        assert self.operation != "skip", "a skip is not sent"
+        return Outgoing(self.operation, self.reference_id, self.target_id, self.data)
 
 
 def plan(entity: str, day: str, candidates: Iterable[Candidate],

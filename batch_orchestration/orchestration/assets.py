@@ -39,7 +39,8 @@ from batch_orchestration.validate.unit import validate_unit
 STEP_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
-def _key(entity: str, stage: str) -> dg.AssetKey:
+def asset_key(entity: str, stage: str) -> dg.AssetKey:
+    """``<entity>_<stage>``: the one spelling of an entity's asset keys."""
     return dg.AssetKey(f"{entity}_{stage}")
 
 
@@ -54,7 +55,7 @@ def _landing_spec(entity: EntitySpec) -> dg.AssetSpec:
 
 def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
-        key=_key(entity.name, "staged"),
+        key=asset_key(entity.name, "staged"),
         deps=[landing_key(entity)],
         partitions_def=partitions,
         group_name=entity.name,
@@ -94,13 +95,13 @@ def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
 
 
 def _validated_spec(entity: EntitySpec, root: EntitySpec) -> dg.AssetSpec:
-    own = [_key(entity.name, "staged")]
-    deps = own + [_key(parent, "validated") for parent in entity.parents]
+    own = [asset_key(entity.name, "staged")]
+    deps = own + [asset_key(parent, "validated") for parent in entity.parents]
     together = f", with its {root.name}" if entity is not root else (
         f", with its {root.parts.entity}" if root.parts else "")
     models = " and the set rules (validate/set_rules.py, dbt_like_sql/validated)"
     return dg.AssetSpec(
-        key=_key(entity.name, "validated"),
+        key=asset_key(entity.name, "validated"),
         deps=deps,
         group_name=root.name,
         kinds={"pydantic", "sql"},
@@ -119,7 +120,7 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
         name=f"{root.name}_validation",
         specs=[_validated_spec(member, root) for member in unit],
         partitions_def=partitions,
-        check_specs=[dg.AssetCheckSpec(check_name, asset=_key(member.name, "validated"), blocking=True,
+        check_specs=[dg.AssetCheckSpec(check_name, asset=asset_key(member.name, "validated"), blocking=True,
                                        description="Rejected share of the day's rows is under the threshold")
                      for member in unit],
     )
@@ -132,7 +133,7 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
             rate = result.rejected_rows / result.staged_rows if result.staged_rows else 0.0
             rules = {run.name: ", ".join(run.upstream_tables) for run in result.models_run}
             yield dg.MaterializeResult(
-                asset_key=_key(member.name, "validated"),
+                asset_key=asset_key(member.name, "validated"),
                 metadata={
                     "dagster/row_count": result.valid_rows,
                     "rows_in": result.staged_rows,
@@ -142,7 +143,7 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
                 },
                 check_results=[
                     dg.AssetCheckResult(
-                        asset_key=_key(member.name, "validated"),
+                        asset_key=asset_key(member.name, "validated"),
                         check_name=check_name,
                         passed=rate <= settings.max_reject_rate,
                         metadata={"reject_rate": rate, "threshold": settings.max_reject_rate},
@@ -155,10 +156,10 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
 
 
 def _loaded_spec(entity: EntitySpec, root: EntitySpec, route: Route) -> dg.AssetSpec:
-    own_key = _key(entity.name, "loaded")
-    deps: list[dg.AssetDep | dg.AssetKey] = [_key(member.name, "validated") for member in members(root)]
+    own_key = asset_key(entity.name, "loaded")
+    deps: list[dg.AssetDep | dg.AssetKey] = [asset_key(member.name, "validated") for member in members(root)]
     resolves = SYSTEMS[route.config.system].bindings[root.name].resolves
-    deps += [_key(parent, "loaded") for parent in resolves] if entity is root else [_key(root.name, "loaded")]
+    deps += [asset_key(parent, "loaded") for parent in resolves] if entity is root else [asset_key(root.name, "loaded")]
     deps.append(dg.AssetDep(own_key, partition_mapping=PREVIOUS_DAY))
     travels = f"; they are loaded with their {root.name}" if entity is not root else ""
     return dg.AssetSpec(
@@ -203,7 +204,7 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
         for member in reversed(unit):  # the root first: its parts' assets depend on it
             report = reports[member.name]
             yield dg.MaterializeResult(
-                asset_key=_key(member.name, "loaded"),
+                asset_key=asset_key(member.name, "loaded"),
                 metadata={
                     "created": report.created,
                     "updated": report.updated,
@@ -237,7 +238,7 @@ def _conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition,
 def _partitioned_conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition,
                                     route: Route) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=_key(entity.name, "loaded"),
+        asset=asset_key(entity.name, "loaded"),
         name="every_record_loaded_or_rejected",
         partitions_def=partitions,
         required_resource_keys={"warehouse"},

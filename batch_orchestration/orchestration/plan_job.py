@@ -6,6 +6,7 @@ its materializations, with nothing sent and nothing recorded."""
 import dagster as dg
 
 from batch_orchestration.load.plan import UnitPlan, plan_day
+from batch_orchestration.orchestration.assets import asset_key
 from batch_orchestration.orchestration.resources import WarehouseResource
 from batch_orchestration.targets.routing import Routing
 
@@ -24,7 +25,7 @@ def _listing(plan: UnitPlan) -> str:
 
 def observation(plan: UnitPlan, day: str) -> dg.AssetObservation:
     return dg.AssetObservation(
-        asset_key=dg.AssetKey(f"{plan.entity}_loaded"),
+        asset_key=asset_key(plan.entity, "loaded"),
         partition=day,
         description=f"plan of {day}: nothing sent",
         metadata={
