@@ -12,8 +12,11 @@ from rich.console import Console
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig, SandboxConfig
 
 if TYPE_CHECKING:
-    from batch_orchestration.targets.base import Validates
+    from collections.abc import Callable
+
+    from batch_orchestration.targets.base import Connector, Validates
     from batch_orchestration.targets.routing import Routing
+    from batch_orchestration.targets.systems import System
     from batch_orchestration.warehouse import Warehouse
 
 app = typer.Typer(help="Migrate legacy accounting CSV exports into a target ledger, and keep them in sync.",
@@ -236,28 +239,78 @@ def plan(
 
 
 def _validators(routing: Routing, state_dir: Path, entity: str | None) -> dict[str, Validates]:
-    """target name -> its connector, for each target asked about that can judge a batch without keeping it;
-    only those connectors are made (and need their keys)."""
+    """target name -> its connector, for each target asked about that can judge a batch without keeping it."""
+    return _connectors(routing, state_dir, entity, lambda system: system.validates,
+                       "cannot judge a batch without keeping it: not asked", "--ask-target")  # type: ignore[return-value]
+
+
+def _connectors(routing: Routing, state_dir: Path, entity: str | None, can: Callable[[System], bool],
+                otherwise: str, option: str) -> dict[str, Connector]:
+    """target name -> its connector, for each target of the units wanted whose system ``can``; only those
+    connectors are made (and need their keys). The others are named on stderr, with ``otherwise``."""
     import dagster as dg
 
-    from batch_orchestration.entities.registry import units
     from batch_orchestration.targets.systems import SYSTEMS
 
-    asked = {route.target: route for root in units() if entity in (None, root.name, root.parts and root.parts.entity)
-             and (route := routing.route(root.name)) is not None}
-    found: dict[str, Validates] = {}
+    asked = {route.target: route for root in routing.routed_units(entity) if (route := routing.route(root.name))}
+    found: dict[str, Connector] = {}
     for route in asked.values():
-        if not SYSTEMS[route.config.system].validates:
-            typer.echo(f"{route.target} ({route.config.system}) cannot judge a batch without keeping it: not asked",
-                       err=True)
+        if not can(SYSTEMS[route.config.system]):
+            typer.echo(f"{route.target} ({route.config.system}) {otherwise}", err=True)
             continue
         resource = SYSTEMS[route.config.system].resource(route, state_dir)
         try:
             found[route.target] = resource.process_config_and_initialize().connector()  # type: ignore[attr-defined]
         except dg.DagsterInvalidConfigError:  # an unset variable, in Dagster's long words: say which one
             raise typer.BadParameter(f"{route.target}: set ${route.config.api_key_env} to ask it",
-                                     param_hint="--ask-target") from None
+                                     param_hint=option) from None
     return found
+
+
+@app.command()
+def adopt(
+    entity: Annotated[str | None, typer.Option(help="Only this entity's unit (the units it names adopted before)")]
+    = None,
+    warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
+) -> None:
+    """Rebuild the ID map from the targets that can be read back (BigLedger), after the warehouse was lost
+    or restored from an old backup: each record the target holds under the pipeline's reference is mapped
+    to its target id, so no load creates it again. Only reads are sent; the load that follows updates the
+    records the target holds in another version. Run it on a warehouse whose days are validated."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from batch_orchestration.entities.registry import get_entity
+    from batch_orchestration.load.adoption import adopt as adopt_units
+    from batch_orchestration.load.adoption import days_newest_first
+    from batch_orchestration.orchestration.settings import Settings
+
+    if entity is not None:
+        try:
+            get_entity(entity)
+        except KeyError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--entity") from None
+    settings = Settings.from_env()
+    warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
+    routing = settings.routing()
+    connectors = _connectors(routing, settings.home, entity, lambda system: system.adopts,
+                             "cannot be read back: nothing adopted from it", "adopt")
+    total = sum(len(days_newest_first(warehouse, root)) for root in routing.routed_units(entity)
+                if (route := routing.route(root.name)) and route.target in connectors)
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("adopting", total=total)
+        adoptions = adopt_units(warehouse, routing, connectors, entity,
+                                lambda unit, days: bar.update(task, advance=1, description=f"adopting {unit}"))
+    table = Table("unit", "target", "days", "adopted", "in another version", "unknown to the source")
+    for a in adoptions:
+        if a.readable:
+            table.add_row(a.entity, a.target, str(a.days), str(a.adopted), str(a.other_version),
+                          str(a.unknown_to_source))
+        else:
+            table.add_row(a.entity, a.target, "-", "not readable", "-", "-")
+    Console().print(f"adopted from the targets into {warehouse.shown_url}")
+    Console().print(table)
 
 
 if __name__ == "__main__":

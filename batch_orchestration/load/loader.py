@@ -11,6 +11,11 @@ For each batch the intent is logged and committed first, and the outcome (target
 map, failures into the rejects table) is recorded while the intent is closed, in one transaction.
 When the target's answer is lost, the records are looked up by their ``referenceId`` before anything
 is sent again; a run that died with intents open does the same first thing next time.
+
+The ID map itself can be lost (a warehouse deleted, restored from an old backup). Before creating, a
+load asks a target that can count the pipeline's records (``Adopts``) whether it holds more than the
+ID map knows; if so, it adopts the would-be creates the target holds (maps them, and sends again as
+updates those it holds in another version), so nothing is created twice.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
 from batch_orchestration.load.planner import Candidate, PlannedRecord, batches, plan
 from batch_orchestration.load.state import (
+    OTHER_VERSION,
     MappedRecord,
     close_intent,
     open_intent,
@@ -34,6 +40,7 @@ from batch_orchestration.load.state import (
     upsert_id_map,
 )
 from batch_orchestration.targets.base import (
+    Adopts,
     AmbiguousOutcome,
     BatchLabel,
     Binding,
@@ -80,6 +87,8 @@ class LoadReport:
     ambiguous_batches: int = 0
     recovered_by_lookup: int = 0
     reconciled_intents: int = 0
+    adopted: int = 0  # found in the target though the ID map did not know them (of those, in another version:)
+    adopted_other_version: int = 0
     seconds: float = 0.0
     rejects_by_code: Counter[str] = field(default_factory=Counter)
 
@@ -180,6 +189,16 @@ class Loader:
             state = replace(state, target_ids=state.target_ids.including(earlier.created), parent_reasons=reasons)
         return unit.decide(state), state.id_map
 
+    def adopt_unit(self, root: EntitySpec, day: str) -> dict[str, LoadReport]:
+        """Map the records of the day that the target holds though the ID map does not know them (the
+        ``adopt`` command, which calls it for a unit's days newest first, after the units it names): only reads
+        are sent. One report per member, with ``adopted`` and ``adopted_other_version``."""
+        reports = {member.name: LoadReport(entity=member.name, partition_day=day) for member in members(root)}
+        unit = _UnitLoad(self, root, self.connector.binding(root.name), day, reports)
+        state = unit._read_day()
+        unit.adopt(unit.decide(state), state, ask_first=False)
+        return reports
+
     def reconcile_open_intents(self, entity: EntitySpec, binding: Binding) -> int:
         """Settle batches a dead run left open: look their records up before anything is resent.
 
@@ -221,8 +240,11 @@ class _UnitLoad:
 
     def run(self) -> None:
         state = self._read_day()  # first: the refusals of this day are among those read
-        self._clear_day_rejects()
         decision = self.decide(state)
+        if self.adopt(decision, state, ask_first=True):
+            state = self._read_day()
+            decision = self.decide(state)
+        self._clear_day_rejects()
         self._reject(decision.held_back, state)
         self.report.skipped = len(decision.skips)
         self._refresh_unchanged(decision.skips, state)
@@ -258,6 +280,60 @@ class _UnitLoad:
             planned = [p for p in planned if p.operation != "update"]
         return Decision([p for p in planned if p.operation != "skip"], [p for p in planned if p.operation == "skip"],
                         held_back)
+
+    def adopt(self, decision: Decision, state: _DayState, ask_first: bool) -> int:
+        """Map the would-be creates the target holds already (the module docstring's lost ID map); the
+        number mapped. ``ask_first``: only when the target counts more of the pipeline's records than the
+        ID map knows (one request), as a load does before it creates."""
+        creates = [p for p in decision.sends if p.operation == "create"]
+        if not creates or not isinstance(self.connector, Adopts):
+            return 0
+        if ask_first:
+            made = self.connector.made_by_pipeline(self.binding)
+            known = len({mapped.target_id for mapped in state.id_map.values()})
+            if made <= known:
+                return 0
+            log.warning("%s holds %d %s made by the pipeline, the ID map knows %d: adopting before creating",
+                        self.target, made, self.root.name, known)
+        held = self.connector.held(self.binding, [p.outgoing() for p in creates])
+        newest = self._newest_days([p.source_key for p in creates if p.reference_id in held
+                                    and not held[p.reference_id].same])
+        entries: dict[str, list[tuple[str, str, str, str]]] = {}  # by the day they are mapped as of
+        part_entries: dict[str, list[tuple[str, str, str, str]]] = {}
+        for p in creates:
+            if (found := held.get(p.reference_id)) is None:
+                continue
+            # Another version than this day's may be a later day's: mapped as of the source's newest day, so
+            # an older day's load does not roll it back, and the newest day's load sends it again.
+            payload, day = (p.payload_hash, self.day) if found.same else (OTHER_VERSION, newest[p.source_key])
+            self.report.adopted += 1
+            self.report.adopted_other_version += not found.same
+            entries.setdefault(day, []).append((p.source_key, found.target_id, p.content_hash, payload))
+            parts = state.parts.get(p.source_key, [])  # held by their root's record (as outcomes without part ids)
+            part_entries.setdefault(day, []).extend(
+                (part["source_key"], found.target_id, part["content_hash"], payload) for part in parts)
+            if self.part is not None:
+                self.reports[self.part.name].adopted += len(parts)
+        with self.warehouse.session() as session:
+            for day, mapped in entries.items():
+                upsert_id_map(session, self.target, self.root.name, day, mapped)
+                if self.part is not None:
+                    upsert_id_map(session, self.target, self.part.name, day, part_entries[day])
+        if self.report.adopted:
+            log.warning("%s %s: adopted %d of %d would-be creates from %s (%d in another version, sent again)",
+                        self.root.name, self.day, self.report.adopted, len(creates), self.target,
+                        self.report.adopted_other_version)
+        return self.report.adopted
+
+    def _newest_days(self, keys: list[str]) -> dict[str, str]:
+        """The newest validated day of each of ``keys`` (this day at least)."""
+        if not keys:
+            return {}
+        table = quote_identifier(validated_table(self.root.name))
+        with self.warehouse.session() as session:
+            newest = dict(session.fetch_all(
+                f"SELECT source_key, MAX(partition_day) FROM {table} GROUP BY source_key"))
+        return {key: max(newest.get(key, self.day), self.day) for key in keys}
 
     def _hold_back_refused_again(self, planned: list[PlannedRecord], state: _DayState,
                                  held_back: list[HeldBack]) -> list[PlannedRecord]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from batch_orchestration.load.state import MappedRecord
 from batch_orchestration.sequences import chunked
-from batch_orchestration.targets.base import Outgoing
+from batch_orchestration.targets.base import REFERENCE_PREFIX, Outgoing
 from batch_orchestration.targets.wire import encode_json
 
 Operation = Literal["create", "update", "skip"]
@@ -21,7 +21,7 @@ def reference_id(entity: str, source_key: str) -> str:
     Hashed so that whatever characters a legacy key holds, the id is safe in URLs and filter lists.
     """
     digest = hashlib.sha256(f"{entity}\x00{source_key}".encode()).hexdigest()
-    return f"bo_{digest[:24]}"
+    return f"{REFERENCE_PREFIX}{digest[:24]}"
 
 
 def payload_hash(data: dict[str, Any]) -> str:

@@ -214,6 +214,7 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
                     "ambiguous_batches": report.ambiguous_batches,
                     "recovered_by_lookup": report.recovered_by_lookup,
                     "reconciled_intents": report.reconciled_intents,
+                    "adopted": report.adopted,
                     "records_per_second": round(report.records_per_second, 1),
                     "seconds": round(report.seconds, 2),
                     **{f"rejects/{code}": n for code, n in sorted(report.rejects_by_code.items())},

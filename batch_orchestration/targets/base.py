@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from batch_orchestration.targets.retry import RetryPolicy
@@ -86,6 +86,7 @@ class TargetRefused(Exception):
 
 
 Record = dict[str, Any]
+REFERENCE_PREFIX = "bo_"  # every reference the pipeline sends starts so: its records are told from others
 
 
 class TargetIds:
@@ -196,3 +197,24 @@ class Validates(Protocol):
 
     def validate_batch(self, binding: Binding, batch: Sequence[Outgoing]) -> list[RecordOutcome]:
         """Each record's verdict; nothing persists in the target. Raises as ``send_batch`` does."""
+
+
+@dataclass(frozen=True)
+class Held:
+    """A record the target holds under a reference the pipeline sends, found again without the ID map."""
+
+    target_id: str
+    same: bool  # it shows every value of the payload the load would send now
+
+
+@runtime_checkable
+class Adopts(Protocol):
+    """A connector whose target can count the records the pipeline made and find them by reference
+    (BigLedger). A load whose ID map has lost some (a warehouse lost, restored from an old backup, or new
+    beside one that loaded the same ledger) adopts them before it creates anything."""
+
+    def made_by_pipeline(self, binding: Binding) -> int:
+        """How many records of the binding's entity the target holds under a pipeline reference (one request)."""
+
+    def held(self, binding: Binding, batch: Sequence[Outgoing]) -> dict[str, Held]:
+        """The records of ``batch`` (would-be creates) that the target holds already, by reference id."""

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from batch_orchestration.entities.registry import ENTITIES, root_of, units
+from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, root_of, units
 
 DEFAULT_TARGET = "bigledger"
 DEFAULT_KEY_VARIABLE = "BIGLEDGER_API_KEY"
@@ -114,6 +114,11 @@ class Routing(BaseModel):
         root = root_of(entity)
         target = self.entities[root.name if root is not None else entity]
         return Route(target, self.targets[target]) if target is not None else None
+
+    def routed_units(self, entity: str | None = None) -> list[EntitySpec]:
+        """The roots of the units loaded somewhere, in dependency order; with ``entity``, only its unit."""
+        return [root for root in units() if self.route(root.name) is not None
+                and (entity is None or entity in {member.name for member in members(root)})]
 
     def routes(self) -> list[Route]:
         """Each target once, in the order the file names them."""

@@ -1,4 +1,5 @@
-"""JSON as it goes over the wire to a target: amounts are Decimals and must arrive exact."""
+"""JSON as it goes over the wire to a target: amounts are Decimals and must arrive exact, and are compared
+exactly when a record is read back."""
 
 from __future__ import annotations
 
@@ -27,3 +28,27 @@ def cents(value: Any, what: str, system: str) -> Decimal:
     if amount != amount.quantize(CENT):
         raise CannotRepresent(f"{what} {amount} has more than 2 decimal places; {system} stores 2")
     return amount.quantize(CENT)
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def holds(held: Any, sent: Any) -> bool:
+    """Whether a record read back from a target shows every value ``sent`` for it: fields the target adds
+    (an id, a computed amount) are no difference; numbers are compared as exact decimals (``10`` holds
+    ``10.00``), lists item by item."""
+    if isinstance(sent, dict):
+        return isinstance(held, dict) and all(holds(held.get(name), value) for name, value in sent.items())
+    if isinstance(sent, list | tuple):
+        return isinstance(held, list) and len(held) == len(sent) and all(map(holds, held, sent))
+    if sent is None or held is None or isinstance(sent, bool) or isinstance(held, bool):
+        return sent == held
+    if isinstance(sent, int | float | Decimal) or isinstance(held, int | float | Decimal):
+        return _number(sent) is not None and _number(sent) == _number(held)
+    return str(held) == str(sent)

@@ -19,7 +19,7 @@ from batch_orchestration.load.planner import reference_id
 from batch_orchestration.orchestration.stages import unaccounted_records
 from batch_orchestration.sandbox.config import DEMO_API_KEY, FaultConfig
 from batch_orchestration.sandbox.server import RunningSandbox
-from batch_orchestration.targets.base import BatchLabel, Binding, Outgoing, TargetIds, TargetRefused
+from batch_orchestration.targets.base import BatchLabel, Binding, NotApplied, Outgoing, TargetIds, TargetRefused
 from batch_orchestration.targets.bigledger import BigLedgerConnector
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.retry import RetryPolicy
@@ -149,19 +149,36 @@ def test_lost_and_failed_answers_are_settled_by_lookup_without_duplicates(
     assert len(_mapped(warehouse, "customers")) == 1100
 
 
-def test_a_target_that_is_down_fails_within_the_policy_and_the_next_run_settles_it(
+def test_a_target_that_is_down_fails_within_the_policy_before_anything_is_sent(
         warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    """Before creating, the load asks the target how many of the pipeline's records it holds (a lost ID
+    map must not create them twice): a target that is down fails that read, and nothing is opened."""
     put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(10)])
     down = connector_for(sandbox, tmp_path, base_url=f"http://127.0.0.1:{_free_port()}")
 
-    with pytest.raises(BatchUnconfirmed, match="still unconfirmed"):
+    with pytest.raises(NotApplied, match="refused the connection"):
         Loader(warehouse, down).load_unit(CUSTOMERS, DAY)["customers"]
-    assert _rows(warehouse, "SELECT status FROM intent_log") == [("open",)]
+    assert _rows(warehouse, "SELECT status FROM intent_log") == []
     assert not _mapped(warehouse, "customers")
 
     report = Loader(warehouse, connector_for(sandbox, tmp_path)).load_unit(CUSTOMERS, DAY)["customers"]
-    assert (report.reconciled_intents, report.created) == (1, 10)
-    assert sorted(_rows(warehouse, "SELECT status FROM intent_log")) == [("closed",), ("reconciled",)]
+    assert (report.reconciled_intents, report.created) == (0, 10)
+
+
+def test_a_batch_sent_to_a_target_gone_down_stays_open_and_the_next_run_settles_it(
+        warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(10)])
+    Loader(warehouse, connector_for(sandbox, tmp_path)).load_unit(CUSTOMERS, DAY)
+    put_validated(warehouse, "customers", [{**customer(f"C{n}"), "name": f"Renamed {n}"} for n in range(10)])
+    down = connector_for(sandbox, tmp_path, base_url=f"http://127.0.0.1:{_free_port()}")
+
+    with pytest.raises(BatchUnconfirmed, match="still unconfirmed"):  # updates: nothing to count first
+        Loader(warehouse, down).load_unit(CUSTOMERS, DAY)["customers"]
+    assert sorted(_rows(warehouse, "SELECT status FROM intent_log")) == [("closed",), ("open",)]
+
+    report = Loader(warehouse, connector_for(sandbox, tmp_path)).load_unit(CUSTOMERS, DAY)["customers"]
+    assert (report.reconciled_intents, report.updated) == (1, 10)
+    assert sorted(_rows(warehouse, "SELECT status FROM intent_log")) == [("closed",), ("closed",), ("reconciled",)]
 
 
 def test_a_wrong_key_is_final_and_named_by_its_variable_not_its_value(
@@ -169,14 +186,18 @@ def test_a_wrong_key_is_final_and_named_by_its_variable_not_its_value(
     put_validated(warehouse, "customers", [customer("C1")])
     wrong = connector_for(sandbox, tmp_path, api_key="not-the-key-0451")
 
-    with pytest.raises(TargetRefused) as refused:
+    with pytest.raises(TargetRefused) as refused:  # by the count of the pipeline's records, first
         Loader(warehouse, wrong).load_unit(CUSTOMERS, DAY)["customers"]
-
     assert refused.value.status == 401
     assert "$BIGLEDGER_API_KEY" in str(refused.value) and "not-the-key-0451" not in str(refused.value)
     assert "not-the-key-0451" not in repr(wrong.settings) + repr(wrong.http)
-    assert _rows(warehouse, "SELECT status FROM intent_log") == [("refused",)]
-    assert not _mapped(warehouse, "customers")
+    assert _rows(warehouse, "SELECT status FROM intent_log") == [] and not _mapped(warehouse, "customers")
+
+    Loader(warehouse, connector_for(sandbox, tmp_path)).load_unit(CUSTOMERS, DAY)
+    put_validated(warehouse, "customers", [{**customer("C1"), "name": "Renamed"}])
+    with pytest.raises(TargetRefused, match="BIGLEDGER_API_KEY"):  # an update is sent without a count
+        Loader(warehouse, wrong).load_unit(CUSTOMERS, DAY)["customers"]
+    assert sorted(_rows(warehouse, "SELECT status FROM intent_log")) == [("closed",), ("refused",)]
 
 
 def test_amounts_stay_exact_from_the_warehouse_to_the_target(warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
@@ -218,7 +239,23 @@ def test_the_same_entity_in_two_targets_keeps_two_histories(
     assert len(unaccounted_records(warehouse, CUSTOMERS, DAY, "a-third-ledger")) == 2
 
 
-class KeyRevokedAfterTheFirstSend(BigLedgerConnector):
+class LosesTheFirstAnswer(BigLedgerConnector):
+    """The sandbox drops the answer to the first batch (the reads before it are answered)."""
+
+    lost_once = False
+
+    def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[Any]:
+        if self.lost_once:
+            return super().send_batch(binding, batch, label)
+        self.lost_once = True
+        _set_faults(self.settings.base_url, "lost=1.0")
+        try:
+            return super().send_batch(binding, batch, label)
+        finally:
+            _set_faults(self.settings.base_url, "")
+
+
+class KeyRevokedAfterTheFirstSend(LosesTheFirstAnswer):
     """The first batch goes out (and its answer is lost); then the key is revoked, as in a key
     rotation mid-run or a proxy that starts refusing: every later request gets a real 401."""
 
@@ -226,14 +263,12 @@ class KeyRevokedAfterTheFirstSend(BigLedgerConnector):
         try:
             return super().send_batch(binding, batch, label)
         finally:
-            requests.put(f"{self.settings.base_url}/_sandbox/faults", json={"spec": ""}, timeout=10,
-                         headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).raise_for_status()
             self.http._session.headers["Authorization"] = "Bearer revoked"  # what a revoked key sends
 
 
 def test_a_refusal_after_a_lost_answer_leaves_the_batch_to_be_settled(
         warehouse: Warehouse, sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
-    sandbox = sandbox_factory(window_seconds=1.0, faults=FaultConfig(p_lost=1.0))
+    sandbox = sandbox_factory(window_seconds=1.0)
     put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(5)])
     revoked = KeyRevokedAfterTheFirstSend(connector_for(sandbox, tmp_path).settings)
 
@@ -261,8 +296,9 @@ def test_a_new_spelling_of_the_same_payload_is_skipped_and_accounted_for(
     assert unaccounted_records(warehouse, CUSTOMERS, "2024-03-02", "bigledger").empty
 
 
-def _set_faults(sandbox: RunningSandbox, spec: str) -> None:
-    requests.put(f"{sandbox.url}/_sandbox/faults", json={"spec": spec}, timeout=10,
+def _set_faults(sandbox: RunningSandbox | str, spec: str) -> None:
+    url = sandbox if isinstance(sandbox, str) else sandbox.url
+    requests.put(f"{url}/_sandbox/faults", json={"spec": spec}, timeout=10,
                  headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).raise_for_status()
 
 
@@ -277,11 +313,10 @@ def test_lines_are_recorded_under_their_header_and_settle_with_it(
     put_validated(warehouse, "invoice_line_items", [line("I1", 1, "2", "10.00"), line("I1", 2, "1", "10.00")])
     loader = Loader(warehouse, connector_for(sandbox, tmp_path))
     loader.load_unit(CUSTOMERS, DAY)
-    _set_faults(sandbox, "lost=1.0")
-    lossy = connector_for(sandbox, tmp_path, policy=RetryPolicy(max_attempts=1, max_seconds=5.0))
+    lossy = LosesTheFirstAnswer(connector_for(sandbox, tmp_path, policy=RetryPolicy(max_attempts=1,
+                                                                                    max_seconds=5.0)).settings)
     with pytest.raises(BatchUnconfirmed):
         Loader(warehouse, lossy).load_unit(INVOICES, DAY)
-    _set_faults(sandbox, "")
 
     settled = loader.load_unit(INVOICES, DAY)
     again = loader.load_unit(INVOICES, DAY)
@@ -367,3 +402,44 @@ def test_a_payload_the_target_refused_is_not_sent_again_until_it_changes(
     for day in (DAY, "2024-03-02"):
         assert unaccounted_records(warehouse, CUSTOMERS, day, "bigledger").empty
     assert (fixed.created, fixed.batches_sent) == (1, 1)  # a changed record is sent anew
+
+
+def test_a_lost_id_map_is_rebuilt_from_the_target_and_nothing_is_created_twice(
+        warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    """Issue 11, part 5: the ID map and intents are gone (a warehouse restored from before the load), the
+    source has moved on for one customer. The next load creates nothing: it adopts what the target holds,
+    under the same ids, and sends the one customer the target holds in another version as an update."""
+    connector = connector_for(sandbox, tmp_path)
+    create_in_target(connector, "customers", "made-elsewhere", {"name": "Not the pipeline's"})  # not counted
+    put_validated(warehouse, "customers", [customer("C1"), customer("C2"), customer("C3")])
+    put_validated(warehouse, "invoices", [invoice("I1", "C1", "30.00")])
+    put_validated(warehouse, "invoice_line_items", [line("I1", 1, "2", "10.00"), line("I1", 2, "1", "10.00")])
+    loader = Loader(warehouse, connector)
+    loader.load_unit(CUSTOMERS, DAY)
+    loader.load_unit(INVOICES, DAY)
+    ids_before = dict(_rows(warehouse, "SELECT source_key, target_id FROM id_map"))
+    with warehouse.session() as session:
+        session.execute("DELETE FROM id_map")
+        session.execute("DELETE FROM intent_log")
+    put_validated(warehouse, "customers", [customer("C1"), {**customer("C2"), "name": "Renamed"}, customer("C3")])
+    reads_before = len(sent(sandbox, "GET", "/v1/customers"))
+
+    customers = loader.load_unit(CUSTOMERS, DAY)["customers"]
+    invoices = loader.load_unit(INVOICES, DAY)
+    again = loader.load_unit(CUSTOMERS, DAY)["customers"]
+
+    assert (customers.created, customers.adopted, customers.adopted_other_version) == (0, 3, 1)
+    assert (customers.updated, customers.skipped) == (1, 2)  # C2 sent again in the source's version
+    assert (invoices["invoices"].created, invoices["invoices"].adopted, invoices["invoices"].skipped) == (0, 1, 1)
+    assert invoices["invoice_line_items"].adopted == 2
+    assert dict(_rows(warehouse, "SELECT source_key, target_id FROM id_map")) == ids_before
+    assert (again.created, again.updated, again.skipped, again.adopted) == (0, 0, 3, 0)
+    # The count, then one page of the would-be creates; the load that has nothing to create asks nothing.
+    assert len(sent(sandbox, "GET", "/v1/customers")) - reads_before == 2
+    names = {r["referenceId"]: r["name"] for r in connector.read_all(connector.binding("customers"))}
+    assert names[reference_id("customers", "C2")] == "Renamed"
+    for entity in ("customers", "invoices"):
+        references = _references(connector, entity)
+        assert max(references.values()) == 1, references  # each record once
+    for entity in (CUSTOMERS, INVOICES, ENTITIES["invoice_line_items"]):
+        assert unaccounted_records(warehouse, entity, DAY, "bigledger").empty

@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from batch_orchestration.sequences import chunked
-from batch_orchestration.targets.base import BatchLabel, Binding, Outgoing, RecordOutcome, find_binding
+from batch_orchestration.targets.base import (
+    REFERENCE_PREFIX,
+    BatchLabel,
+    Binding,
+    Held,
+    Outgoing,
+    RecordOutcome,
+    find_binding,
+)
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.bigledger.http import BigLedgerHttp
 from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter, default_state_path
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
+from batch_orchestration.targets.wire import holds
 
 LARGE_BATCH = 100  # seed 000: batches over 100 records have the stricter limit
 LOOKUP_PAGE = 100  # seed 002 pagination, and the length of one ``referenceId[in]`` list
@@ -95,6 +104,21 @@ class BigLedgerConnector:
             params = {"referenceId[in]": ",".join(chunk), "limit": str(LOOKUP_PAGE)}
             for record in self._pages(f"/v1/{binding.endpoint}", params):
                 found.setdefault(record["referenceId"], record["id"])
+        return found
+
+    def made_by_pipeline(self, binding: Binding) -> int:
+        """Seed 002's ``pagination.total`` of the records whose ``referenceId`` is the pipeline's: one request."""
+        params = {"referenceId[startswith]": REFERENCE_PREFIX, "limit": "1"}
+        return int(self.http.get(f"/v1/{binding.endpoint}", params)["pagination"]["total"])
+
+    def held(self, binding: Binding, batch: Sequence[Outgoing]) -> dict[str, Held]:
+        """The records read back by ``referenceId[in]`` (a page of 100 at a time), each compared with its payload."""
+        sent = {record.reference_id: record.data for record in batch}
+        found: dict[str, Held] = {}
+        for chunk in chunked(list(sent), LOOKUP_PAGE):
+            params = {"referenceId[in]": ",".join(chunk), "limit": str(LOOKUP_PAGE)}
+            for record in self._pages(f"/v1/{binding.endpoint}", params):
+                found.setdefault(record["referenceId"], Held(record["id"], holds(record, sent[record["referenceId"]])))
         return found
 
     def read_all(self, binding: Binding) -> Iterator[dict[str, Any]]:
