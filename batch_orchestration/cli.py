@@ -283,6 +283,7 @@ def adopt(
     from batch_orchestration.entities.registry import get_entity
     from batch_orchestration.load.adoption import adopt as adopt_units
     from batch_orchestration.load.adoption import days_newest_first
+    from batch_orchestration.load.state import WarehouseClaimed, claim_warehouse
     from batch_orchestration.orchestration.settings import Settings
 
     if entity is not None:
@@ -292,8 +293,13 @@ def adopt(
             raise typer.BadParameter(str(exc), param_hint="--entity") from None
     settings = Settings.from_env()
     warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
+    with warehouse.session() as session:
+        try:
+            claim_warehouse(session, settings.deployment_name, warehouse.shown_url)
+        except WarehouseClaimed as exc:
+            raise typer.BadParameter(str(exc), param_hint="--warehouse-url") from None
     routing = settings.routing()
-    connectors = _connectors(routing, settings.home, entity, lambda system: system.adopts,
+    connectors = _connectors(routing, settings.home, entity, lambda system: system.reads_back,
                              "cannot be read back: nothing adopted from it", "adopt")
     total = sum(len(days_newest_first(warehouse, root)) for root in routing.routed_units(entity)
                 if (route := routing.route(root.name)) and route.target in connectors)
@@ -311,6 +317,53 @@ def adopt(
             table.add_row(a.entity, a.target, "-", "not readable", "-", "-")
     Console().print(f"adopted from the targets into {warehouse.shown_url}")
     Console().print(table)
+
+
+@app.command()
+def reconcile(
+    day: Annotated[str, typer.Option("--day", help="Partition day, YYYY-MM-DD (loaded already)")],
+    entity: Annotated[str | None, typer.Option(help="Only this entity's unit (default: every routed unit)")] = None,
+    warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Mismatches listed per unit")] = 20,
+) -> None:
+    """Read back from each target that can be read (BigLedger) what the ID map says the day loaded, and
+    compare: each record as sent, the sums of amounts to the cent, the count of the pipeline's records.
+    Exits 1 on any mismatch, listing each by source key and target id."""
+    from rich.table import Table
+
+    from batch_orchestration.entities.registry import get_entity
+    from batch_orchestration.load.reconcile import reconcile_unit, shown
+    from batch_orchestration.orchestration.settings import Settings
+
+    day = _day(day)
+    if entity is not None:
+        try:
+            get_entity(entity)
+        except KeyError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--entity") from None
+    settings = Settings.from_env()
+    warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
+    routing = settings.routing()
+    connectors = _connectors(routing, settings.home, entity, lambda system: system.reads_back,
+                             "cannot be read back: not reconciled", "reconcile")
+    results = [reconcile_unit(warehouse, connectors[route.target], root, day) for root in routing.routed_units(entity)
+               if (route := routing.route(root.name)) and route.target in connectors]
+    console = Console()
+    console.print(f"reconciliation of {day} (warehouse {warehouse.shown_url})")
+    table = Table("unit", "target", "loaded", "found", "amounts loaded", "amounts found", "pipeline's records",
+                  "requests", "ok")
+    for r in results:
+        table.add_row(r.entity, r.target, str(r.loaded), str(r.found),
+                      ", ".join(f"{k} {shown(v)}" for k, v in r.amounts_loaded.items()) or "-",
+                      ", ".join(f"{k} {shown(v)}" for k, v in r.amounts_found.items()) or "-",
+                      f"{r.held_by_pipeline} held, {r.mapped} mapped", str(r.requests), "yes" if r.passed else "NO")
+    console.print(table)
+    for r in results:
+        for mismatch in r.mismatches[:limit]:
+            console.print(f"  {r.entity} {mismatch.source_key} ({mismatch.target_id}): {mismatch.problem}")
+        if len(r.mismatches) > limit:
+            console.print(f"  ... and {len(r.mismatches) - limit} more {r.entity}")
+    raise typer.Exit(0 if all(r.passed for r in results) else 1)
 
 
 if __name__ == "__main__":

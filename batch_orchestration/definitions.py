@@ -23,7 +23,7 @@ def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.Config
     targets = {route.resource_key: SYSTEMS[route.config.system].resource(route, settings.home)
                for route in routing.routes()}
     return {
-        "warehouse": WarehouseResource(url=settings.warehouse_url),
+        "warehouse": WarehouseResource(url=settings.warehouse_url, deployment=settings.deployment_name),
         "landing": LandingZoneResource(
             kind=settings.landing_kind,
             root=settings.landing_root,

@@ -47,6 +47,28 @@ class Intent:
     operations: list[dict[str, Any]]
 
 
+class WarehouseClaimed(RuntimeError):
+    """The warehouse is loaded from by another deployment."""
+
+
+def claim_warehouse(session: WarehouseSession, deployment: str, shown_url: str) -> None:
+    """Claim the warehouse for ``deployment``, the first time; refuse one another deployment claimed.
+
+    Two deployments on one warehouse would each send what the other has not recorded yet, settle the
+    other's open intents as if its runs had died, and keep separate rate budgets for one target.
+    """
+    rows = session.fetch_all("SELECT deployment, claimed_at FROM deployment_claim")
+    if not rows:
+        session.execute("INSERT INTO deployment_claim (deployment, claimed_at) VALUES (?, ?)", (deployment, _now()))
+        return
+    ((owner, since),) = rows
+    if owner != deployment:
+        raise WarehouseClaimed(
+            f"the warehouse {shown_url} is loaded from by the deployment {owner!r} (since {since:%Y-%m-%d %H:%M} "
+            f"UTC), and this one is {deployment!r}. Give this deployment a warehouse of its own; or, if it is the "
+            f"same deployment moved (another folder or machine), set BATCH_ORCHESTRATION_DEPLOYMENT={owner!r}")
+
+
 def read_id_map(session: WarehouseSession, target: str, entity: str) -> dict[str, MappedRecord]:
     rows = session.fetch_all(
         "SELECT source_key, target_id, content_hash, payload_hash, partition_day FROM id_map "

@@ -9,12 +9,13 @@ system is named here: the routing gives each unit's target, resource key and poo
 
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, units
 from batch_orchestration.load.loader import Loader
+from batch_orchestration.load.reconcile import reconcile_unit
 from batch_orchestration.orchestration.metadata import (
     column_schema,
     landing_key,
@@ -224,20 +225,18 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
     return loaded
 
 
-def _conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition,
-                        route: Route) -> dg.AssetChecksDefinition:
-    """A check of its own, so it can be re-run on a day without loading it again.
-
-    Partitioned, so each result belongs to its day; Dagster 1.13 marks partitioned checks as a preview
-    and warns at every definition, which this one place acknowledges (the Dagster set is pinned).
-    """
+def _partitioned_check(build: Callable[[], dg.AssetChecksDefinition]) -> dg.AssetChecksDefinition:
+    """Each check's result belongs to its day; Dagster 1.13 marks partitioned checks as a preview and warns
+    at every definition, which this one place acknowledges (the Dagster set is pinned)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
-        return _partitioned_conservation_check(entity, partitions, route)
+        return build()
 
 
-def _partitioned_conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition,
-                                    route: Route) -> dg.AssetChecksDefinition:
+def _conservation_check(entity: EntitySpec, partitions: dg.PartitionsDefinition,
+                        route: Route) -> dg.AssetChecksDefinition:
+    """A check of its own, so it can be re-run on a day without loading it again."""
+
     @dg.asset_check(
         asset=asset_key(entity.name, "loaded"),
         name="every_record_loaded_or_rejected",
@@ -251,6 +250,34 @@ def _partitioned_conservation_check(entity: EntitySpec, partitions: dg.Partition
             passed=missing.empty,
             metadata={"unaccounted": len(missing),
                       "sample": dg.MetadataValue.json(missing.head(10).to_dict(orient="records"))},
+        )
+
+    return check
+
+
+def _reconciliation_check(root: EntitySpec, partitions: dg.PartitionsDefinition,
+                          route: Route) -> dg.AssetChecksDefinition:
+    """The target read back (``load/reconcile.py``): blocking, so the units that name these records wait,
+    where the routing says so."""
+    blocking = route.config.block_on_reconciliation
+    parts = f" (their {root.parts.entity} inside them)" if root.parts else ""
+
+    @dg.asset_check(
+        asset=asset_key(root.name, "loaded"),
+        name="target_holds_what_was_loaded",
+        partitions_def=partitions,
+        blocking=blocking,
+        required_resource_keys={"warehouse", route.resource_key},
+        description=(f"{route.target} read back: the {root.name} the day loaded{parts} are there as sent, amounts "
+                     "summed to the cent, and it holds as many of the pipeline's records as the ID map"),
+    )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        target: TargetResource = getattr(context.resources, route.resource_key)
+        result = reconcile_unit(context.resources.warehouse.open(), target.connector(), root, context.partition_key)
+        return dg.AssetCheckResult(
+            passed=result.passed,
+            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            metadata={**result.metadata(), "sample": dg.MetadataValue.json(result.mismatch_sample())},
         )
 
     return check
@@ -270,5 +297,12 @@ def build_entity_assets(partitions: dg.PartitionsDefinition,
 
 
 def build_entity_checks(partitions: dg.PartitionsDefinition, routing: Routing) -> list[dg.AssetChecksDefinition]:
-    routed = [(entity, routing.route(entity.name)) for entity in ENTITIES.values()]
-    return [_conservation_check(entity, partitions, route) for entity, route in routed if route is not None]
+    routed = [(entity, route) for entity in ENTITIES.values() if (route := routing.route(entity.name)) is not None]
+    checks = [_partitioned_check(lambda e=entity, r=route: _conservation_check(e, partitions, r))
+              for entity, route in routed]
+    for root in routing.routed_units():
+        route = routing.route(root.name)
+        if route is not None and SYSTEMS[route.config.system].reads_back:
+            checks.append(_partitioned_check(lambda root=root, route=route: _reconciliation_check(root, partitions,
+                                                                                                  route)))
+    return checks

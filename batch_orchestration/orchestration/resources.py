@@ -9,6 +9,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from batch_orchestration.ingest.landing import LandingZone, LocalLandingZone, S3LandingZone
+from batch_orchestration.load.state import claim_warehouse
 from batch_orchestration.warehouse import Warehouse, open_warehouse
 from batch_orchestration.warehouse.schema import ensure_schema
 
@@ -21,12 +22,17 @@ class WarehouseResource(dg.ConfigurableResource):
     """Where the pipeline keeps its tables: ``duckdb:///file`` or ``postgresql://...``."""
 
     url: str = Field(description="duckdb:///path/to/file.duckdb or postgresql://user@host/db")
+    deployment: str = Field(description="The name of this deployment: the warehouse refuses another one's steps")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Every step, in whatever process, finds the schema in place before it reads or writes."""
+        """Every step, in whatever process, finds the schema in place before it reads or writes, and the
+        warehouse its own (``claim_warehouse``)."""
+        warehouse = self.open()
         if self.url not in _SCHEMA_ENSURED:
-            ensure_schema(self.open())
+            ensure_schema(warehouse)
             _SCHEMA_ENSURED.add(self.url)
+        with warehouse.session() as session:
+            claim_warehouse(session, self.deployment, warehouse.shown_url)
 
     def open(self) -> Warehouse:
         return open_warehouse(self.url)

@@ -37,6 +37,7 @@ class Settings:
     timezone: str
     max_reject_rate: float
     routing_path: str = ""  # empty: every entity into one BigLedger target (targets/routing.py)
+    deployment: str = ""  # empty: named by its home folder (``deployment_name``)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,7 +58,14 @@ class Settings:
             timezone=_env("TIMEZONE", "UTC"),
             max_reject_rate=float(_env("MAX_REJECT_RATE", "0.10")),
             routing_path=_env("ROUTING", ""),
+            deployment=_env("DEPLOYMENT", ""),
         )
+
+    @property
+    def deployment_name(self) -> str:
+        """What the warehouse knows this deployment by: its home folder, which holds its local state (rate
+        budgets, upload journals), unless named; the machines of one deployment share it."""
+        return self.deployment or str(self.home)
 
     def routing(self) -> Routing:
         """The routing file if one is named, else every entity into the one target the settings describe."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -123,6 +124,9 @@ class TargetIds:
 # (validated record, its parts in key order, the target's ids) -> the target's data for the record;
 # raises MissingParent (a reference without a target id) or CannotRepresent
 PayloadBuilder = Callable[[Record, Sequence[Record], TargetIds], dict[str, Any]]
+# a payload, or the record the target holds, -> its amounts by name (an invoice's total, a journal entry's
+# debits and credits), summed by reconciliation and compared exactly
+Amounts = Callable[[dict[str, Any]], dict[str, Decimal]]
 CREATE_UPDATE: frozenset[str] = frozenset({"create", "update"})
 
 
@@ -137,6 +141,7 @@ class Binding:
     operations: frozenset[str] = CREATE_UPDATE
     # The entities whose target ids the payload names: loaded first, into the same target.
     resolves: tuple[str, ...] = ()
+    amounts: Amounts | None = None  # money-bearing entities: what reconciliation sums
 
     @property
     def updatable(self) -> bool:
@@ -218,3 +223,14 @@ class Adopts(Protocol):
 
     def held(self, binding: Binding, batch: Sequence[Outgoing]) -> dict[str, Held]:
         """The records of ``batch`` (would-be creates) that the target holds already, by reference id."""
+
+
+@runtime_checkable
+class Reads(Protocol):
+    """A connector whose target can be read back by its own ids (BigLedger): reconciliation's."""
+
+    def made_by_pipeline(self, binding: Binding) -> int:
+        """How many records of the binding's entity the target holds under a pipeline reference (one request)."""
+
+    def read_back(self, binding: Binding, target_ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], int]:
+        """The records the target holds of ``target_ids`` (absent: gone), and the requests it took."""

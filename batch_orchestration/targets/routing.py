@@ -41,6 +41,8 @@ class TargetConfig(BaseModel):
     rate_window_seconds: float = Field(default=60.0, gt=0, description="Shorter only against a sandbox")
     options: dict[str, Any] = Field(default_factory=dict, description="The system's own settings (Bulk Payables: "
                                     "its strategy), checked by the system's options model")
+    block_on_reconciliation: bool = Field(default=False, description="A target read back that does not hold what "
+                                          "was loaded stops the units that name those records (else a warning)")
 
 
 @dataclass(frozen=True)

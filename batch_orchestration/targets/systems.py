@@ -75,7 +75,7 @@ class System:
     # options -> the bindings as a target with those options takes its entities (Bulk Payables' merge key)
     configured: Callable[[Any], Mapping[str, Binding]] | None = None
     validates: bool = False  # its connector can judge a batch without keeping it (``Validates``)
-    adopts: bool = False  # its connector can count and find the pipeline's records (``Adopts``)
+    reads_back: bool = False  # its connector counts and reads back the pipeline's records (``Adopts``, ``Reads``)
 
     def bindings_of(self, route: Route) -> Mapping[str, Binding]:
         """The bindings of the routed target, its options applied: what its connector sends."""
@@ -85,7 +85,7 @@ class System:
 
 
 SYSTEMS: dict[str, System] = {
-    "bigledger": System(BIGLEDGER_BINDINGS, _bigledger, validates=True, adopts=True),
+    "bigledger": System(BIGLEDGER_BINDINGS, _bigledger, validates=True, reads_back=True),
     "ebill": System(EBILL_BINDINGS, _ebill, lambda route: [carry_forward_job(route)]),
     "import": System(IMPORT_BINDINGS, _batch_import),
     "payables": System(PAYABLES_BINDINGS, _payables, options=PayablesOptions,

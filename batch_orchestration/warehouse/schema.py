@@ -2,7 +2,7 @@
 
 Two kinds of tables:
 
-- **The pipeline's own tables** (``rejects``, ``id_map``, ``intent_log``) change only through the
+- **The pipeline's own tables** (``rejects``, ``id_map``, ``intent_log``, ``deployment_claim``) change only through the
   numbered :data:`MIGRATIONS`, applied in order, each once, and recorded in ``schema_version``.
 - **The tables of each entity** (``staged_<entity>``, ``validated_<entity>``) follow the registry:
   a new entity gets its tables and a new field its column, without a migration. A column whose type
@@ -137,11 +137,17 @@ def _refused_payloads(session: WarehouseSession) -> None:
     session.execute("ALTER TABLE rejects ADD COLUMN payload_hash TEXT")
 
 
+def _deployment_claim(session: WarehouseSession) -> None:
+    """The deployment that loads from the warehouse (``load/state.py``, ``claim_warehouse``)."""
+    session.execute("CREATE TABLE deployment_claim (deployment TEXT PRIMARY KEY, claimed_at TIMESTAMP NOT NULL)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rejects, ID map and intent log", _baseline),
     Migration(2, f"money columns of the validated tables as {MONEY_SQL_TYPE}", _money_as_decimal),
     Migration(3, "the target of each load reject", _rejects_per_target),
     Migration(4, "the payload hash of each record a target refused", _refused_payloads),
+    Migration(5, "the deployment that loads from the warehouse", _deployment_claim),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

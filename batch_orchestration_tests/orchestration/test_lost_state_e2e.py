@@ -129,3 +129,33 @@ def test_a_deleted_warehouse_creates_nothing_again_and_adopt_rebuilds_its_id_map
             sent.update({k: metadata.get(k, 0) for k in ("created", "updated", "adopted", "batches_sent")})
     assert sent == Counter({"created": 0, "updated": 0, "adopted": 0, "batches_sent": 0})
     assert pipeline.target_counts() == held
+
+
+def test_a_warehouse_another_deployment_loads_from_is_refused_by_name(
+        tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BIGLEDGER_API_KEY", DEMO_API_KEY)
+    first, second = DAY_KEYS[:2]
+    url = f"duckdb:///{tmp_path / 'shared.duckdb'}"
+    for day in (first, second):
+        row = f"C-{day},Acme {day},ap-{day}@acme.example,MY"
+        write_export(tmp_path / "landing", day, {"customers": [CUSTOMERS, row]})
+    one = Pipeline.build(make_settings(tmp_path / "one", sandbox, url, landing_root=str(tmp_path / "landing")),
+                         sandbox)
+    other = Pipeline.build(make_settings(tmp_path / "other", sandbox, url, landing_root=str(tmp_path / "landing")),
+                           sandbox)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_days(one.defs, [first], instance)[0].success
+        refused = other.defs.resolve_job_def("migration_job").execute_in_process(
+            partition_key=second, instance=instance, raise_on_error=False)
+    assert not refused.success
+    said = " ".join(error.to_string() for event in refused.all_events  # the errors Dagster recorded, with causes
+                    if (error := getattr(event.event_specific_data, "error", None)) is not None)
+    assert f"loaded from by the deployment {str(tmp_path / 'one')!r}" in said, said
+    assert f"BATCH_ORCHESTRATION_DEPLOYMENT={str(tmp_path / 'one')!r}" in said
+    assert one.query("SELECT COUNT(*) FROM staged_customers WHERE partition_day = ?", (second,)) == [(0,)]
+
+    moved = Pipeline.build(make_settings(tmp_path / "other", sandbox, url, landing_root=str(tmp_path / "landing"),
+                                         deployment=str(tmp_path / "one")), sandbox)  # the same one, moved
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_days(moved.defs, [second], instance)[0].success
+    assert one.mapped_keys("customers") == {f"C-{first}", f"C-{second}"}

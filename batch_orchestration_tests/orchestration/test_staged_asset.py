@@ -59,7 +59,7 @@ def landing(request: pytest.FixtureRequest, tmp_path: Path) -> LandingZoneResour
 
 def test_files_not_staged_are_counted_listed_and_logged(tmp_path: Path, landing: LandingZoneResource) -> None:
     resources: dict[str, Any] = {
-        "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}"),
+        "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}", deployment="tests"),
         "landing": landing,
     }
     with dg.instance_for_test() as instance:
@@ -89,7 +89,7 @@ def test_a_day_with_nothing_ignored_says_so(tmp_path: Path) -> None:
     (tmp_path / "landing" / "customers" / DAY).mkdir(parents=True)
     (tmp_path / "landing" / "customers" / DAY / "export.csv").write_text(GOOD)
     resources: dict[str, Any] = {
-        "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}"),
+        "warehouse": WarehouseResource(url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}", deployment="tests"),
         "landing": LandingZoneResource(kind="local", root=str(tmp_path / "landing")),
     }
     with dg.instance_for_test() as instance:

@@ -9,9 +9,10 @@ journal lines have no endpoint of their own: they travel inside their header (``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-from batch_orchestration.targets.base import Binding, PayloadBuilder, Record, TargetIds
+from batch_orchestration.targets.base import Amounts, Binding, PayloadBuilder, Record, TargetIds
 
 CREATE_ONLY = frozenset({"create"})
 
@@ -160,6 +161,22 @@ def payment_data(record: Record, _: Sequence[Record], ids: TargetIds) -> dict[st
 
 
 
+def _decimal(value: Any) -> Decimal:
+    """An amount as sent (a Decimal) or as read back (a JSON number), exactly."""
+    return Decimal(str(value if value is not None else 0))
+
+
+def amount(field: str) -> Amounts:
+    """An amount held in one field (an invoice's ``total``, a payment's ``amount``)."""
+    return lambda data: {field: _decimal(data.get(field))}
+
+
+def journal_amounts(data: dict[str, Any]) -> dict[str, Decimal]:
+    lines = data.get("lines") or []
+    return {"debits": sum((_decimal(line.get("debit")) for line in lines), Decimal(0)),
+            "credits": sum((_decimal(line.get("credit")) for line in lines), Decimal(0))}
+
+
 BINDINGS: dict[str, Binding] = {
     binding.entity: binding
     for binding in (
@@ -169,14 +186,15 @@ BINDINGS: dict[str, Binding] = {
         Binding("accounts", "accounts", 200, account_data),
         Binding("invoices", "invoices", 100, document_data(
             "customers", "customerId", "customer_key", "invoiceDate", "invoice_date", "invoice_key"),
-            resolves=("customers", "items")),
+            resolves=("customers", "items"), amounts=amount("total")),
         Binding("bills", "bills", 100, document_data(
             "suppliers", "supplierId", "supplier_key", "billDate", "bill_date", "bill_key"),
-            resolves=("suppliers", "items")),
-        Binding("journal_entries", "journal-entries", 100, journal_entry_data, CREATE_ONLY, resolves=("accounts",)),
+            resolves=("suppliers", "items"), amounts=amount("total")),
+        Binding("journal_entries", "journal-entries", 100, journal_entry_data, CREATE_ONLY, resolves=("accounts",),
+                amounts=journal_amounts),
         Binding("stock_adjustments", "stock-adjustments", 500, stock_adjustment_data, CREATE_ONLY,
                 resolves=("items",)),
         Binding("payments", "payments", 200, payment_data, CREATE_ONLY,
-                resolves=("customers", "suppliers", "invoices", "bills")),
+                resolves=("customers", "suppliers", "invoices", "bills"), amounts=amount("amount")),
     )
 }

@@ -121,6 +121,16 @@ class BigLedgerConnector:
                 found.setdefault(record["referenceId"], Held(record["id"], holds(record, sent[record["referenceId"]])))
         return found
 
+    def read_back(self, binding: Binding, target_ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], int]:
+        """By ``id[in]``, 100 ids a request (seed 002's largest page): the requests are counted as sent."""
+        found: dict[str, dict[str, Any]] = {}
+        requests = 0
+        for chunk in chunked(list(target_ids), LOOKUP_PAGE):
+            answer = self.http.get(f"/v1/{binding.endpoint}", {"id[in]": ",".join(chunk), "limit": str(LOOKUP_PAGE)})
+            requests += 1
+            found.update({record["id"]: record for record in answer["data"]})
+        return found, requests
+
     def read_all(self, binding: Binding) -> Iterator[dict[str, Any]]:
         yield from self._pages(f"/v1/{binding.endpoint}", {"limit": str(LOOKUP_PAGE)})
 
