@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -24,6 +25,8 @@ from batch_orchestration.demo.routing import INSPECTED, demo_routing, key_variab
 from batch_orchestration.demo.summary import GenerationSummary
 from batch_orchestration.demo.target_seed import seed_collaborators, seed_target, target_record_counts
 from batch_orchestration.entities.registry import ENTITIES, members, units
+from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
+from batch_orchestration.load.reconcile import shown
 from batch_orchestration.orchestration.runner import DayResult, run_days
 from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
@@ -173,6 +176,39 @@ def _compare(console: Console, entities: list[tuple[str, str]], held: dict[str, 
     return ok
 
 
+def print_reconciliation(console: Console, results: list[DayResult]) -> bool:
+    """Each unit's reconciliation over the days (the asset check read the target back after each load)."""
+    sums: dict[str, Counter[str]] = {}
+    amounts: dict[str, dict[str, list[Decimal]]] = {}
+    held: dict[str, tuple[int, int]] = {}
+    ok = True
+    for result in results:
+        for (asset, check), values in result.check_metadata.items():
+            if check != RECONCILIATION_CHECK:
+                continue
+            unit = asset.removesuffix("_loaded")
+            ok &= result.checks[(asset, check)]
+            sums.setdefault(unit, Counter()).update({k: int(values[k]) for k in ("loaded", "found", "mismatches",
+                                                                                 "requests")})
+            held[unit] = (int(values["held_by_pipeline"]), int(values["mapped"]))  # the last day's: all days
+            for name, value in values.items():
+                if name.startswith("amount/"):
+                    _, amount, side = name.split("/")
+                    pair = amounts.setdefault(unit, {}).setdefault(amount, [Decimal(0), Decimal(0)])
+                    pair[0 if side == "loaded" else 1] += Decimal(value)
+    if sums:
+        console.print("reconciliation (the target read back after each day's load):")
+    for unit, counted in sums.items():
+        money = "".join(f"; {name} loaded {shown(pair[0])}, found {shown(pair[1])}"
+                        for name, pair in amounts.get(unit, {}).items())
+        mark = "ok" if counted["mismatches"] == 0 and held[unit][0] >= held[unit][1] and all(
+            pair[0] == pair[1] for pair in amounts.get(unit, {}).values()) else "[red]MISMATCH[/red]"
+        console.print(f"  {unit}: {counted['found']} of {counted['loaded']} read back as loaded{money}; the target "
+                      f"holds {held[unit][0]} of the pipeline's, the ID map {held[unit][1]}; "
+                      f"{counted['requests']} requests: {mark}")
+    return ok
+
+
 def demo_days(options: DemoOptions) -> list[date]:
     return [date.fromordinal(DEMO_START.toordinal() + i) for i in range(options.days)]
 
@@ -261,6 +297,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         counts_ok = check_target_counts(console, sandbox.url, Settings.from_env(), pre_existing)
         if not counts_ok:
             console.print("[red]the target's counts differ from what the pipeline loaded[/red]")
-        return ok and counts_ok
+        reconciled = print_reconciliation(console, results)
+        return ok and counts_ok and reconciled
     finally:
         sandbox.stop()

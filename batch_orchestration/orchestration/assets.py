@@ -15,6 +15,7 @@ import dagster as dg
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, units
 from batch_orchestration.load.loader import Loader
+from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
 from batch_orchestration.load.reconcile import reconcile_unit
 from batch_orchestration.orchestration.metadata import (
     column_schema,
@@ -264,7 +265,7 @@ def _reconciliation_check(root: EntitySpec, partitions: dg.PartitionsDefinition,
 
     @dg.asset_check(
         asset=asset_key(root.name, "loaded"),
-        name="target_holds_what_was_loaded",
+        name=RECONCILIATION_CHECK,
         partitions_def=partitions,
         blocking=blocking,
         required_resource_keys={"warehouse", route.resource_key},

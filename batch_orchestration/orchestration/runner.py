@@ -21,6 +21,7 @@ class DayResult:
     success: bool
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # asset -> metadata values
     checks: dict[tuple[str, str], bool] = field(default_factory=dict)  # (asset, check name) -> passed
+    check_metadata: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # -> its values
 
     def check_failures(self) -> list[tuple[str, str]]:
         return sorted(key for key, passed in self.checks.items() if not passed)
@@ -50,9 +51,11 @@ def run_days(
         outcome = job.execute_in_process(
             partition_key=day, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
         )
-        checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in outcome.get_asset_check_evaluations()}
+        evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in outcome.get_asset_check_evaluations()}
         day_result = DayResult(day=day, success=outcome.success, metadata=_materialization_metadata(outcome),
-                               checks=checks)
+                               checks={key: e.passed for key, e in evaluations.items()},
+                               check_metadata={key: {name: value.value for name, value in e.metadata.items()}
+                                               for key, e in evaluations.items()})
         results.append(day_result)
         if on_day:
             on_day(day_result)

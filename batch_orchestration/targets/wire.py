@@ -47,8 +47,10 @@ def holds(held: Any, sent: Any) -> bool:
         return isinstance(held, dict) and all(holds(held.get(name), value) for name, value in sent.items())
     if isinstance(sent, list | tuple):
         return isinstance(held, list) and len(held) == len(sent) and all(map(holds, held, sent))
-    if sent is None or held is None or isinstance(sent, bool) or isinstance(held, bool):
-        return sent == held
+    if sent is None or held is None:
+        return sent is None and held is None
+    if isinstance(sent, bool) or isinstance(held, bool):  # True is not 1 here
+        return isinstance(sent, bool) and isinstance(held, bool) and sent == held
     if isinstance(sent, int | float | Decimal) or isinstance(held, int | float | Decimal):
         return _number(sent) is not None and _number(sent) == _number(held)
     return str(held) == str(sent)
