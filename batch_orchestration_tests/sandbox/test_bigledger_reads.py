@@ -187,3 +187,12 @@ def test_csv_import_of_a_malformed_file_is_a_400(sandbox: RunningSandbox) -> Non
                          data={"mapping": json.dumps({"name": "name", "email": "email"})})
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "INVALID_REQUEST"
     assert "malformed" in answer.json()["error"]["message"]
+
+
+def test_records_are_selected_by_their_ids_with_the_other_filters_applied(seeded: Client) -> None:
+    ids = {r["name"]: r["id"] for r in seeded.listing("/v1/customers", limit="100")["data"]}
+    wanted = f"{ids['Delta']},{ids['Acme Corporation']},cust_does_not_exist"
+    assert _names(seeded, **{"id[in]": wanted}) == ["Acme Corporation", "Delta"]  # in the order created
+    assert _names(seeded, **{"id[in]": wanted, "creditLimit[gt]": "100"}) == ["Acme Corporation"]
+    assert _names(seeded, **{"id": ids["Epsilon"]}) == ["Epsilon"]
+    assert seeded.listing("/v1/customers", **{"id[in]": wanted})["pagination"]["total"] == 2

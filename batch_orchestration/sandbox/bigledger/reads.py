@@ -25,10 +25,13 @@ _LIST_DESCRIPTION = (
 
 
 def _candidates(session: Session, spec: EntitySpec, filters: list[query.Filter]) -> list[dict[str, Any]]:
-    """All records of the entity, or only those an indexed referenceId filter can select."""
+    """All records of the entity, or only those an indexed ``id`` or ``referenceId`` filter can select (the
+    filters are applied to them all the same)."""
     for item in filters:
-        if item.field == "referenceId" and item.operator in ("eq", "in"):
+        if item.field in ("id", "referenceId") and item.operator in ("eq", "in"):
             values = item.value.split(",") if item.operator == "in" else [item.value]
+            if item.field == "id":
+                return session.by_ids(spec.name, values)
             return [record for _, record in session.ids_by_key(spec.name, "referenceId", values)]
     return session.store.all(session.company, spec.name)
 

@@ -54,6 +54,17 @@ class Session:
         )
         return [(row["id"], json.loads(row["data"])) for row in rows]
 
+    def by_ids(self, entity: str, record_ids: list[str]) -> list[dict[str, Any]]:
+        """The records of these ids that exist, in the order they were created (the primary key's index)."""
+        if not record_ids:
+            return []
+        marks = ",".join("?" for _ in record_ids)
+        rows = self.store.execute(
+            f"SELECT data FROM records WHERE company = ? AND entity = ? AND id IN ({marks}) ORDER BY seq",
+            (self.company, entity, *record_ids),
+        )
+        return [json.loads(row["data"]) for row in rows]
+
     def taken(self, entity: str, key: str, value: Any, own_id: str | None) -> bool:
         """Whether another record of ``entity`` already has ``value`` as its ``key``."""
         return any(found != own_id for found, _ in self.ids_by_key(entity, key, [value]))
