@@ -162,14 +162,17 @@ def _day(text: str) -> str:
 
 
 def _pipeline_warehouse(url: str) -> Warehouse:
-    """The warehouse a command reads, refused when it holds no pipeline state (a wrong URL or home)."""
+    """The warehouse a command reads, refused when it holds no pipeline state (a wrong URL or home), and
+    brought to the code's schema as a run's first step brings it (an older release's lacks a table)."""
     from batch_orchestration.warehouse import open_warehouse
+    from batch_orchestration.warehouse.schema import ensure_schema
 
     warehouse = open_warehouse(url)
     with warehouse.session() as session:
         if not session.table_exists("rejects") or not session.table_exists("id_map"):
             raise typer.BadParameter(f"{warehouse.shown_url} holds no pipeline state: run the pipeline first, or "
                                      "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL) at its warehouse")
+    ensure_schema(warehouse)
     return warehouse
 
 
@@ -317,6 +320,50 @@ def adopt(
             table.add_row(a.entity, a.target, "-", "not readable", "-", "-")
     Console().print(f"adopted from the targets into {warehouse.shown_url}")
     Console().print(table)
+
+
+@app.command("trace")
+def trace_record(
+    entity: Annotated[str, typer.Argument(help="An entity: customers, invoices, invoice_line_items...")],
+    record: Annotated[str, typer.Argument(help="A source key (C1, INV-1/2) or a target id (cust_...)")],
+    warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the history as JSON")] = False,
+) -> None:
+    """A record's history: the source rows it came from (day, file, row, content hash), its rejects and why,
+    each version a target took (and how: created, updated, adopted, settled after a lost answer), and
+    what each target holds now. Exits 1 when the warehouse knows nothing of it."""
+    import json
+
+    from rich.table import Table
+
+    from batch_orchestration.entities.registry import get_entity
+    from batch_orchestration.load.trace import trace
+    from batch_orchestration.orchestration.settings import Settings
+
+    try:
+        spec = get_entity(entity)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc), param_hint="entity") from None
+    warehouse = _pipeline_warehouse(warehouse_url or Settings.from_env().warehouse_url)
+    found = trace(warehouse, spec, record)
+    if as_json:
+        typer.echo(json.dumps(found.__dict__, indent=2, default=str, ensure_ascii=False))
+        raise typer.Exit(0 if found.found else 1)
+    console = Console()
+    if not found.found:
+        console.print(f"{warehouse.shown_url} knows no {entity} {record!r} (neither a source key nor a target id)")
+        raise typer.Exit(1)
+    console.print(f"{entity} {', '.join(found.source_keys)}")
+    sections = [("in the source (validated rows)", found.rows), ("rejected", found.rejects),
+                ("versions the targets took", found.versions), ("held now (ID map)", found.held)]
+    for title, rows in sections:
+        if not rows:
+            console.print(f"{title}: none")
+            continue
+        table = Table(*rows[0], title=title, title_justify="left")
+        for row in rows:
+            table.add_row(*("" if value is None else str(value) for value in row.values()))
+        console.print(table)
 
 
 @app.command()

@@ -32,6 +32,8 @@ from batch_orchestration.load.planner import Candidate, PlannedRecord, batches, 
 from batch_orchestration.load.state import (
     OTHER_VERSION,
     MappedRecord,
+    Version,
+    append_history,
     close_intent,
     open_intent,
     open_intents,
@@ -151,6 +153,16 @@ def _load_reject(target: str, entity: str, day: str, row: Row, code: str, messag
                         code=code, message=message, target=target, payload_hash=refused_payload)
 
 
+def _row_number(row: Row) -> int | None:
+    return None if row.get("source_row") is None else int(row["source_row"])
+
+
+def _version(row: Row, target_id: str, operation: str, payload: str) -> Version:
+    """A version of a validated row the target took (its lineage: file, row, content hash)."""
+    return Version(row["source_key"], target_id, operation, row.get("source_file"), _row_number(row),
+                   row["content_hash"], payload)
+
+
 def _missing_parent_message(missing: MissingParent, reasons: dict[str, str]) -> tuple[str, str]:
     reason = reasons.get(missing.parent_key)
     code = reject_code("PARENT_REJECTED" if reason else "PARENT_NOT_LOADED")
@@ -213,8 +225,11 @@ class Loader:
             entries = [(op["sourceKey"], target_id, op["contentHash"], op["payloadHash"]) for op, target_id in applied]
             parts = [(key, target_id, content_hash, op["payloadHash"])
                      for op, target_id in applied for key, content_hash in op.get("parts", [])]
+            settled = [Version(op["sourceKey"], target_id, "settle", op.get("sourceFile"), op.get("sourceRow"),
+                               op["contentHash"], op["payloadHash"]) for op, target_id in applied]
             with self.warehouse.session() as session:
                 upsert_id_map(session, self.connector.name, entity.name, intent.partition_day, entries)
+                append_history(session, self.connector.name, entity.name, intent.partition_day, settled)
                 if entity.parts:
                     upsert_id_map(session, self.connector.name, entity.parts.entity, intent.partition_day, parts)
                 close_intent(session, intent.intent_id, "reconciled", {"found": len(entries)})
@@ -300,6 +315,8 @@ class _UnitLoad:
                                     and not held[p.reference_id].same])
         entries: dict[str, list[tuple[str, str, str, str]]] = {}  # by the day they are mapped as of
         part_entries: dict[str, list[tuple[str, str, str, str]]] = {}
+        versions: list[Version] = []
+        part_versions: list[Version] = []
         for p in creates:
             if (found := held.get(p.reference_id)) is None:
                 continue
@@ -309,12 +326,17 @@ class _UnitLoad:
             self.report.adopted += 1
             self.report.adopted_other_version += not found.same
             entries.setdefault(day, []).append((p.source_key, found.target_id, p.content_hash, payload))
+            versions.append(_version(p.record, found.target_id, "adopt", payload))
             parts = state.parts.get(p.source_key, [])  # held by their root's record (as outcomes without part ids)
             part_entries.setdefault(day, []).extend(
                 (part["source_key"], found.target_id, part["content_hash"], payload) for part in parts)
+            part_versions += [_version(part, found.target_id, "adopt", payload) for part in parts]
             if self.part is not None:
                 self.reports[self.part.name].adopted += len(parts)
         with self.warehouse.session() as session:
+            append_history(session, self.target, self.root.name, self.day, versions)
+            if self.part is not None:
+                append_history(session, self.target, self.part.name, self.day, part_versions)
             for day, mapped in entries.items():
                 upsert_id_map(session, self.target, self.root.name, day, mapped)
                 if self.part is not None:
@@ -455,13 +477,19 @@ class _UnitLoad:
                 state: _DayState) -> None:
         by_reference = {p.reference_id: p for p in batch}
         entries, part_entries, rejects = [], [], []
+        versions: list[Version] = []
+        part_versions: list[Version] = []
         for outcome in outcomes:
             planned = by_reference[outcome.reference_id]
             target_id = outcome.target_id or (planned.target_id if planned.operation == "update" else None)
             if outcome.success and target_id:
                 entries.append((planned.source_key, target_id, planned.content_hash, planned.payload_hash))
-                part_ids = outcome.part_ids or [target_id] * len(state.parts.get(planned.source_key, []))
+                parts = state.parts.get(planned.source_key, [])
+                part_ids = outcome.part_ids or [target_id] * len(parts)
                 part_entries += self._part_entries(planned.source_key, part_ids, planned.payload_hash, state)
+                versions.append(_version(planned.record, target_id, planned.operation, planned.payload_hash))
+                part_versions += [_version(part, part_id, planned.operation, planned.payload_hash)
+                                  for part, part_id in zip(parts, part_ids, strict=True)]
                 if planned.operation == "create":
                     self.report.created += 1
                 else:
@@ -477,8 +505,10 @@ class _UnitLoad:
             rejects += self._part_rejects(planned.record, code, message, state)
         with self.warehouse.session() as session:
             upsert_id_map(session, self.target, self.root.name, self.day, entries)
+            append_history(session, self.target, self.root.name, self.day, versions)
             if self.part is not None:
                 upsert_id_map(session, self.target, self.part.name, self.day, part_entries)
+                append_history(session, self.target, self.part.name, self.day, part_versions)
             append_rejects(session, rejects)
             if intent_id is not None:
                 close_intent(session, intent_id, "closed", {"succeeded": len(entries), "rejected": len(rejects)})
@@ -491,6 +521,7 @@ class _UnitLoad:
         intent_ops = [
             {"operation": p.operation, "referenceId": p.reference_id, "sourceKey": p.source_key,
              "contentHash": p.content_hash, "payloadHash": p.payload_hash,
+             "sourceFile": p.record.get("source_file"), "sourceRow": _row_number(p.record),
              "parts": [[part["source_key"], part["content_hash"]] for part in state.parts.get(p.source_key, [])]}
             for p in batch
         ]

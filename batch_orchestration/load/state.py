@@ -102,6 +102,34 @@ def upsert_id_map(session: WarehouseSession, target: str, entity: str, partition
     session.execute("DROP TABLE id_map_incoming")
 
 
+@dataclass(frozen=True)
+class Version:
+    """One version of one record the target took (``load_history``): how it got there and from which row."""
+
+    source_key: str
+    target_id: str
+    # create, update, adopt (found in the target: ``load/loader.py``) or settle (found after a lost answer)
+    operation: str
+    source_file: str | None
+    source_row: int | None
+    content_hash: str
+    payload_hash: str
+
+
+def append_history(session: WarehouseSession, target: str, entity: str, partition_day: str,
+                   versions: list[Version]) -> None:
+    """Keep these versions of one day; nothing earlier is changed."""
+    if not versions:
+        return
+    frame = pd.DataFrame([v.__dict__ for v in versions])
+    frame["source_row"] = frame["source_row"].astype("Int64")
+    frame.insert(0, "entity", entity)
+    frame.insert(0, "target", target)
+    frame["partition_day"] = partition_day
+    frame["recorded_at"] = _now()
+    session.append_df("load_history", frame)
+
+
 def open_intent(session: WarehouseSession, target: str, entity: str, partition_day: str,
                 operations: list[dict[str, Any]]) -> str:
     intent_id = uuid.uuid4().hex

@@ -2,7 +2,8 @@
 
 Two kinds of tables:
 
-- **The pipeline's own tables** (``rejects``, ``id_map``, ``intent_log``, ``deployment_claim``) change only through the
+- **The pipeline's own tables** (``rejects``, ``id_map``, ``intent_log``, ``load_history``,
+  ``deployment_claim``) change only through the
   numbered :data:`MIGRATIONS`, applied in order, each once, and recorded in ``schema_version``.
 - **The tables of each entity** (``staged_<entity>``, ``validated_<entity>``) follow the registry:
   a new entity gets its tables and a new field its column, without a migration. A column whose type
@@ -142,12 +143,34 @@ def _deployment_claim(session: WarehouseSession) -> None:
     session.execute("CREATE TABLE deployment_claim (deployment TEXT PRIMARY KEY, claimed_at TIMESTAMP NOT NULL)")
 
 
+def _load_history(session: WarehouseSession) -> None:
+    """Each version of a record the target took, kept: the ID map holds only the latest."""
+    session.execute(
+        """
+        CREATE TABLE load_history (
+            target TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            source_key TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            partition_day TEXT NOT NULL,
+            source_file TEXT,
+            source_row BIGINT,
+            content_hash TEXT NOT NULL,
+            payload_hash TEXT NOT NULL,
+            recorded_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rejects, ID map and intent log", _baseline),
     Migration(2, f"money columns of the validated tables as {MONEY_SQL_TYPE}", _money_as_decimal),
     Migration(3, "the target of each load reject", _rejects_per_target),
     Migration(4, "the payload hash of each record a target refused", _refused_payloads),
     Migration(5, "the deployment that loads from the warehouse", _deployment_claim),
+    Migration(6, "the history of the versions each target took", _load_history),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -5,6 +5,7 @@ on purpose with ``batch-orchestration adopt``: the load after it sends nothing."
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -94,6 +95,23 @@ def test_a_deleted_warehouse_creates_nothing_again_and_adopt_rebuilds_its_id_map
     assert pipeline.target_counts() == held
     for entity in ("customers", "invoices", "payments"):
         assert max(pipeline.reference_ids_in_target(entity).values()) == 1
+    # C2's history in this warehouse: adopted in day 2's version, sent in day 1's, then in day 2's
+    traced = CliRunner().invoke(app, ["trace", "customers", ids[("customers", "C2")], "--json",
+                                      "--warehouse-url", f"duckdb:///{warehouse}"])
+    assert traced.exit_code == 0, traced.output
+    history = json.loads(traced.output)
+    assert history["source_keys"] == ["C2"]
+    assert [(r["day"], r["source_row"]) for r in history["rows"]] == [(days[0], 2), (days[1], 1)]  # data rows
+    assert [(v["operation"], v["day"], v["target_id"]) for v in history["versions"]] == [
+        ("adopt", days[0], ids[("customers", "C2")]), ("update", days[0], ids[("customers", "C2")]),
+        ("update", days[1], ids[("customers", "C2")])]
+    assert history["versions"][1]["content_hash"] != history["versions"][2]["content_hash"]  # both kept
+    assert [(h["target"], h["day"]) for h in history["held"]] == [("bigledger", days[1])]
+    line = CliRunner().invoke(app, ["trace", "invoice_line_items", "I1/2", "--json",
+                                    "--warehouse-url", f"duckdb:///{warehouse}"])
+    assert [v["operation"] for v in json.loads(line.output)["versions"]] == ["adopt"]  # with its invoice
+    unknown = CliRunner().invoke(app, ["trace", "customers", "C404", "--warehouse-url", f"duckdb:///{warehouse}"])
+    assert unknown.exit_code == 1 and "knows no customers 'C404'" in unknown.output
 
     _lose(warehouse)
     warehouse = tmp_path / "w3.duckdb"
