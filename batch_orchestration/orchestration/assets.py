@@ -17,6 +17,7 @@ from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members,
 from batch_orchestration.load.loader import Loader
 from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
 from batch_orchestration.load.reconcile import reconcile_unit
+from batch_orchestration.orchestration import run_lineage
 from batch_orchestration.orchestration.metadata import (
     column_schema,
     landing_key,
@@ -36,6 +37,7 @@ from batch_orchestration.targets.routing import Route, Routing
 from batch_orchestration.targets.systems import SYSTEMS, TargetResource
 from batch_orchestration.validate.rejects import reject_sample
 from batch_orchestration.validate.unit import validate_unit
+from batch_orchestration.warehouse.schema import staged_table, validated_table
 
 # Step retries for what can fail transiently (the landing store, the target API).
 STEP_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -44,6 +46,11 @@ STEP_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTI
 def asset_key(entity: str, stage: str) -> dg.AssetKey:
     """``<entity>_<stage>``: the one spelling of an entity's asset keys."""
     return dg.AssetKey(f"{entity}_{stage}")
+
+
+def _run_of(context: dg.AssetExecutionContext) -> tuple[str, str]:
+    """The Dagster run a stage runs in, as its OpenLineage parent."""
+    return context.run_id, context.job_name
 
 
 def _landing_spec(entity: EntitySpec) -> dg.AssetSpec:
@@ -70,7 +77,12 @@ def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
     def staged(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                landing: LandingZoneResource) -> dg.MaterializeResult:
         day = context.partition_key
-        result = stage_day(warehouse.open(), landing.open(), entity, day)
+        files_of_day = run_lineage.landing_files(landing.kind, landing.root, landing.s3_bucket, landing.s3_prefix,
+                                                 entity.name, day)
+        shown = warehouse.open().shown_url
+        with run_lineage.stage_run(asset_key(entity.name, "staged").to_user_string(), day, _run_of(context),
+                                   [files_of_day], [run_lineage.staged_table(shown, entity, files_of_day)]):
+            result = stage_day(warehouse.open(), landing.open(), entity, day)
         files = [
             {"file": f.key, "rows_staged": f.rows_staged, "rejected": f.rejected,
              "notes": "; ".join(n.message for n in f.notes)}
@@ -129,7 +141,13 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
     def validated(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                   settings: PipelineSettingsResource) -> Iterator[dg.MaterializeResult]:
         day = context.partition_key
-        results = validate_unit(warehouse.open(), root, day)
+        shown = warehouse.open().shown_url
+        read = [run_lineage.table(shown, staged_table(m.name)) for m in unit] + [
+            run_lineage.table(shown, validated_table(parent)) for m in unit for parent in m.parents
+            if parent not in {u.name for u in unit}]
+        written = [run_lineage.validated_table(shown, m) for m in unit] + [run_lineage.table(shown, "rejects")]
+        with run_lineage.stage_run(f"{root.name}_validation", day, _run_of(context), read, written):
+            results = validate_unit(warehouse.open(), root, day)
         for member in unit:
             result = results[member.name]
             rate = result.rejected_rows / result.staged_rows if result.staged_rows else 0.0
@@ -197,12 +215,17 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
             if total and (done == total or done % 1000 < batch_size):
                 context.log.info(f"{root.name} {day}: {done}/{total} records sent")
 
-        loader = Loader(context.resources.warehouse.open(), connector, progress=progress)
-        try:
-            reports = loader.load_unit(root, day)
-        except TargetRefused as refused:
-            # No retry can change this answer: fail now, without step retries, with what to check.
-            raise dg.Failure(description=str(refused), allow_retries=False) from None
+        warehouse = context.resources.warehouse.open()
+        loader = Loader(warehouse, connector, progress=progress)
+        read = [run_lineage.table(warehouse.shown_url, validated_table(m.name)) for m in unit]
+        written = [run_lineage.target_endpoint(route.config.base_url, connector.binding(root.name).endpoint),
+                   run_lineage.table(warehouse.shown_url, "id_map")]
+        with run_lineage.stage_run(f"{root.name}_load", day, _run_of(context), read, written):
+            try:
+                reports = loader.load_unit(root, day)
+            except TargetRefused as refused:
+                # No retry can change this answer: fail now, without step retries, with what to check.
+                raise dg.Failure(description=str(refused), allow_retries=False) from None
         for member in reversed(unit):  # the root first: its parts' assets depend on it
             report = reports[member.name]
             yield dg.MaterializeResult(
