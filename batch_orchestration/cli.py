@@ -272,14 +272,15 @@ def _connectors(routing: Routing, state_dir: Path, entity: str | None, can: Call
 
 @app.command()
 def adopt(
-    entity: Annotated[str | None, typer.Option(help="Only this entity's unit (the units it names adopted before)")]
-    = None,
+    entity: Annotated[str | None, typer.Option(help="Only this entity's unit; the units its records name must be "
+                                                    "adopted already (else run it without --entity)")] = None,
     warehouse_url: Annotated[str | None, typer.Option(help="Default: BATCH_ORCHESTRATION_WAREHOUSE_URL")] = None,
 ) -> None:
     """Rebuild the ID map from the targets that can be read back (BigLedger), after the warehouse was lost
     or restored from an old backup: each record the target holds under the pipeline's reference is mapped
     to its target id, so no load creates it again. Only reads are sent; the load that follows updates the
-    records the target holds in another version. Run it on a warehouse whose days are validated."""
+    records the target holds in another version. Run it on a warehouse whose days are validated, with the
+    routing of the loads, and while no load runs (it settles the batches a load left open)."""
     from rich.progress import Progress
     from rich.table import Table
 

@@ -14,8 +14,9 @@ is sent again; a run that died with intents open does the same first thing next 
 
 The ID map itself can be lost (a warehouse deleted, restored from an old backup). Before creating, a
 load asks a target that can count the pipeline's records (``Adopts``) whether it holds more than the
-ID map knows; if so, it adopts the would-be creates the target holds (maps them, and sends again as
-updates those it holds in another version), so nothing is created twice.
+ID map knows; if so, it adopts the would-be creates the target holds as the load would send them, and
+holds back those it holds in another version (the ``adopt`` command maps those too, and the next load
+updates them), so nothing is created twice or overwritten unasked.
 """
 
 from __future__ import annotations
@@ -224,14 +225,20 @@ class Loader:
             applied = [(op, found[op["referenceId"]]) for op in intent.operations if op["referenceId"] in found]
             entries = [(op["sourceKey"], target_id, op["contentHash"], op["payloadHash"]) for op, target_id in applied]
             parts = [(key, target_id, content_hash, op["payloadHash"])
-                     for op, target_id in applied for key, content_hash in op.get("parts", [])]
+                     for op, target_id in applied for key, content_hash, *_ in op.get("parts", [])]
             settled = [Version(op["sourceKey"], target_id, "settle", op.get("sourceFile"), op.get("sourceRow"),
                                op["contentHash"], op["payloadHash"]) for op, target_id in applied]
+            # a part is [key, content hash, file, row] (intents of release 0.x name only the first two)
+            settled_parts = [Version(key, target_id, "settle", *(where or [None, None]), content_hash,
+                                     op["payloadHash"])
+                             for op, target_id in applied for key, content_hash, *where in op.get("parts", [])]
             with self.warehouse.session() as session:
                 upsert_id_map(session, self.connector.name, entity.name, intent.partition_day, entries)
                 append_history(session, self.connector.name, entity.name, intent.partition_day, settled)
                 if entity.parts:
                     upsert_id_map(session, self.connector.name, entity.parts.entity, intent.partition_day, parts)
+                    append_history(session, self.connector.name, entity.parts.entity, intent.partition_day,
+                                   settled_parts)
                 close_intent(session, intent.intent_id, "reconciled", {"found": len(entries)})
             log.warning("reconciled open intent %s of %s: %d of %d creates found by lookup (a target that "
                         "cannot be asked finds none, and the batch sent again settles them)",
@@ -256,9 +263,14 @@ class _UnitLoad:
     def run(self) -> None:
         state = self._read_day()  # first: the refusals of this day are among those read
         decision = self.decide(state)
-        if self.adopt(decision, state, ask_first=True):
+        adopted, conflicts = self.adopt(decision, state, ask_first=True)
+        if adopted:
             state = self._read_day()
             decision = self.decide(state)
+        if conflicts:
+            keys = {row["source_key"] for row, *_ in conflicts}
+            decision = Decision([p for p in decision.sends if p.source_key not in keys], decision.skips,
+                                decision.held_back + conflicts)
         self._clear_day_rejects()
         self._reject(decision.held_back, state)
         self.report.skipped = len(decision.skips)
@@ -296,21 +308,31 @@ class _UnitLoad:
         return Decision([p for p in planned if p.operation != "skip"], [p for p in planned if p.operation == "skip"],
                         held_back)
 
-    def adopt(self, decision: Decision, state: _DayState, ask_first: bool) -> int:
+    def adopt(self, decision: Decision, state: _DayState, ask_first: bool) -> tuple[int, list[HeldBack]]:
         """Map the would-be creates the target holds already (the module docstring's lost ID map); the
-        number mapped. ``ask_first``: only when the target counts more of the pipeline's records than the
-        ID map knows (one request), as a load does before it creates."""
+        number mapped, and the records held back. ``ask_first`` (a load): only when the target counts more
+        of the pipeline's records than the ID map knows (one request), and only records held as this load
+        would send them; one held
+        in another version is held back (``HELD_IN_ANOTHER_VERSION``: it may be another source's record
+        under a key that collides, or a later day's) for the ``adopt`` command, which maps it too."""
         creates = [p for p in decision.sends if p.operation == "create"]
         if not creates or not isinstance(self.connector, Adopts):
-            return 0
+            return 0, []
         if ask_first:
             made = self.connector.made_by_pipeline(self.binding)
             known = len({mapped.target_id for mapped in state.id_map.values()})
             if made <= known:
-                return 0
+                return 0, []
             log.warning("%s holds %d %s made by the pipeline, the ID map knows %d: adopting before creating",
                         self.target, made, self.root.name, known)
         held = self.connector.held(self.binding, [p.outgoing() for p in creates])
+        conflicts: list[HeldBack] = []
+        if ask_first:
+            conflicts = [(p.record, "HELD_IN_ANOTHER_VERSION", reject_code("HELD_IN_ANOTHER_VERSION").message(
+                target=self.target, entity=self.root.name, key=p.source_key,
+                target_id=held[p.reference_id].target_id), None)
+                for p in creates if p.reference_id in held and not held[p.reference_id].same]
+            held = {ref: found for ref, found in held.items() if found.same}
         newest = self._newest_days([p.source_key for p in creates if p.reference_id in held
                                     and not held[p.reference_id].same])
         entries: dict[str, list[tuple[str, str, str, str]]] = {}  # by the day they are mapped as of
@@ -345,7 +367,10 @@ class _UnitLoad:
             log.warning("%s %s: adopted %d of %d would-be creates from %s (%d in another version, sent again)",
                         self.root.name, self.day, self.report.adopted, len(creates), self.target,
                         self.report.adopted_other_version)
-        return self.report.adopted
+        if conflicts:
+            log.warning("%s %s: %d would-be creates are held by %s in another version: held back, see "
+                        "`batch-orchestration adopt`", self.root.name, self.day, len(conflicts), self.target)
+        return self.report.adopted, conflicts
 
     def _newest_days(self, keys: list[str]) -> dict[str, str]:
         """The newest validated day of each of ``keys`` (this day at least)."""
@@ -522,7 +547,8 @@ class _UnitLoad:
             {"operation": p.operation, "referenceId": p.reference_id, "sourceKey": p.source_key,
              "contentHash": p.content_hash, "payloadHash": p.payload_hash,
              "sourceFile": p.record.get("source_file"), "sourceRow": _row_number(p.record),
-             "parts": [[part["source_key"], part["content_hash"]] for part in state.parts.get(p.source_key, [])]}
+             "parts": [[part["source_key"], part["content_hash"], part.get("source_file"), _row_number(part)]
+                       for part in state.parts.get(p.source_key, [])]}
             for p in batch
         ]
         with self.warehouse.session() as session:

@@ -91,7 +91,8 @@ def _add(totals: dict[str, Decimal], amounts: dict[str, Decimal]) -> None:
 
 def reconcile_unit(warehouse: Warehouse, connector: Connector, root: EntitySpec, day: str) -> Reconciliation:
     """Read the unit's day back from a connector that can (``Reads``) and compare; nothing is written."""
-    assert isinstance(connector, Reads), f"{connector.name} cannot be read back"
+    if not isinstance(connector, Reads):
+        raise TypeError(f"{connector.name} cannot be read back")
     binding = connector.binding(root.name)
     result = Reconciliation(root.name, connector.name, day)
     decision, id_map = Loader(warehouse, connector).decide_unit(root, day)

@@ -57,11 +57,10 @@ def claim_warehouse(session: WarehouseSession, deployment: str, shown_url: str) 
     Two deployments on one warehouse would each send what the other has not recorded yet, settle the
     other's open intents as if its runs had died, and keep separate rate budgets for one target.
     """
-    rows = session.fetch_all("SELECT deployment, claimed_at FROM deployment_claim")
-    if not rows:
-        session.execute("INSERT INTO deployment_claim (deployment, claimed_at) VALUES (?, ?)", (deployment, _now()))
-        return
-    ((owner, since),) = rows
+    # One row (id 1): of steps claiming a new warehouse at once, one inserts and the others read its claim.
+    session.execute("INSERT INTO deployment_claim (id, deployment, claimed_at) VALUES (1, ?, ?) "
+                    "ON CONFLICT DO NOTHING", (deployment, _now()))
+    ((owner, since),) = session.fetch_all("SELECT deployment, claimed_at FROM deployment_claim")
     if owner != deployment:
         raise WarehouseClaimed(
             f"the warehouse {shown_url} is loaded from by the deployment {owner!r} (since {since:%Y-%m-%d %H:%M} "

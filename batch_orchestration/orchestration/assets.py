@@ -32,7 +32,7 @@ from batch_orchestration.orchestration.resources import (
     WarehouseResource,
 )
 from batch_orchestration.orchestration.stages import stage_day, unaccounted_records
-from batch_orchestration.targets.base import TargetRefused
+from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.routing import Route, Routing
 from batch_orchestration.targets.systems import SYSTEMS, TargetResource
 from batch_orchestration.validate.rejects import reject_sample
@@ -219,7 +219,7 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
         loader = Loader(warehouse, connector, progress=progress)
         read = [run_lineage.table(warehouse.shown_url, validated_table(m.name)) for m in unit]
         written = [run_lineage.target_endpoint(route.config.base_url, connector.binding(root.name).endpoint),
-                   run_lineage.table(warehouse.shown_url, "id_map")]
+                   *(run_lineage.table(warehouse.shown_url, name) for name in ("id_map", "load_history", "rejects"))]
         with run_lineage.stage_run(f"{root.name}_load", day, _run_of(context), read, written):
             try:
                 reports = loader.load_unit(root, day)
@@ -297,10 +297,16 @@ def _reconciliation_check(root: EntitySpec, partitions: dg.PartitionsDefinition,
     )
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         target: TargetResource = getattr(context.resources, route.resource_key)
-        result = reconcile_unit(context.resources.warehouse.open(), target.connector(), root, context.partition_key)
+        severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
+        try:
+            result = reconcile_unit(context.resources.warehouse.open(), target.connector(), root,
+                                    context.partition_key)
+        except (NotApplied, AmbiguousOutcome, TargetRefused) as exc:  # a target that cannot be read: not passed
+            return dg.AssetCheckResult(passed=False, severity=severity,
+                                       metadata={"error": f"{route.target} could not be read back: {exc}"})
         return dg.AssetCheckResult(
             passed=result.passed,
-            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            severity=severity,
             metadata={**result.metadata(), "sample": dg.MetadataValue.json(result.mismatch_sample())},
         )
 

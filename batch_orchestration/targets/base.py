@@ -226,11 +226,8 @@ class Adopts(Protocol):
 
 
 @runtime_checkable
-class Reads(Protocol):
-    """A connector whose target can be read back by its own ids (BigLedger): reconciliation's."""
-
-    def made_by_pipeline(self, binding: Binding) -> int:
-        """How many records of the binding's entity the target holds under a pipeline reference (one request)."""
+class Reads(Adopts, Protocol):
+    """A connector whose target can also be read back by its own ids (BigLedger): reconciliation's."""
 
     def read_back(self, binding: Binding, target_ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], int]:
         """The records the target holds of ``target_ids`` (absent: gone), and the requests it took."""

@@ -78,6 +78,9 @@ class Routing(BaseModel):
                 raise ValueError(f"target name {name!r} must be a lower-case identifier")
             if config.system not in SYSTEMS:
                 raise ValueError(f"target {name}: unknown system {config.system!r}; known: {', '.join(SYSTEMS)}")
+            if config.block_on_reconciliation and not SYSTEMS[config.system].reads_back:
+                raise ValueError(f"target {name}: {config.system} cannot be read back, so block_on_reconciliation "
+                                 "has no check to block on")
             try:
                 SYSTEMS[config.system].options.model_validate(config.options)
             except ValidationError as exc:

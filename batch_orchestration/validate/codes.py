@@ -81,6 +81,11 @@ _CODES = (
     RejectCode("NOT_REPRESENTABLE", "load", "the target cannot take the record as it is (an amount it would round "
                "or cannot hold, a value it refuses although the ledger's rules take it)",
                "not sent: {target} would not store it as it is: {reason}"),
+    RejectCode("HELD_IN_ANOTHER_VERSION", "load", "the target holds a record under this one's reference that "
+               "the ID map lost, in another version: not created again, not overwritten",
+               "{target} holds {entity} {key} ({target_id}) in another version, which this warehouse has no "
+               "record of sending; run `batch-orchestration adopt` to take it as this record, or decide which "
+               "is right"),
     RejectCode("ROW_FAILED", "load", "the target refused a row of an uploaded file (its message says why)"),
     RejectCode("PAYABLE_FAILED", "load", "Bulk Payables failed the item (its message says why: an unknown "
                "collaborator, a merge group that does not agree)"),

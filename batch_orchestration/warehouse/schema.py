@@ -140,7 +140,8 @@ def _refused_payloads(session: WarehouseSession) -> None:
 
 def _deployment_claim(session: WarehouseSession) -> None:
     """The deployment that loads from the warehouse (``load/state.py``, ``claim_warehouse``)."""
-    session.execute("CREATE TABLE deployment_claim (deployment TEXT PRIMARY KEY, claimed_at TIMESTAMP NOT NULL)")
+    session.execute("CREATE TABLE deployment_claim (id INTEGER PRIMARY KEY CHECK (id = 1), deployment TEXT NOT NULL, "
+                    "claimed_at TIMESTAMP NOT NULL)")
 
 
 def _load_history(session: WarehouseSession) -> None:

@@ -16,6 +16,7 @@ import requests
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.load.loader import BatchUnconfirmed, Loader
 from batch_orchestration.load.planner import reference_id
+from batch_orchestration.load.trace import trace
 from batch_orchestration.orchestration.stages import unaccounted_records
 from batch_orchestration.sandbox.config import DEMO_API_KEY, FaultConfig
 from batch_orchestration.sandbox.server import RunningSandbox
@@ -407,8 +408,9 @@ def test_a_payload_the_target_refused_is_not_sent_again_until_it_changes(
 def test_a_lost_id_map_is_rebuilt_from_the_target_and_nothing_is_created_twice(
         warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
     """Issue 11, part 5: the ID map and intents are gone (a warehouse restored from before the load), the
-    source has moved on for one customer. The next load creates nothing: it adopts what the target holds,
-    under the same ids, and sends the one customer the target holds in another version as an update."""
+    source has moved on for one customer. The next load creates nothing: it adopts what the target holds
+    as it would send it, under the same ids, and holds back the customer the target holds in another
+    version (a key another source may share): the explicit adoption maps it, and the next load updates it."""
     connector = connector_for(sandbox, tmp_path)
     create_in_target(connector, "customers", "made-elsewhere", {"name": "Not the pipeline's"})  # not counted
     put_validated(warehouse, "customers", [customer("C1"), customer("C2"), customer("C3")])
@@ -425,17 +427,25 @@ def test_a_lost_id_map_is_rebuilt_from_the_target_and_nothing_is_created_twice(
     reads_before = len(sent(sandbox, "GET", "/v1/customers"))
 
     customers = loader.load_unit(CUSTOMERS, DAY)["customers"]
+    held_back = _load_rejects(warehouse, "customers")
     invoices = loader.load_unit(INVOICES, DAY)
+    idle = loader.load_unit(CUSTOMERS, DAY)["customers"]
+    adopted = loader.adopt_unit(CUSTOMERS, DAY)["customers"]  # what ``batch-orchestration adopt`` does
     again = loader.load_unit(CUSTOMERS, DAY)["customers"]
 
-    assert (customers.created, customers.adopted, customers.adopted_other_version) == (0, 3, 1)
-    assert (customers.updated, customers.skipped) == (1, 2)  # C2 sent again in the source's version
+    assert (customers.created, customers.adopted, customers.updated, customers.skipped) == (0, 2, 0, 2)
+    assert (customers.rejected, set(held_back)) == (1, {"C2"})  # neither created again nor overwritten
+    assert ids_before["C2"] in held_back["C2"][1]
+    assert (idle.created, idle.rejected) == (0, 1)  # asked again, held back again
+    assert dict(customers.rejects_by_code) == {"HELD_IN_ANOTHER_VERSION": 1}
     assert (invoices["invoices"].created, invoices["invoices"].adopted, invoices["invoices"].skipped) == (0, 1, 1)
     assert invoices["invoice_line_items"].adopted == 2
+    assert (adopted.adopted, adopted.adopted_other_version) == (1, 1)
+    assert (again.created, again.updated, again.skipped, again.adopted) == (0, 1, 2, 0)  # C2 in the source's version
     assert dict(_rows(warehouse, "SELECT source_key, target_id FROM id_map")) == ids_before
-    assert (again.created, again.updated, again.skipped, again.adopted) == (0, 0, 3, 0)
-    # The count, then one page of the would-be creates; the load that has nothing to create asks nothing.
-    assert len(sent(sandbox, "GET", "/v1/customers")) - reads_before == 2
+    # Each load with creates asks for the count, and one page of its would-be creates; the explicit adoption one
+    # page; the loads with nothing to create ask nothing.
+    assert len(sent(sandbox, "GET", "/v1/customers")) - reads_before == 2 + 2 + 1
     names = {r["referenceId"]: r["name"] for r in connector.read_all(connector.binding("customers"))}
     assert names[reference_id("customers", "C2")] == "Renamed"
     for entity in ("customers", "invoices"):
@@ -443,3 +453,23 @@ def test_a_lost_id_map_is_rebuilt_from_the_target_and_nothing_is_created_twice(
         assert max(references.values()) == 1, references  # each record once
     for entity in (CUSTOMERS, INVOICES, ENTITIES["invoice_line_items"]):
         assert unaccounted_records(warehouse, entity, DAY, "bigledger").empty
+
+
+def test_every_version_the_target_took_is_kept_and_traced(warehouse: Warehouse, sandbox, tmp_path: Path) -> None:
+    loader = Loader(warehouse, connector_for(sandbox, tmp_path))
+    put_validated(warehouse, "customers", [customer("C1")], day="2024-03-01")
+    loader.load_unit(CUSTOMERS, "2024-03-01")
+    put_validated(warehouse, "customers", [{**customer("C1"), "name": "Renamed"}], day="2024-03-02")
+    loader.load_unit(CUSTOMERS, "2024-03-02")
+    target_id = dict(_rows(warehouse, "SELECT source_key, target_id FROM id_map"))["C1"]
+
+    for needle in ("C1", target_id):
+        found = trace(warehouse, CUSTOMERS, needle)
+        assert found.source_keys == ["C1"]
+        assert [(v["operation"], v["day"], v["target_id"], v["source_file"], v["source_row"])
+                for v in found.versions] == [("create", "2024-03-01", target_id, "customers.csv", 1),
+                                             ("update", "2024-03-02", target_id, "customers.csv", 1)]
+        assert found.versions[0]["content_hash"] != found.versions[1]["content_hash"]  # the first is kept
+        assert [(h["target"], h["target_id"], h["day"]) for h in found.held] == [("bigledger", target_id,
+                                                                                 "2024-03-02")]
+    assert not trace(warehouse, CUSTOMERS, "C404").found

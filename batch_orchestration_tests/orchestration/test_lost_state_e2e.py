@@ -85,17 +85,19 @@ def test_a_deleted_warehouse_creates_nothing_again_and_adopt_rebuilds_its_id_map
         for entity in LOADED:
             assert loaded_metadata(day.metadata, entity).get("created", 0) == 0, (day.day, entity)
     first_day = again[0].metadata
-    assert loaded_metadata(first_day, "customers")["adopted"] == 3
+    # C2 is held in day 2's version, which this warehouse has not seen yet: held back on day 1, not rolled
+    # back, and adopted on day 2
+    assert (loaded_metadata(first_day, "customers")["adopted"], loaded_metadata(first_day, "customers")["rejected"],
+            loaded_metadata(first_day, "customers")["rejects/HELD_IN_ANOTHER_VERSION"]) == (2, 1, 1)
     assert loaded_metadata(first_day, "invoice_line_items")["adopted"] == 2
     assert loaded_metadata(first_day, "payments")["adopted"] == 1  # create-only: adopted, not resent
-    # C2 is held in day 2's version, which this warehouse has not seen yet: day 1 sends its own, day 2 its own
-    assert loaded_metadata(first_day, "customers")["updated"] == 1
-    assert loaded_metadata(again[1].metadata, "customers")["updated"] == 1
+    assert loaded_metadata(again[1].metadata, "customers")["adopted"] == 2  # C2 and C4
+    assert sum(loaded_metadata(day.metadata, "customers")["updated"] for day in again) == 0
     assert _ids(pipeline) == ids
     assert pipeline.target_counts() == held
     for entity in ("customers", "invoices", "payments"):
         assert max(pipeline.reference_ids_in_target(entity).values()) == 1
-    # C2's history in this warehouse: adopted in day 2's version, sent in day 1's, then in day 2's
+    # C2's history in this warehouse: held back on day 1, adopted in day 2's version
     traced = CliRunner().invoke(app, ["trace", "customers", ids[("customers", "C2")], "--json",
                                       "--warehouse-url", f"duckdb:///{warehouse}"])
     assert traced.exit_code == 0, traced.output
@@ -103,9 +105,9 @@ def test_a_deleted_warehouse_creates_nothing_again_and_adopt_rebuilds_its_id_map
     assert history["source_keys"] == ["C2"]
     assert [(r["day"], r["source_row"]) for r in history["rows"]] == [(days[0], 2), (days[1], 1)]  # data rows
     assert [(v["operation"], v["day"], v["target_id"]) for v in history["versions"]] == [
-        ("adopt", days[0], ids[("customers", "C2")]), ("update", days[0], ids[("customers", "C2")]),
-        ("update", days[1], ids[("customers", "C2")])]
-    assert history["versions"][1]["content_hash"] != history["versions"][2]["content_hash"]  # both kept
+        ("adopt", days[1], ids[("customers", "C2")])]
+    assert [(r["day"], r["stage"], r["code"]) for r in history["rejects"]] == [
+        (days[0], "load", "HELD_IN_ANOTHER_VERSION")]
     assert [(h["target"], h["day"]) for h in history["held"]] == [("bigledger", days[1])]
     line = CliRunner().invoke(app, ["trace", "invoice_line_items", "I1/2", "--json",
                                     "--warehouse-url", f"duckdb:///{warehouse}"])

@@ -97,8 +97,9 @@ def test_each_stage_run_sends_start_and_complete_with_its_datasets_and_a_refused
     assert {d["name"] for d in validated["outputs"]} == {"validated_customers", "rejects"}
     load = by_job["customers_load"][1]
     assert [d["name"] for d in load["inputs"]] == ["validated_customers"]
-    assert {(d["namespace"], d["name"]) for d in load["outputs"]} == {(sandbox.url, "customers"),
-                                                                      (staged_table["namespace"], "id_map")}
+    assert {(d["namespace"], d["name"]) for d in load["outputs"]} == {
+        (sandbox.url, "customers"), *((staged_table["namespace"], name) for name in ("id_map", "load_history",
+                                                                                   "rejects"))}
 
     events_file.unlink()
     monkeypatch.setenv("BIGLEDGER_API_KEY", "not-the-key-0451")

@@ -99,11 +99,15 @@ class BigLedgerConnector:
         return outcomes
 
     def lookup(self, binding: Binding, reference_ids: list[str], day: str) -> dict[str, str]:
-        found: dict[str, str] = {}
+        return {reference: record["id"] for reference, record in self._by_reference(binding, reference_ids).items()}
+
+    def _by_reference(self, binding: Binding, reference_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The records created with these reference ids (the first of each), by ``referenceId[in]``, 100 a request."""
+        found: dict[str, dict[str, Any]] = {}
         for chunk in chunked(reference_ids, LOOKUP_PAGE):
             params = {"referenceId[in]": ",".join(chunk), "limit": str(LOOKUP_PAGE)}
             for record in self._pages(f"/v1/{binding.endpoint}", params):
-                found.setdefault(record["referenceId"], record["id"])
+                found.setdefault(record["referenceId"], record)
         return found
 
     def made_by_pipeline(self, binding: Binding) -> int:
@@ -112,14 +116,10 @@ class BigLedgerConnector:
         return int(self.http.get(f"/v1/{binding.endpoint}", params)["pagination"]["total"])
 
     def held(self, binding: Binding, batch: Sequence[Outgoing]) -> dict[str, Held]:
-        """The records read back by ``referenceId[in]`` (a page of 100 at a time), each compared with its payload."""
+        """The records read back by their references, each compared with its payload."""
         sent = {record.reference_id: record.data for record in batch}
-        found: dict[str, Held] = {}
-        for chunk in chunked(list(sent), LOOKUP_PAGE):
-            params = {"referenceId[in]": ",".join(chunk), "limit": str(LOOKUP_PAGE)}
-            for record in self._pages(f"/v1/{binding.endpoint}", params):
-                found.setdefault(record["referenceId"], Held(record["id"], holds(record, sent[record["referenceId"]])))
-        return found
+        return {reference: Held(record["id"], holds(record, sent[reference]))
+                for reference, record in self._by_reference(binding, list(sent)).items()}
 
     def read_back(self, binding: Binding, target_ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], int]:
         """By ``id[in]``, 100 ids a request (seed 002's largest page): the requests are counted as sent."""
