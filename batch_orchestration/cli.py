@@ -153,6 +153,17 @@ def rejects(
     Console().print(table)
 
 
+def _known_entity(entity: str | None) -> None:
+    """An ``--entity`` option names an entity of the registry, or is not given."""
+    from batch_orchestration.entities.registry import get_entity
+
+    if entity is not None:
+        try:
+            get_entity(entity)
+        except KeyError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--entity") from None
+
+
 def _day(text: str) -> str:
     """A partition day, strictly ``YYYY-MM-DD`` (``date.fromisoformat`` would take ``20240301`` too)."""
     try:
@@ -192,16 +203,11 @@ def plan(
     nothing persists there and nothing is recorded here."""
     from rich.table import Table
 
-    from batch_orchestration.entities.registry import get_entity
     from batch_orchestration.load.plan import day_has_records, plan_day, plan_json
     from batch_orchestration.orchestration.settings import Settings
 
     day = _day(day)
-    if entity is not None:
-        try:
-            get_entity(entity)
-        except KeyError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--entity") from None
+    _known_entity(entity)
     settings = Settings.from_env()
     warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
     if not day_has_records(warehouse, day):
@@ -284,17 +290,12 @@ def adopt(
     from rich.progress import Progress
     from rich.table import Table
 
-    from batch_orchestration.entities.registry import get_entity
     from batch_orchestration.load.adoption import adopt as adopt_units
     from batch_orchestration.load.adoption import days_newest_first
     from batch_orchestration.load.state import WarehouseClaimed, claim_warehouse
     from batch_orchestration.orchestration.settings import Settings
 
-    if entity is not None:
-        try:
-            get_entity(entity)
-        except KeyError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--entity") from None
+    _known_entity(entity)
     settings = Settings.from_env()
     warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
     with warehouse.session() as session:
@@ -379,16 +380,11 @@ def reconcile(
     Exits 1 on any mismatch, listing each by source key and target id."""
     from rich.table import Table
 
-    from batch_orchestration.entities.registry import get_entity
     from batch_orchestration.load.reconcile import reconcile_unit, shown
     from batch_orchestration.orchestration.settings import Settings
 
     day = _day(day)
-    if entity is not None:
-        try:
-            get_entity(entity)
-        except KeyError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--entity") from None
+    _known_entity(entity)
     settings = Settings.from_env()
     warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
     routing = settings.routing()
