@@ -203,6 +203,7 @@ def plan(
     nothing persists there and nothing is recorded here."""
     from rich.table import Table
 
+    from batch_orchestration.load.loader import DeleteGuard
     from batch_orchestration.load.plan import day_has_records, plan_day, plan_json
     from batch_orchestration.orchestration.settings import Settings
 
@@ -215,7 +216,7 @@ def plan(
                                  "day first (migration_job for its partition)", param_hint="--day")
     routing = settings.routing()
     validators = _validators(routing, settings.home, entity) if ask_target else None
-    plans = plan_day(warehouse, routing, day, entity, validators)
+    plans = plan_day(warehouse, routing, day, entity, validators, DeleteGuard(settings.max_delete_share))
     if as_json:
         typer.echo(plan_json(plans, day))
         return
@@ -223,12 +224,16 @@ def plan(
     console.print(f"plan of {day} (warehouse {warehouse.shown_url}); nothing is sent")
     if not plans:
         console.print("no unit of it is routed to a target")
-    table = Table("unit", "target", "records", "create", "update", "skip", "held back", "in doubt")
+    table = Table("unit", "target", "records", "create", "update", "delete", "skip", "held back", "in doubt")
     for p in plans:
         table.add_row(p.entity, f"{p.target} ({p.system})", str(p.records), str(len(p.creates)),
-                      str(len(p.updates)), str(p.skips), str(len(p.held_back)), str(p.in_doubt))
+                      str(len(p.updates)), str(len(p.deletes)), str(p.skips), str(len(p.held_back)), str(p.in_doubt))
     console.print(table)
     for p in plans:
+        if p.stopped:
+            console.print(f"  [red]stopped[/red] {p.stopped}")
+        for key in p.deletes[:limit]:
+            console.print(f"  delete {p.entity} {key}")
         for update in p.updates[:limit]:
             if update.changes is None:
                 changed = "the version the target holds was validated again since: not compared"

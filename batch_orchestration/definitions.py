@@ -33,7 +33,8 @@ def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.Config
             s3_region=settings.s3_region,
         ),
         **targets,
-        "settings": PipelineSettingsResource(max_reject_rate=settings.max_reject_rate),
+        "settings": PipelineSettingsResource(max_reject_rate=settings.max_reject_rate,
+                                             max_delete_share=settings.max_delete_share),
     }
 
 

@@ -147,6 +147,9 @@ class ColumnMapping(BaseModel):
     on_unknown_columns: Literal["keep_going", "reject_file"] = "keep_going"
     on_missing_columns: Literal["reject_file", "keep_going"] = "reject_file"
     formats: ExportFormats = ExportFormats()
+    sync: Literal["upserts", "snapshot"] = Field(
+        default="upserts", description="upserts: a day's files add and change records, absence means nothing; "
+        "snapshot: a day's files are the complete set, and a record loaded before and absent now is deleted")
 
     @field_validator("entity")
     @classmethod

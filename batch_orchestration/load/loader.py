@@ -29,13 +29,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
-from batch_orchestration.load.planner import Candidate, PlannedRecord, batches, plan
+from batch_orchestration.ingest.mapping import load_mapping
+from batch_orchestration.load.planner import Candidate, PlannedRecord, batches, plan, reference_id
 from batch_orchestration.load.state import (
     OTHER_VERSION,
     MappedRecord,
     Version,
     append_history,
     close_intent,
+    forget_id_map,
     open_intent,
     open_intents,
     read_id_map,
@@ -74,6 +76,28 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
+class DeletesStopped(RuntimeError):
+    """A load would delete more of an entity's records than the guard allows: nothing was sent."""
+
+
+@dataclass(frozen=True)
+class DeleteGuard:
+    """An empty or truncated snapshot must never empty a ledger: a load deleting more than ``max_share`` of
+    the records it holds of an entity stops before sending anything, unless the run is ``confirmed``."""
+
+    max_share: float = 0.05
+    confirmed: bool = False
+
+    def check(self, entity: str, target: str, deleting: int, held: int) -> None:
+        if self.confirmed or deleting <= self.max_share * held:
+            return
+        raise DeletesStopped(
+            f"{entity}: this load would delete {deleting} of the {held} records {target} holds "
+            f"({deleting / held:.0%}, above the guard's {self.max_share:.0%}); nothing was sent. Check the day's "
+            "export (an empty or cut file?); to delete them, run again with "
+            "resources.settings.config.confirm_deletes: true")
+
+
 class BatchUnconfirmed(RuntimeError):
     """The retry policy ran out with records of a batch still unconfirmed; their intent stays open."""
 
@@ -84,6 +108,7 @@ class LoadReport:
     partition_day: str
     created: int = 0
     updated: int = 0
+    deleted: int = 0
     skipped: int = 0
     rejected: int = 0
     batches_sent: int = 0
@@ -115,6 +140,7 @@ class _DayState:
     target_ids: TargetIds
     parent_reasons: dict[str, dict[str, str]]
     refusals: dict[str, Refusal]  # what the target refused of the root before, by key
+    rejected_keys: frozenset[str]  # the root's records of the day rejected before the load: in the source still
 
 
 def _read_rows(session: WarehouseSession, entity: EntitySpec, day: str) -> list[Row]:
@@ -171,10 +197,12 @@ def _missing_parent_message(missing: MissingParent, reasons: dict[str, str]) -> 
 
 
 class Loader:
-    def __init__(self, warehouse: Warehouse, connector: Connector, progress: Progress | None = None) -> None:
+    def __init__(self, warehouse: Warehouse, connector: Connector, progress: Progress | None = None,
+                 deletes: DeleteGuard | None = None) -> None:
         self.warehouse = warehouse
         self.connector = connector
         self.progress = progress or (lambda done, total: None)
+        self.deletes = deletes or DeleteGuard()
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -252,6 +280,7 @@ class _UnitLoad:
     def __init__(self, loader: Loader, root: EntitySpec, binding: Binding, day: str,
                  reports: dict[str, LoadReport]) -> None:
         self.warehouse, self.connector, self.progress = loader.warehouse, loader.connector, loader.progress
+        self.guard = loader.deletes
         self.root, self.binding, self.day, self.reports = root, binding, day, reports
         self.part = ENTITIES[root.parts.entity] if root.parts else None
         self.target = self.connector.name
@@ -271,6 +300,10 @@ class _UnitLoad:
             keys = {row["source_key"] for row, *_ in conflicts}
             decision = Decision([p for p in decision.sends if p.source_key not in keys], decision.skips,
                                 decision.held_back + conflicts)
+        deleting = sum(p.operation == "delete" for p in decision.sends)
+        if deleting:
+            held = sum(m.partition_day <= self.day for m in state.id_map.values())
+            self.guard.check(self.root.name, self.target, deleting, held)
         self._clear_day_rejects()
         self._reject(decision.held_back, state)
         self.report.skipped = len(decision.skips)
@@ -305,6 +338,8 @@ class _UnitLoad:
             message = reject_code("NOT_UPDATABLE").message(target=self.target, entity=self.root.name)
             held_back += [(p.record, "NOT_UPDATABLE", message, None) for p in planned if p.operation == "update"]
             planned = [p for p in planned if p.operation != "update"]
+        if load_mapping(self.root.name).sync == "snapshot":
+            planned += self._deletes(state, held_back)
         return Decision([p for p in planned if p.operation != "skip"], [p for p in planned if p.operation == "skip"],
                         held_back)
 
@@ -382,6 +417,21 @@ class _UnitLoad:
                 f"SELECT source_key, MAX(partition_day) FROM {table} GROUP BY source_key"))
         return {key: max(newest.get(key, self.day), self.day) for key in keys}
 
+    def _deletes(self, state: _DayState, held_back: list[HeldBack]) -> list[PlannedRecord]:
+        """A snapshot's day is the whole set: a record the target holds as of this day or before, neither
+        among the day's validated records nor rejected on the way, left the source. Deleted where the target
+        takes deletes, else held back (``NOT_DELETABLE``)."""
+        present = {row["source_key"] for row in state.rows} | state.rejected_keys
+        gone = sorted(key for key, mapped in state.id_map.items()
+                      if key not in present and mapped.partition_day <= self.day)
+        if not self.binding.deletable:
+            message = reject_code("NOT_DELETABLE").message(target=self.target, entity=self.root.name)
+            held_back += [({"source_key": key}, "NOT_DELETABLE", message, None) for key in gone]
+            return []
+        return [PlannedRecord("delete", key, reference_id(self.root.name, key), state.id_map[key].content_hash,
+                              state.id_map[key].payload_hash, state.id_map[key].target_id, {"source_key": key})
+                for key in gone]
+
     def _hold_back_refused_again(self, planned: list[PlannedRecord], state: _DayState,
                                  held_back: list[HeldBack]) -> list[PlannedRecord]:
         """A payload the target refused before would be refused again: it is not resent, and its
@@ -425,6 +475,9 @@ class _UnitLoad:
                 ),
                 parent_reasons={parent: load_reject_reasons(session, self.target, parent) for parent in referenced},
                 refusals=refusals,
+                rejected_keys=frozenset(key for (key,) in session.fetch_all(
+                    "SELECT DISTINCT source_key FROM rejects WHERE entity = ? AND partition_day = ? "
+                    "AND stage <> 'load' AND source_key IS NOT NULL", (self.root.name, self.day))),
             )
 
     # -- recording -------------------------------------------------------------------------------
@@ -504,9 +557,16 @@ class _UnitLoad:
         entries, part_entries, rejects = [], [], []
         versions: list[Version] = []
         part_versions: list[Version] = []
+        forgotten: list[str] = []
         for outcome in outcomes:
             planned = by_reference[outcome.reference_id]
-            target_id = outcome.target_id or (planned.target_id if planned.operation == "update" else None)
+            target_id = outcome.target_id or (planned.target_id if planned.operation != "create" else None)
+            if outcome.success and target_id and planned.operation == "delete":
+                forgotten.append(planned.source_key)
+                versions.append(Version(planned.source_key, target_id, "delete", None, None, planned.content_hash,
+                                        planned.payload_hash))
+                self.report.deleted += 1
+                continue
             if outcome.success and target_id:
                 entries.append((planned.source_key, target_id, planned.content_hash, planned.payload_hash))
                 parts = state.parts.get(planned.source_key, [])
@@ -530,6 +590,7 @@ class _UnitLoad:
             rejects += self._part_rejects(planned.record, code, message, state)
         with self.warehouse.session() as session:
             upsert_id_map(session, self.target, self.root.name, self.day, entries)
+            forget_id_map(session, self.target, self.root.name, forgotten)
             append_history(session, self.target, self.root.name, self.day, versions)
             if self.part is not None:
                 upsert_id_map(session, self.target, self.part.name, self.day, part_entries)

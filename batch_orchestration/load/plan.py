@@ -8,8 +8,9 @@ back with their reject. Batches a dead run left open are counted: a load would s
 Units are planned in load order, each told what the load does first with the units before it (the
 records it creates, with stand-in ids; those it holds back, with their reasons). Asked to
 (``--ask-target``), a target that can judge a batch without keeping it (BigLedger's ``validateOnly``)
-gives its verdict on each record that would be sent. The plan does not cover the lines (parts) of a
-unit, which travel in their root's payload, nor deletes, which no load makes yet.
+gives its verdict on each record that would be sent. Deletes (an entity whose mapping declares
+``sync: snapshot``) are listed by source key, and said when the delete guard would stop the load. The
+plan does not cover the lines (parts) of a unit, which travel in their root's payload.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, units
-from batch_orchestration.load.loader import EarlierUnits, Loader
+from batch_orchestration.load.loader import DeleteGuard, DeletesStopped, EarlierUnits, Loader
 from batch_orchestration.load.planner import PlannedRecord
 from batch_orchestration.load.state import MappedRecord, open_intents
 from batch_orchestration.sequences import chunked
@@ -89,6 +90,8 @@ class UnitPlan:
     system: str
     creates: list[str] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the delete guard would stop the load, before it sends anything
     skips: int = 0
     held_back: list[NotSent] = field(default_factory=list)
     in_doubt: int = 0  # batches a dead run left open: a load looks them up before it sends
@@ -183,18 +186,27 @@ def _verdicts(validator: Validates, binding: Binding, sends: list[PlannedRecord]
 
 
 def plan_unit(warehouse: Warehouse, route: Route, root: EntitySpec, day: str,
-              earlier: EarlierUnits | None = None, validator: Validates | None = None) -> UnitPlan:
+              earlier: EarlierUnits | None = None, validator: Validates | None = None,
+              guard: DeleteGuard | None = None) -> UnitPlan:
     """One unit's plan, told what the load does first with the units before it; a ``validator`` is asked
     for its verdict on what would be sent."""
     bindings = _PlanOnly(route)
     decision, mapped = Loader(warehouse, bindings).decide_unit(root, day, earlier)  # type: ignore[arg-type]
     result = UnitPlan(root.name, route.target, route.config.system, skips=len(decision.skips),
-                      records=len(decision.sends) + len(decision.skips) + len(decision.held_back))
+                      records=sum(p.operation != "delete" for p in decision.sends) + len(decision.skips)
+                      + sum(code != "NOT_DELETABLE" for _, code, _, _ in decision.held_back))
     updates = [p for p in decision.sends if p.operation == "update"]
     with warehouse.session() as session:
         result.in_doubt = len(open_intents(session, route.target, root.name))
         held = _held_versions(session, root, mapped, [p.source_key for p in updates])
     result.creates = [p.source_key for p in decision.sends if p.operation == "create"]
+    result.deletes = [p.source_key for p in decision.sends if p.operation == "delete"]
+    if result.deletes:
+        try:
+            (guard or DeleteGuard()).check(root.name, route.target, len(result.deletes),
+                                sum(m.partition_day <= day for m in mapped.values()))
+        except DeletesStopped as stopped:
+            result.stopped = str(stopped)
     result.updates = [Update(p.source_key, p.target_id or "", _changes(root, held.get(p.source_key), p.record))
                       for p in updates]
     result.held_back = [NotSent(row["source_key"], code, message) for row, code, message, _ in decision.held_back]
@@ -208,7 +220,7 @@ def _wanted(root: EntitySpec, entity: str | None) -> bool:
 
 
 def plan_day(warehouse: Warehouse, routing: Routing, day: str, entity: str | None = None,
-             validators: dict[str, Validates] | None = None) -> list[UnitPlan]:
+             validators: dict[str, Validates] | None = None, guard: DeleteGuard | None = None) -> list[UnitPlan]:
     """The plan of each routed unit (or of ``entity``'s), in load order; units routed nowhere are left out.
 
     Every routed unit is planned, in order, so that what a unit names is as the load leaves it (an
@@ -224,7 +236,7 @@ def plan_day(warehouse: Warehouse, routing: Routing, day: str, entity: str | Non
         wanted = _wanted(root, entity)
         told = earlier[route.target]
         plan = plan_unit(warehouse, route, root, day, told,
-                         (validators or {}).get(route.target) if wanted else None)
+                         (validators or {}).get(route.target) if wanted else None, guard)
         invalid = {v.source_key: f"{v.code}: {v.message}" for v in plan.verdicts or [] if v.valid is False}
         told.created[root.name] = {key: _stand_in(root.name, key) for key in plan.creates if key not in invalid}
         told.held_back[root.name] = {**{h.source_key: f"{h.code}: {h.message}" for h in plan.held_back}, **invalid}

@@ -12,7 +12,7 @@ from batch_orchestration.sequences import chunked
 from batch_orchestration.targets.base import REFERENCE_PREFIX, Outgoing
 from batch_orchestration.targets.wire import encode_json
 
-Operation = Literal["create", "update", "skip"]
+Operation = Literal["create", "update", "skip", "delete"]
 
 
 def reference_id(entity: str, source_key: str) -> str:

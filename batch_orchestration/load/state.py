@@ -107,7 +107,7 @@ class Version:
 
     source_key: str
     target_id: str
-    # create, update, adopt (found in the target: ``load/loader.py``) or settle (found after a lost answer)
+    # create, update, delete, adopt (found in the target: ``load/loader.py``) or settle (found after a lost answer)
     operation: str
     source_file: str | None
     source_row: int | None
@@ -127,6 +127,12 @@ def append_history(session: WarehouseSession, target: str, entity: str, partitio
     frame["partition_day"] = partition_day
     frame["recorded_at"] = _now()
     session.append_df("load_history", frame)
+
+
+def forget_id_map(session: WarehouseSession, target: str, entity: str, keys: list[str]) -> None:
+    """The records deleted in the target leave the ID map (their history stays)."""
+    for key in keys:
+        session.execute("DELETE FROM id_map WHERE target = ? AND entity = ? AND source_key = ?", (target, entity, key))
 
 
 def open_intent(session: WarehouseSession, target: str, entity: str, partition_day: str,

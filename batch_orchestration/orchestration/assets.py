@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, units
-from batch_orchestration.load.loader import Loader
+from batch_orchestration.load.loader import DeleteGuard, DeletesStopped, Loader
 from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
 from batch_orchestration.load.reconcile import reconcile_unit
 from batch_orchestration.orchestration import run_lineage
@@ -203,7 +203,7 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
         partitions_def=partitions,
         pool=route.pool,
         retry_policy=STEP_RETRY,
-        required_resource_keys={"warehouse", route.resource_key},
+        required_resource_keys={"warehouse", "settings", route.resource_key},
     )
     def loaded(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         day = context.partition_key
@@ -216,16 +216,18 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
                 context.log.info(f"{root.name} {day}: {done}/{total} records sent")
 
         warehouse = context.resources.warehouse.open()
-        loader = Loader(warehouse, connector, progress=progress)
+        settings: PipelineSettingsResource = context.resources.settings
+        loader = Loader(warehouse, connector, progress=progress,
+                        deletes=DeleteGuard(settings.max_delete_share, settings.confirm_deletes))
         read = [run_lineage.table(warehouse.shown_url, validated_table(m.name)) for m in unit]
         written = [run_lineage.target_endpoint(route.config.base_url, connector.binding(root.name).endpoint),
                    *(run_lineage.table(warehouse.shown_url, name) for name in ("id_map", "load_history", "rejects"))]
         with run_lineage.stage_run(f"{root.name}_load", day, _run_of(context), read, written):
             try:
                 reports = loader.load_unit(root, day)
-            except TargetRefused as refused:
-                # No retry can change this answer: fail now, without step retries, with what to check.
-                raise dg.Failure(description=str(refused), allow_retries=False) from None
+            except (TargetRefused, DeletesStopped) as final:
+                # No retry can change this: fail now, without step retries, with what to check.
+                raise dg.Failure(description=str(final), allow_retries=False) from None
         for member in reversed(unit):  # the root first: its parts' assets depend on it
             report = reports[member.name]
             yield dg.MaterializeResult(
@@ -233,6 +235,7 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
                 metadata={
                     "created": report.created,
                     "updated": report.updated,
+                    "deleted": report.deleted,
                     "skipped": report.skipped,
                     "rejected": report.rejected,
                     "batches_sent": report.batches_sent,

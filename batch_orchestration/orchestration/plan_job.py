@@ -5,9 +5,10 @@ its materializations, with nothing sent and nothing recorded."""
 # No ``from __future__ import annotations``: Dagster reads the op's resource types from its annotations.
 import dagster as dg
 
+from batch_orchestration.load.loader import DeleteGuard
 from batch_orchestration.load.plan import UnitPlan, plan_day
 from batch_orchestration.orchestration.assets import asset_key
-from batch_orchestration.orchestration.resources import WarehouseResource
+from batch_orchestration.orchestration.resources import PipelineSettingsResource, WarehouseResource
 from batch_orchestration.targets.routing import Routing
 
 PLAN_JOB = "plan_job"
@@ -33,6 +34,8 @@ def observation(plan: UnitPlan, day: str) -> dg.AssetObservation:
             "plan/records": plan.records,
             "plan/creates": len(plan.creates),
             "plan/updates": len(plan.updates),
+            "plan/deletes": len(plan.deletes),
+            "plan/stopped_by_delete_guard": plan.stopped or "",
             "plan/skips": plan.skips,
             "plan/held_back": len(plan.held_back),
             "plan/in_doubt": plan.in_doubt,
@@ -43,12 +46,15 @@ def observation(plan: UnitPlan, day: str) -> dg.AssetObservation:
 
 def build_plan_job(partitions: dg.PartitionsDefinition, routing: Routing) -> dg.JobDefinition:
     @dg.op(name="plan_day", description="What a load of the day would do per unit; sends nothing")
-    def plan_op(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> None:
+    def plan_op(context: dg.OpExecutionContext, warehouse: WarehouseResource,
+                settings: PipelineSettingsResource) -> None:
         day = context.partition_key
-        for plan in plan_day(warehouse.open(), routing, day):
+        guard = DeleteGuard(settings.max_delete_share, settings.confirm_deletes)
+        for plan in plan_day(warehouse.open(), routing, day, guard=guard):
             context.log_event(observation(plan, day))
             context.log.info(f"{plan.entity} into {plan.target}: {len(plan.creates)} creates, {len(plan.updates)} "
-                             f"updates, {plan.skips} skips, {len(plan.held_back)} held back, {plan.in_doubt} in doubt")
+                             f"updates, {len(plan.deletes)} deletes, {plan.skips} skips, {len(plan.held_back)} "
+                             f"held back, {plan.in_doubt} in doubt")
 
     @dg.job(name=PLAN_JOB, partitions_def=partitions,
             description="Dry run of a day: each routed unit's creates, updates (with the changed fields), skips "

@@ -62,3 +62,7 @@ class LandingZoneResource(dg.ConfigurableResource):
 
 class PipelineSettingsResource(dg.ConfigurableResource):
     max_reject_rate: float = Field(default=0.10, description="Blocking check: rejects / staged rows per day")
+    max_delete_share: float = Field(default=0.05, description="A load that would delete more of an entity's "
+                                    "records than this share stops before sending anything")
+    confirm_deletes: bool = Field(default=False, description="Set in a run's config to let its loads delete "
+                                  "more than max_delete_share (resources.settings.config.confirm_deletes)")

@@ -38,6 +38,7 @@ class Settings:
     max_reject_rate: float
     routing_path: str = ""  # empty: every entity into one BigLedger target (targets/routing.py)
     deployment: str = ""  # empty: named by its home folder (``deployment_name``)
+    max_delete_share: float = 0.05  # the delete guard (load/loader.py, DeleteGuard)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -59,6 +60,7 @@ class Settings:
             max_reject_rate=float(_env("MAX_REJECT_RATE", "0.10")),
             routing_path=_env("ROUTING", ""),
             deployment=_env("DEPLOYMENT", ""),
+            max_delete_share=float(_env("MAX_DELETE_SHARE", "0.05")),
         )
 
     @property

@@ -147,6 +147,10 @@ class Binding:
     def updatable(self) -> bool:
         return "update" in self.operations
 
+    @property
+    def deletable(self) -> bool:
+        return "delete" in self.operations
+
 
 @dataclass(frozen=True)
 class BatchLabel:
@@ -174,9 +178,9 @@ def find_binding(bindings: Mapping[str, Binding], system: str, entity: str) -> B
 class Outgoing:
     """One record of a batch as the loader hands it to a connector."""
 
-    operation: Literal["create", "update"]
+    operation: Literal["create", "update", "delete"]
     reference_id: str
-    target_id: str | None  # the record's id in the target, for an update
+    target_id: str | None  # the record's id in the target, for an update or a delete
     data: dict[str, Any]
 
 

@@ -78,6 +78,9 @@ _CODES = (
                "rejected by the target"),
     RejectCode("NOT_UPDATABLE", "load", "the record changed, and the target takes this entity only as creates",
                "{target} takes {entity} only as creates; this change of a record it holds was not sent"),
+    RejectCode("NOT_DELETABLE", "load", "the record left a snapshot export, and the target takes no deletes of "
+               "this entity: it stays there", "{target} takes no deletes of {entity}: this record, absent from the "
+               "day's snapshot, stays in it"),
     RejectCode("NOT_REPRESENTABLE", "load", "the target cannot take the record as it is (an amount it would round "
                "or cannot hold, a value it refuses although the ledger's rules take it)",
                "not sent: {target} would not store it as it is: {reason}"),

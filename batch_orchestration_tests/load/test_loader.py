@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,8 @@ import pytest
 import requests
 
 from batch_orchestration.entities.registry import ENTITIES
-from batch_orchestration.load.loader import BatchUnconfirmed, Loader
+from batch_orchestration.ingest.mapping import MAPPINGS_DIR, MAPPINGS_DIR_ENV
+from batch_orchestration.load.loader import BatchUnconfirmed, DeleteGuard, DeletesStopped, Loader
 from batch_orchestration.load.planner import reference_id
 from batch_orchestration.load.trace import trace
 from batch_orchestration.orchestration.stages import unaccounted_records
@@ -24,6 +26,7 @@ from batch_orchestration.targets.base import BatchLabel, Binding, NotApplied, Ou
 from batch_orchestration.targets.bigledger import BigLedgerConnector
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.retry import RetryPolicy
+from batch_orchestration.validate.rejects import RejectRecord, append_rejects
 from batch_orchestration.warehouse import Warehouse
 from batch_orchestration_tests.conftest import SandboxFactory
 from batch_orchestration_tests.load.conftest import (
@@ -473,3 +476,106 @@ def test_every_version_the_target_took_is_kept_and_traced(warehouse: Warehouse, 
         assert [(h["target"], h["target_id"], h["day"]) for h in found.held] == [("bigledger", target_id,
                                                                                  "2024-03-02")]
     assert not trace(warehouse, CUSTOMERS, "C404").found
+
+
+# -- deletes (issue 11, part 2) --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def snapshots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Declare entities' exports snapshots: the packaged mappings copied, ``sync: snapshot`` added."""
+    folder = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS_DIR, folder)
+    monkeypatch.setenv(MAPPINGS_DIR_ENV, str(folder))
+
+    def declare(*entities: str) -> None:
+        for entity in entities:
+            path = folder / f"{entity}.yaml"
+            path.write_text(path.read_text(encoding="utf-8") + "\nsync: snapshot\n", encoding="utf-8")
+
+    return declare
+
+
+def _reject_at_validation(warehouse: Warehouse, entity: str, key: str, day: str) -> None:
+    with warehouse.session() as session:
+        append_rejects(session, [RejectRecord(entity=entity, partition_day=day, source_file=f"{entity}.csv",
+                                              source_row=1, source_key=key, stage="validation", code="REQUIRED",
+                                              message="a required value is missing")])
+
+
+def test_a_snapshot_that_drops_three_customers_deletes_exactly_those_three(
+        warehouse: Warehouse, sandbox, tmp_path: Path, snapshots: Callable[..., None]) -> None:
+    snapshots("customers")
+    connector = connector_for(sandbox, tmp_path)
+    loader = Loader(warehouse, connector)
+    everyone = [f"C{n:02d}" for n in range(80)]
+    put_validated(warehouse, "customers", [customer(key) for key in everyone], day="2024-03-01")
+    loader.load_unit(CUSTOMERS, "2024-03-01")
+    ids = dict(_rows(warehouse, "SELECT source_key, target_id FROM id_map"))
+    dropped, invalid = {"C03", "C40", "C77"}, "C10"  # C10 is in the export, but rejected: not deleted
+    put_validated(warehouse, "customers", [customer(key) for key in everyone if key not in dropped | {invalid}],
+                  day="2024-03-02")
+    _reject_at_validation(warehouse, "customers", invalid, "2024-03-02")
+
+    report = loader.load_unit(CUSTOMERS, "2024-03-02")["customers"]
+    again = loader.load_unit(CUSTOMERS, "2024-03-02")["customers"]
+
+    assert (report.deleted, report.created, report.updated, report.batches_sent) == (3, 0, 0, 1)
+    assert (again.deleted, again.batches_sent) == (0, 0)
+    held = _references(connector, "customers")
+    assert set(held) == {reference_id("customers", key) for key in everyone if key not in dropped}
+    assert _mapped(warehouse, "customers") == set(everyone) - dropped
+    deletes = _rows(warehouse, "SELECT source_key, target_id FROM load_history WHERE operation = 'delete'")
+    assert sorted(deletes) == sorted((key, ids[key]) for key in dropped)
+    assert unaccounted_records(warehouse, CUSTOMERS, "2024-03-02", "bigledger").empty
+
+
+def test_an_empty_snapshot_is_stopped_by_the_guard_with_nothing_sent_unless_confirmed(
+        warehouse: Warehouse, sandbox, tmp_path: Path, snapshots: Callable[..., None]) -> None:
+    snapshots("customers")
+    connector = connector_for(sandbox, tmp_path)
+    put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(10)], day="2024-03-01")
+    Loader(warehouse, connector).load_unit(CUSTOMERS, "2024-03-01")
+    posts = len(sent(sandbox, "POST", "/v1/batch/customers"))
+
+    with pytest.raises(DeletesStopped, match=r"would delete 10 of the 10 records bigledger holds \(100%"):
+        Loader(warehouse, connector).load_unit(CUSTOMERS, "2024-03-02")  # no customers in the day's export
+    assert len(sent(sandbox, "POST", "/v1/batch/customers")) == posts  # nothing sent
+    assert len(_mapped(warehouse, "customers")) == 10 and len(_references(connector, "customers")) == 10
+
+    confirmed = Loader(warehouse, connector, deletes=DeleteGuard(confirmed=True)).load_unit(CUSTOMERS, "2024-03-02")
+    assert confirmed["customers"].deleted == 10 and not _references(connector, "customers")
+    assert not _mapped(warehouse, "customers")
+
+
+def test_a_delete_whose_answer_was_lost_is_sent_again_and_counts_once(
+        warehouse: Warehouse, sandbox, tmp_path: Path, snapshots: Callable[..., None]) -> None:
+    snapshots("customers")
+    put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(40)], day="2024-03-01")
+    Loader(warehouse, connector_for(sandbox, tmp_path)).load_unit(CUSTOMERS, "2024-03-01")
+    put_validated(warehouse, "customers", [customer(f"C{n}") for n in range(1, 40)], day="2024-03-02")
+    lossy = LosesTheFirstAnswer(connector_for(sandbox, tmp_path).settings)
+
+    report = Loader(warehouse, lossy).load_unit(CUSTOMERS, "2024-03-02")["customers"]
+
+    assert (report.deleted, report.ambiguous_batches, report.rejected) == (1, 1, 0)  # resent: already gone
+    assert reference_id("customers", "C0") not in _references(lossy, "customers")
+
+
+def test_a_snapshot_of_an_entity_the_target_cannot_delete_reports_what_stays(
+        warehouse: Warehouse, sandbox, tmp_path: Path, snapshots: Callable[..., None]) -> None:
+    snapshots("accounts")
+    accounts = ENTITIES["accounts"]
+    rows = [{"account_code": code, "name": f"Account {code}", "account_type": "asset", "status": "active"}
+            for code in ("1000", "1100")]
+    put_validated(warehouse, "accounts", rows, day="2024-03-01")
+    loader = Loader(warehouse, connector_for(sandbox, tmp_path))
+    loader.load_unit(accounts, "2024-03-01")
+    put_validated(warehouse, "accounts", rows[:1], day="2024-03-02")
+
+    report = loader.load_unit(accounts, "2024-03-02")["accounts"]
+
+    assert (report.deleted, report.rejected, dict(report.rejects_by_code)) == (0, 1, {"NOT_DELETABLE": 1})
+    code, message = _load_rejects(warehouse, "accounts")["1100"]
+    assert code == "NOT_DELETABLE" and "takes no deletes of accounts" in message
+    assert _mapped(warehouse, "accounts") == {"1000", "1100"}  # it stays in the target, and mapped

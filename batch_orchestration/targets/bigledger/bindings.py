@@ -15,6 +15,7 @@ from typing import Any
 from batch_orchestration.targets.base import Amounts, Binding, PayloadBuilder, Record, TargetIds
 
 CREATE_ONLY = frozenset({"create"})
+CREATE_UPDATE_DELETE = frozenset({"create", "update", "delete"})  # seed 000: customers, suppliers, items
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +181,9 @@ def journal_amounts(data: dict[str, Any]) -> dict[str, Decimal]:
 BINDINGS: dict[str, Binding] = {
     binding.entity: binding
     for binding in (
-        Binding("customers", "customers", 500, party_data),
-        Binding("suppliers", "suppliers", 500, party_data),
-        Binding("items", "items", 1000, item_data),
+        Binding("customers", "customers", 500, party_data, CREATE_UPDATE_DELETE),
+        Binding("suppliers", "suppliers", 500, party_data, CREATE_UPDATE_DELETE),
+        Binding("items", "items", 1000, item_data, CREATE_UPDATE_DELETE),
         Binding("accounts", "accounts", 200, account_data),
         Binding("invoices", "invoices", 100, document_data(
             "customers", "customerId", "customer_key", "invoiceDate", "invoice_date", "invoice_key"),

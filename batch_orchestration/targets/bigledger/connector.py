@@ -84,12 +84,17 @@ class BigLedgerConnector:
         body = {"operations": [_operation(record) for record in batch],
                 "options": {"continueOnError": True, "validateOnly": validate_only}}
         answer = self.http.post_batch(f"/v1/batch/{binding.endpoint}", body, large=len(batch) > LARGE_BATCH)
+        deletes = {record.reference_id: record.target_id for record in batch if record.operation == "delete"}
         outcomes = []
         for result in answer["data"]["results"]:
             error = result.get("error") or {}
+            reference = result["referenceId"]
+            if reference in deletes and _not_found(error):  # deleted already (a resend after a lost answer)
+                outcomes.append(RecordOutcome(reference, True, target_id=deletes[reference]))
+                continue
             outcomes.append(
                 RecordOutcome(
-                    reference_id=result["referenceId"],
+                    reference_id=reference,
                     success=bool(result["success"]),
                     target_id=(result.get("data") or {}).get("id"),
                     code=error.get("code"),
@@ -146,9 +151,14 @@ class BigLedgerConnector:
 
 
 def _operation(record: Outgoing) -> dict[str, Any]:
-    """Seed 000's operation envelope: an update names the record it changes in ``data.id``."""
-    data = {"id": record.target_id, **record.data} if record.operation == "update" else record.data
+    """Seed 000's operation envelope: an update or a delete names its record in ``data.id``."""
+    data = record.data if record.operation == "create" else {"id": record.target_id, **record.data}
     return {"operation": record.operation, "referenceId": record.reference_id, "data": data}
+
+
+def _not_found(error: dict[str, Any]) -> bool:
+    details = error.get("details") or []
+    return any(detail.get("field") == "id" and detail.get("code") == "NOT_FOUND" for detail in details)
 
 
 def _error_message(error: dict[str, Any]) -> str:
