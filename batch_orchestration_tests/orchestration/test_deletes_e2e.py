@@ -11,10 +11,12 @@ import dagster as dg
 import pytest
 
 from batch_orchestration.ingest.mapping import MAPPINGS_DIR, MAPPINGS_DIR_ENV
+from batch_orchestration.load.plan import plan_day
 from batch_orchestration.load.planner import reference_id
 from batch_orchestration.orchestration.runner import QUIET_LOGS, run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY
 from batch_orchestration.sandbox.server import RunningSandbox
+from batch_orchestration.warehouse import open_warehouse
 from batch_orchestration_tests.load.conftest import sent
 from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, write_export
 
@@ -50,12 +52,15 @@ def test_the_guard_stops_a_day_that_drops_too_many_until_the_run_confirms(
         said = " ".join(event.event_specific_data.error.message for event in stopped.all_events
                         if event.is_step_failure and event.step_key == "customers_load")
         materialized = {e.asset_key.to_user_string() for e in stopped.get_asset_materialization_events()}
+        (planned,) = plan_day(open_warehouse(pipeline.settings.warehouse_url), pipeline.settings.routing(), second,
+                              "customers")  # the day is validated: the dry run says the same before sending
         confirmed = job.execute_in_process(partition_key=second, instance=instance, run_config=CONFIRMED,
                                            raise_on_error=False)
 
     assert not stopped.success
     assert "would delete 1 of the 4 records bigledger holds (25%" in said and "confirm_deletes" in said
     assert "invoices_loaded" not in materialized  # the units that name customers wait
+    assert planned.deletes == ["C4"] and "would delete 1 of the 4" in (planned.stopped or "")
     assert len(sent(pipeline.sandbox, "POST", "/v1/batch/customers")) == posts + 1  # only the confirmed run's
     assert confirmed.success
     loaded = {e.asset_key.to_user_string(): e.materialization.metadata
