@@ -347,9 +347,9 @@ class _UnitLoad:
         """Map the would-be creates the target holds already (the module docstring's lost ID map); the
         number mapped, and the records held back. ``ask_first`` (a load): only when the target counts more
         of the pipeline's records than the ID map knows (one request), and only records held as this load
-        would send them; one held
-        in another version is held back (``HELD_IN_ANOTHER_VERSION``: it may be another source's record
-        under a key that collides, or a later day's) for the ``adopt`` command, which maps it too."""
+        would send them; one held in another version is held back (``HELD_IN_ANOTHER_VERSION``: it may be
+        another source's record under a key that collides, or a later day's) for the ``adopt`` command,
+        which maps it too."""
         creates = [p for p in decision.sends if p.operation == "create"]
         if not creates or not isinstance(self.connector, Adopts):
             return 0, []

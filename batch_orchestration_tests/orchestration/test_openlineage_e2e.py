@@ -7,6 +7,7 @@ FAIL), with its datasets and column lineage. With nothing configured, nothing is
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -115,15 +116,20 @@ def test_each_stage_run_sends_start_and_complete_with_its_datasets_and_a_refused
     assert "not-the-key-0451" not in events_file.read_text(encoding="utf-8")
 
 
-def test_nothing_is_written_or_built_without_a_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_is_written_or_built_without_a_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
     for name in [n for n in os.environ if n.startswith("OPENLINEAGE")]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no openlineage.yml here
     monkeypatch.setenv("HOME", str(tmp_path))  # nor in ~/.openlineage
+    caplog.set_level(logging.DEBUG)
     ran = []
     with stage_run("customers_staged", DAY_KEYS[0], (str(uuid.uuid4()), "migration_job"), [], []):
         ran.append(True)
+    # A client built without a configuration would print its events to the console, and log which transport
+    # it chose: nothing of it is there.
     assert ran and not list(tmp_path.rglob("*"))
+    assert not [r for r in caplog.records if r.name.startswith("openlineage")]
     (tmp_path / "openlineage.yml").write_text(yaml.safe_dump({"transport": {
         "type": "file", "log_file_path": str(tmp_path / "events.jsonl"), "append": True}}), encoding="utf-8")
     with pytest.raises(RuntimeError, match="the stage failed"), stage_run(
