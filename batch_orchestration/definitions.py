@@ -17,6 +17,7 @@ from batch_orchestration.orchestration.sensors import build_landing_sensor
 from batch_orchestration.orchestration.settings import Settings
 from batch_orchestration.targets.routing import Routing
 from batch_orchestration.targets.systems import SYSTEMS
+from batch_orchestration.validate.changes import check_sync_modes
 
 
 def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.ConfigurableResource]:
@@ -39,6 +40,7 @@ def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.Config
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    check_sync_modes()
     partitions = daily_partitions(settings.start_date, settings.timezone)
     routing = settings.routing()
     pipeline = dg.Definitions(

@@ -103,6 +103,10 @@ class EntitySpec:
         """The entities a record refers to: validated against, and loaded, before it."""
         return tuple(dict.fromkeys(reference.entity for reference in self.references))
 
+    def compared_key(self, key: str) -> str:
+        """A source key as records are told apart: item and account codes ignore case."""
+        return key.lower() if self.key_folds_case else key
+
     def source_key(self, record: dict[str, Any]) -> str:
         """The natural key of a source record, as text (composite keys joined by ``/``).
 

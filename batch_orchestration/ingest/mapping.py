@@ -25,6 +25,10 @@ MAPPINGS_DIR_ENV = "BATCH_ORCHESTRATION_MAPPINGS_DIR"
 
 # Columns every staged row carries before the canonical fields; a field may not reuse these names.
 LINEAGE_COLUMNS: tuple[str, ...] = ("partition_day", "source_file", "source_row", "content_hash")
+# The field a ``sync: changes`` export's operation column is mapped to: staged beside the record's own
+# fields, but not part of its content (or its content hash): it says what to do with the record.
+OPERATION_FIELD = "operation"
+OPERATIONS = ("create", "update", "delete")
 
 # The formats the entity models read (entities/rules.py); a mapping declares the export's own.
 ISO_DATE_FORMAT = "%Y-%m-%d"
@@ -147,9 +151,11 @@ class ColumnMapping(BaseModel):
     on_unknown_columns: Literal["keep_going", "reject_file"] = "keep_going"
     on_missing_columns: Literal["reject_file", "keep_going"] = "reject_file"
     formats: ExportFormats = ExportFormats()
-    sync: Literal["upserts", "snapshot"] = Field(
+    sync: Literal["upserts", "snapshot", "changes"] = Field(
         default="upserts", description="upserts: a day's files add and change records, absence means nothing; "
-        "snapshot: a day's files are the complete set, and a record loaded before and absent now is deleted")
+        "snapshot: a day's files are the complete set, and a record loaded before and absent now is deleted; "
+        f"changes: each row says what to do with its record in the column mapped to {OPERATION_FIELD!r} "
+        "(create, update, delete; an empty cell or an absent column is an upsert)")
 
     @field_validator("entity")
     @classmethod
@@ -182,12 +188,22 @@ class ColumnMapping(BaseModel):
             unknown = [name for name in names if name not in self.columns]
             if unknown:
                 raise ValueError(f"{group} names fields that are not in columns: {unknown}")
+        if (OPERATION_FIELD in self.columns) != (self.sync == "changes"):
+            raise ValueError(f"sync: changes needs an operation column, mapped as {OPERATION_FIELD!r} in columns, "
+                             f"and {OPERATION_FIELD!r} is that column only (sync is {self.sync!r})")
+        if OPERATION_FIELD in self.key_fields:
+            raise ValueError(f"{OPERATION_FIELD!r} says what to do with a record: it cannot be part of its key")
         return self
 
     @property
     def fields(self) -> list[str]:
         """Canonical fields in mapping order (the staged table's column order)."""
         return list(self.columns)
+
+    @property
+    def record_fields(self) -> list[str]:
+        """The fields of the record itself (its content hash's): all but a changes export's operation."""
+        return [name for name in self.columns if name != OPERATION_FIELD]
 
     @property
     def key_fields(self) -> list[str]:

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
-from batch_orchestration.ingest.mapping import load_mapping
 from batch_orchestration.load.planner import Candidate, PlannedRecord, batches, plan, reference_id
 from batch_orchestration.load.state import (
     OTHER_VERSION,
@@ -58,6 +57,7 @@ from batch_orchestration.targets.base import (
     TargetRefused,
 )
 from batch_orchestration.targets.kill_points import reached
+from batch_orchestration.validate.changes import read_deletes, sync_mode
 from batch_orchestration.validate.codes import reject_code
 from batch_orchestration.validate.rejects import (
     Refusal,
@@ -141,6 +141,8 @@ class _DayState:
     parent_reasons: dict[str, dict[str, str]]
     refusals: dict[str, Refusal]  # what the target refused of the root before, by key
     rejected_keys: frozenset[str]  # the root's records of the day rejected before the load: in the source still
+    deletes: dict[str, tuple[str, int]]  # a changes export's deletes of the day: key -> (file, row)
+    deleted_later: frozenset[str]  # keys the load of a later day deleted: a replay of this one must not revive them
 
 
 def _read_rows(session: WarehouseSession, entity: EntitySpec, day: str) -> list[Row]:
@@ -319,7 +321,12 @@ class _UnitLoad:
         """What a load of the day does with each record, computed from what was read: nothing is written."""
         candidates: list[Candidate] = []
         held_back: list[HeldBack] = []
+        revived = []  # deleted by a later day's load: this older day's version is not created again
         for row in state.rows:
+            if row["source_key"] in state.deleted_later and row["source_key"] not in state.id_map:
+                revived.append(PlannedRecord("skip", row["source_key"], reference_id(self.root.name, row["source_key"]),
+                                             row["content_hash"], "", None, row))
+                continue
             parts = state.parts.get(row["source_key"], [])
             try:
                 data = self.binding.payload(row, parts, state.target_ids)
@@ -338,10 +345,9 @@ class _UnitLoad:
             message = reject_code("NOT_UPDATABLE").message(target=self.target, entity=self.root.name)
             held_back += [(p.record, "NOT_UPDATABLE", message, None) for p in planned if p.operation == "update"]
             planned = [p for p in planned if p.operation != "update"]
-        if load_mapping(self.root.name).sync == "snapshot":
-            planned += self._deletes(state, held_back)
-        return Decision([p for p in planned if p.operation != "skip"], [p for p in planned if p.operation == "skip"],
-                        held_back)
+        planned += self._deletes(state, held_back)
+        return Decision([p for p in planned if p.operation != "skip"],
+                        [p for p in planned if p.operation == "skip"] + revived, held_back)
 
     def adopt(self, decision: Decision, state: _DayState, ask_first: bool) -> tuple[int, list[HeldBack]]:
         """Map the would-be creates the target holds already (the module docstring's lost ID map); the
@@ -418,19 +424,34 @@ class _UnitLoad:
         return {key: max(newest.get(key, self.day), self.day) for key in keys}
 
     def _deletes(self, state: _DayState, held_back: list[HeldBack]) -> list[PlannedRecord]:
-        """A snapshot's day is the whole set: a record the target holds as of this day or before, neither
-        among the day's validated records nor rejected on the way, left the source. Deleted where the target
-        takes deletes, else held back (``NOT_DELETABLE``)."""
-        present = {row["source_key"] for row in state.rows} | state.rejected_keys
-        gone = sorted(key for key, mapped in state.id_map.items()
-                      if key not in present and mapped.partition_day <= self.day)
+        """The records that left the source on this day, of those the target holds as of this day or before
+        (a later day's version stands): in a snapshot, those neither among the day's validated records nor
+        rejected on the way; in a changes export, those its delete rows name. Deleted where the target takes
+        deletes, else held back (``NOT_DELETABLE``)."""
+        mode = sync_mode(self.root)
+        if mode == "snapshot":
+            present = {row["source_key"] for row in state.rows} | state.rejected_keys
+            gone = {key: {"source_key": key} for key in state.id_map if key not in present}
+        elif mode == "changes":
+            mapped_as = {self.root.compared_key(key): key for key in state.id_map}
+            named = {mapped_as[compared]: where for key, where in state.deletes.items()
+                     if (compared := self.root.compared_key(key)) in mapped_as}
+            gone = {key: {"source_key": key, "source_file": file, "source_row": row}
+                    for key, (file, row) in named.items()}
+            if len(gone) < len(state.deletes):
+                log.info("%s %s: %d of the day's deletes name records %s does not hold (never loaded, or deleted "
+                         "before): nothing to send for them", self.root.name, self.day,
+                         len(state.deletes) - len(gone), self.target)
+        else:
+            return []
+        gone = {key: record for key, record in sorted(gone.items()) if state.id_map[key].partition_day <= self.day}
         if not self.binding.deletable:
             message = reject_code("NOT_DELETABLE").message(target=self.target, entity=self.root.name)
-            held_back += [({"source_key": key}, "NOT_DELETABLE", message, None) for key in gone]
+            held_back += [(record, "NOT_DELETABLE", message, None) for record in gone.values()]
             return []
         return [PlannedRecord("delete", key, reference_id(self.root.name, key), state.id_map[key].content_hash,
-                              state.id_map[key].payload_hash, state.id_map[key].target_id, {"source_key": key})
-                for key in gone]
+                              state.id_map[key].payload_hash, state.id_map[key].target_id, record)
+                for key, record in gone.items()]
 
     def _hold_back_refused_again(self, planned: list[PlannedRecord], state: _DayState,
                                  held_back: list[HeldBack]) -> list[PlannedRecord]:
@@ -478,6 +499,10 @@ class _UnitLoad:
                 rejected_keys=frozenset(key for (key,) in session.fetch_all(
                     "SELECT DISTINCT source_key FROM rejects WHERE entity = ? AND partition_day = ? "
                     "AND stage <> 'load' AND source_key IS NOT NULL", (self.root.name, self.day))),
+                deletes=read_deletes(session, self.root.name, self.day),
+                deleted_later=frozenset(key for (key,) in session.fetch_all(
+                    "SELECT DISTINCT source_key FROM load_history WHERE target = ? AND entity = ? "
+                    "AND operation = 'delete' AND partition_day > ?", (self.target, self.root.name, self.day))),
             )
 
     # -- recording -------------------------------------------------------------------------------
@@ -533,8 +558,8 @@ class _UnitLoad:
         it), so the conservation check counts them as loaded. A replay of an older day changes nothing."""
         entries, part_entries = [], []
         for p in skips:
-            mapped = state.id_map[p.source_key]
-            if mapped.partition_day > self.day:
+            mapped = state.id_map.get(p.source_key)
+            if mapped is None or mapped.partition_day > self.day:  # deleted, or held in a later day's version
                 if self.part is not None:
                     self.reports[self.part.name].skipped += len(state.parts.get(p.source_key, []))
                 continue
@@ -563,8 +588,8 @@ class _UnitLoad:
             target_id = outcome.target_id or (planned.target_id if planned.operation != "create" else None)
             if outcome.success and target_id and planned.operation == "delete":
                 forgotten.append(planned.source_key)
-                versions.append(Version(planned.source_key, target_id, "delete", None, None, planned.content_hash,
-                                        planned.payload_hash))
+                versions.append(Version(planned.source_key, target_id, "delete", planned.record.get("source_file"),
+                                        _row_number(planned.record), planned.content_hash, planned.payload_hash))
                 self.report.deleted += 1
                 continue
             if outcome.success and target_id:

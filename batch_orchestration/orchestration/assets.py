@@ -157,6 +157,7 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
                 metadata={
                     "dagster/row_count": result.valid_rows,
                     "rows_in": result.staged_rows,
+                    "deletes": result.deletes,
                     "reject_rate": rate,
                     "sql_models": dg.MetadataValue.json(rules),
                     **rejects_metadata(result.rejects, reject_sample(warehouse.open(), member.name, day)),

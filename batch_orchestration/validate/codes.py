@@ -53,6 +53,8 @@ _CODES = (
     RejectCode("INVALID_TAX_NUMBER", "validation", "a tax number that does not fit its country"),
     RejectCode("INVALID_COUNTRY", "validation", "not a two-letter ISO 3166 country code"),
     RejectCode("INVALID_LINE", "validation", "a journal line with both or neither of debit and credit"),
+    RejectCode("UNKNOWN_OPERATION", "validation", "a changes export's row whose operation is not create, update, "
+               "delete or empty", "operation {operation!r} is not one of {allowed} (or empty, an upsert)"),
     RejectCode("INVALID_PAID_DATE", "validation", "a payable's paid date without status paid, or status paid "
                "without a paid date"),
     # set rules: generated for every entity (validate/set_rules.py), or one entity's (dbt_like_sql/validated)
@@ -78,9 +80,9 @@ _CODES = (
                "rejected by the target"),
     RejectCode("NOT_UPDATABLE", "load", "the record changed, and the target takes this entity only as creates",
                "{target} takes {entity} only as creates; this change of a record it holds was not sent"),
-    RejectCode("NOT_DELETABLE", "load", "the record left a snapshot export, and the target takes no deletes of "
-               "this entity: it stays there", "{target} takes no deletes of {entity}: this record, absent from the "
-               "day's snapshot, stays in it"),
+    RejectCode("NOT_DELETABLE", "load", "the record left the source (absent from a snapshot, or deleted by a "
+               "changes export), and the target takes no deletes of this entity: it stays there",
+               "{target} takes no deletes of {entity}: this record, which left the source, stays in it"),
     RejectCode("NOT_REPRESENTABLE", "load", "the target cannot take the record as it is (an amount it would round "
                "or cannot hold, a value it refuses although the ledger's rules take it)",
                "not sent: {target} would not store it as it is: {reason}"),

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
+from batch_orchestration.ingest.mapping import load_mapping
+from batch_orchestration.validate.changes import replace_deletes, split_changes
 from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
 from batch_orchestration.validate.rows import validate_frame
 from batch_orchestration.validate.set_rules import (
@@ -50,6 +52,7 @@ class ValidationResult:
     valid_rows: int
     rejects: list[RejectRecord]
     models_run: list[ModelRun] = field(default_factory=list)
+    deletes: int = 0  # rows of a changes export that delete their record (``validate/changes.py``)
 
     @property
     def rejected_rows(self) -> int:
@@ -141,9 +144,12 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
     results: dict[str, ValidationResult] = {}
     with warehouse.session() as session:
         session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day]}))
-        checked = {}
+        checked, changes = {}, {}
         for member in members(root):
-            checked[member.name] = validate_frame(member, _staged_frame(session, member, day))
+            mapping = load_mapping(member.name)
+            changes[member.name] = split_changes(member, _staged_frame(session, member, day), mapping)
+            checked[member.name] = validate_frame(member, changes[member.name].upserts, mapping)
+            checked[member.name].rejects[:0] = changes[member.name].rejects
             _create_candidates(session, member, checked[member.name].valid)
         run = _SetRuleRun(session, day)
         for member in members(root):
@@ -163,10 +169,11 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
             session.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} "
                             f"FROM {quote_identifier(candidate_table(member.name))}")
             (valid_rows,) = session.fetch_all(f"SELECT COUNT(*) FROM {table} WHERE partition_day = ?", (day,))[0]
-            row_check = checked[member.name]
+            row_check, deletes = checked[member.name], changes[member.name].deletes
+            replace_deletes(session, member.name, day, deletes)
             rejects = row_check.rejects + run.rejects.get(member.name, [])
             replace_rejects(session, member.name, day, ("validation", "set_rule"), rejects)
             results[member.name] = ValidationResult(
-                staged_rows=len(row_check.valid) + len(row_check.rejects), valid_rows=int(valid_rows),
-                rejects=rejects, models_run=run.runs.get(member.name, []))
+                staged_rows=len(row_check.valid) + len(row_check.rejects) + len(deletes), valid_rows=int(valid_rows),
+                rejects=rejects, models_run=run.runs.get(member.name, []), deletes=len(deletes))
     return results

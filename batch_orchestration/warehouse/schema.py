@@ -165,6 +165,12 @@ def _load_history(session: WarehouseSession) -> None:
     )
 
 
+def _validated_deletes(session: WarehouseSession) -> None:
+    """The deletes a changes export asks for, one per key and day (``validate/changes.py``)."""
+    session.execute("CREATE TABLE validated_deletes (entity TEXT NOT NULL, partition_day TEXT NOT NULL, "
+                    "source_key TEXT NOT NULL, source_file TEXT NOT NULL, source_row BIGINT NOT NULL)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rejects, ID map and intent log", _baseline),
     Migration(2, f"money columns of the validated tables as {MONEY_SQL_TYPE}", _money_as_decimal),
@@ -172,6 +178,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "the payload hash of each record a target refused", _refused_payloads),
     Migration(5, "the deployment that loads from the warehouse", _deployment_claim),
     Migration(6, "the history of the versions each target took", _load_history),
+    Migration(7, "the deletes of changes exports", _validated_deletes),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -33,6 +33,26 @@ def test_customers_mapping_contents() -> None:
     assert mapping.legacy_to_field["cust_no"] == "customer_key"
 
 
+WITH_OPERATION = VALID.replace("  label: LABEL\n", "  label: LABEL\n  operation: OP\n")
+
+
+@pytest.mark.parametrize(("document", "says"), [
+    (VALID + "sync: changes\n", "sync: changes needs an operation column"),
+    (WITH_OPERATION, "'operation' is that column only \\(sync is 'upserts'\\)"),
+    (WITH_OPERATION + "sync: snapshot\n", "sync is 'snapshot'"),
+    (WITH_OPERATION + "sync: changes\nkey: [operation]\n", "cannot be part of its key"),
+])
+def test_a_changes_export_declares_its_operation_column_and_nothing_else_does(document: str, says: str) -> None:
+    with pytest.raises(MappingError, match=says):
+        parse_mapping(document)
+
+
+def test_a_changes_export_reads_its_operation_beside_the_record() -> None:
+    mapping = parse_mapping(WITH_OPERATION + "sync: changes\n")
+    assert mapping.fields == ["thing_key", "label", "operation"] and mapping.record_fields == ["thing_key", "label"]
+    assert load_mapping("customers").sync == "changes"  # the packaged export of customers is one
+
+
 def test_load_from_a_user_path(tmp_path: Path) -> None:
     path = tmp_path / "mine.yaml"
     path.write_text(VALID)

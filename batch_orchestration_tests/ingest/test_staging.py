@@ -122,6 +122,17 @@ def test_content_hash_is_the_same_across_runs_and_files(staged: Staged) -> None:
     assert first[0] == first[1]  # same values in another column order: same record content
 
 
+def test_a_changes_export_stages_its_operation_outside_the_content_hash(staged: Staged) -> None:
+    changes = parse_mapping("entity: customers\ncolumns: {customer_key: CUST_NO, name: CUST_NAME, email: EMAIL_ADDR, "
+                            "operation: OP}\nsync: changes\n")
+    staged.file("a.csv", f"{HEADER},OP\nC1,Alice,a@x,update\nC1,Alice,a@x,\n")
+    staged.run(changes)
+    frame = staged.frame()
+    assert frame["operation"].fillna("").tolist() == ["update", ""]
+    # what to do with a record is no part of it: the hash is the one an upserts export gives the same record
+    assert frame["content_hash"].tolist() == [content_hash(["C1", "Alice", "a@x"])] * 2
+
+
 def test_invalid_utf8_rejects_the_whole_file_with_the_byte_offset(staged: Staged) -> None:
     good_rows = "".join(f"C{i},Name {i},\n" for i in range(1, 11))
     staged.file("a_bad.csv", f"{HEADER}\n{good_rows}".encode() + b"C11,Caf\xe9,\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
+import yaml
 
 from batch_orchestration.entities.registry import ENTITIES
+from batch_orchestration.ingest.mapping import MAPPINGS_DIR, OPERATION_FIELD
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets.base import BatchLabel, Outgoing, RecordOutcome
@@ -61,6 +64,20 @@ def put_validated(warehouse: Warehouse, entity: str, rows: list[dict[str, Any]],
         table = validated_table(entity)
         session.execute(f'DELETE FROM "{table}" WHERE partition_day = ?', (day,))
         session.append_df(table, pd.DataFrame(records))
+
+
+def declare_sync(mappings: Path, mode: str, *entities: str) -> None:
+    """The packaged mappings in ``mappings`` (copied there once), with ``entities`` exported as ``mode``: a
+    snapshot or upserts export has no operation column, a changes one keeps the packaged one."""
+    if not mappings.exists():
+        shutil.copytree(MAPPINGS_DIR, mappings)
+    for entity in entities:
+        path = mappings / f"{entity}.yaml"
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document["sync"] = mode
+        if mode != "changes":
+            document["columns"].pop(OPERATION_FIELD, None)
+        path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def customer(key: str, email: str | None = None) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ import pytest
 import requests
 
 from batch_orchestration.entities.registry import ENTITIES
-from batch_orchestration.ingest.mapping import MAPPINGS_DIR, MAPPINGS_DIR_ENV
+from batch_orchestration.ingest.mapping import MAPPINGS_DIR_ENV
 from batch_orchestration.load.loader import BatchUnconfirmed, DeleteGuard, DeletesStopped, Loader
 from batch_orchestration.load.planner import reference_id
 from batch_orchestration.load.trace import trace
@@ -34,6 +33,7 @@ from batch_orchestration_tests.load.conftest import (
     connector_for,
     create_in_target,
     customer,
+    declare_sync,
     invoice,
     line,
     put_validated,
@@ -487,17 +487,9 @@ def test_every_version_the_target_took_is_kept_and_traced(warehouse: Warehouse, 
 
 @pytest.fixture
 def snapshots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Declare entities' exports snapshots: the packaged mappings copied, ``sync: snapshot`` added."""
-    folder = tmp_path / "mappings"
-    shutil.copytree(MAPPINGS_DIR, folder)
-    monkeypatch.setenv(MAPPINGS_DIR_ENV, str(folder))
-
-    def declare(*entities: str) -> None:
-        for entity in entities:
-            path = folder / f"{entity}.yaml"
-            path.write_text(path.read_text(encoding="utf-8") + "\nsync: snapshot\n", encoding="utf-8")
-
-    return declare
+    """Declare entities' exports snapshots (``sync: snapshot`` in a copy of the packaged mappings)."""
+    monkeypatch.setenv(MAPPINGS_DIR_ENV, str(tmp_path / "mappings"))
+    return lambda *entities: declare_sync(tmp_path / "mappings", "snapshot", *entities)
 
 
 def _reject_at_validation(warehouse: Warehouse, entity: str, key: str, day: str) -> None:

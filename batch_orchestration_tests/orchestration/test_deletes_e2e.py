@@ -4,20 +4,19 @@ launched with the run config that confirms deletes deletes exactly that customer
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from batch_orchestration.ingest.mapping import MAPPINGS_DIR, MAPPINGS_DIR_ENV
+from batch_orchestration.ingest.mapping import MAPPINGS_DIR_ENV
 from batch_orchestration.load.plan import plan_day
 from batch_orchestration.load.planner import reference_id
 from batch_orchestration.orchestration.runner import QUIET_LOGS, run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY
 from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.warehouse import open_warehouse
-from batch_orchestration_tests.load.conftest import sent
+from batch_orchestration_tests.load.conftest import declare_sync, sent
 from batch_orchestration_tests.orchestration.harness import DAY_KEYS, Pipeline, make_settings, write_export
 
 pytestmark = pytest.mark.slow
@@ -28,11 +27,8 @@ CONFIRMED = {**QUIET_LOGS, "resources": {"settings": {"config": {"confirm_delete
 
 def test_the_guard_stops_a_day_that_drops_too_many_until_the_run_confirms(
         tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    mappings = tmp_path / "mappings"
-    shutil.copytree(MAPPINGS_DIR, mappings)
-    (mappings / "customers.yaml").write_text((mappings / "customers.yaml").read_text(encoding="utf-8")
-                                             + "\nsync: snapshot\n", encoding="utf-8")
-    monkeypatch.setenv(MAPPINGS_DIR_ENV, str(mappings))
+    declare_sync(tmp_path / "mappings", "snapshot", "customers")
+    monkeypatch.setenv(MAPPINGS_DIR_ENV, str(tmp_path / "mappings"))
     monkeypatch.setenv("BIGLEDGER_API_KEY", DEMO_API_KEY)
     first, second = DAY_KEYS[:2]
     rows = [f"C{n},Customer {n},c{n}@example.com,MY" for n in range(1, 5)]

@@ -25,12 +25,12 @@ CREATE TABLE validated_invoices (partition_day TEXT, source_file TEXT, source_ro
 
 def test_a_fresh_warehouse_gets_every_table_once(warehouse_url: str) -> None:
     warehouse = open_warehouse(warehouse_url)
-    assert ensure_schema(warehouse) == [1, 2, 3, 4, 5, 6]
+    assert ensure_schema(warehouse) == [1, 2, 3, 4, 5, 6, 7]
     assert ensure_schema(warehouse) == []
     with warehouse.session() as session:
         assert applied_versions(session) == list(range(1, SCHEMA_VERSION + 1))
-        for table in ("rejects", "id_map", "intent_log", "deployment_claim", "load_history", "staged_customers",
-                      "validated_invoice_line_items"):
+        for table in ("rejects", "id_map", "intent_log", "deployment_claim", "load_history", "validated_deletes",
+                      "staged_customers", "validated_invoice_line_items"):
             assert column_types(session, table), table
         assert column_types(session, "validated_invoices")["total_amount"] == "DECIMAL(18,4)"
         assert column_types(session, "validated_invoice_line_items")["unit_price"] == "DECIMAL(18,4)"
@@ -51,7 +51,7 @@ def test_a_release_0_1_warehouse_is_upgraded_with_its_amounts_exact(warehouse_ur
         session.execute("INSERT INTO validated_invoices (partition_day, source_row, source_key, total_amount) "
                         "VALUES ('2024-03-02', 99, 'HUGE', ?)", (float("12345678901234.5678"),))
 
-    assert ensure_schema(warehouse) == [1, 2, 3, 4, 5, 6]
+    assert ensure_schema(warehouse) == [1, 2, 3, 4, 5, 6, 7]
 
     with warehouse.session() as session:
         assert column_types(session, "validated_invoices")["total_amount"] == "DECIMAL(18,4)"

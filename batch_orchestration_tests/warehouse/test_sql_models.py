@@ -82,6 +82,8 @@ PERMANENT_DDL = [
        payload_hash TEXT, partition_day TEXT, updated_at TIMESTAMP)""",
     """CREATE TABLE rejects (entity TEXT, partition_day TEXT, source_file TEXT, source_row BIGINT,
        source_key TEXT, stage TEXT, code TEXT, message TEXT, target TEXT, rejected_at TIMESTAMP)""",
+    """CREATE TABLE load_history (target TEXT, entity TEXT, source_key TEXT, target_id TEXT, operation TEXT,
+       partition_day TEXT)""",
     # every entity's validated table, typed as the pipeline creates it (the conservation check reads all)
     *(f"CREATE TABLE validated_{name} ({', '.join(f'{c} {t}' for c, t in validated_columns(entity).items())})"
       for name, entity in ENTITIES.items()),
@@ -100,6 +102,8 @@ VALIDATED_CUSTOMERS = (
         ("2024-03-02", "c2.csv", 4, "C-VALREJ", "h", None, "Rejected at another stage"),
         ("2024-03-02", "c2.csv", 5, "C-OTHERDAY-REJ", "h", None, "Rejected on another day"),
         ("2024-03-02", "c2.csv", 6, "C-SUPERSEDED", "h-old", None, "Replayed after a newer day loaded"),
+        ("2024-03-02", "c2.csv", 7, "C-DELETED-LATER", "h", None, "Deleted by a later day's load"),
+        ("2024-03-02", "c2.csv", 8, "C-DELETED-BEFORE", "h", None, "Deleted by an earlier day's, then lost"),
         ("2024-03-03", "c3.csv", 1, "C-FUTURE", "h", "future@example.com", "Future"),
     ],
 )
@@ -145,6 +149,16 @@ REJECTS = (
         ("invoices", "2024-03-02", "i.csv", 10, "I9", "load", "TARGET_REFUSED", "m", "ledger", TS),
         ("customers", "2024-03-02", "i.csv", 8, "I7", "load", "TARGET_REFUSED", "m", "ledger", TS),  # other entity
         ("invoices", "2024-03-02", "i.csv", 1, "I1", "load", "TARGET_REFUSED", "m", "other-ledger", TS),  # not ours
+    ],
+)
+
+LOAD_HISTORY = (
+    ["target", "entity", "source_key", "target_id", "operation", "partition_day"],
+    [
+        ("ledger", "customers", "C-DELETED-LATER", "T10", "create", "2024-03-02"),
+        ("ledger", "customers", "C-DELETED-LATER", "T10", "delete", "2024-03-03"),  # accounted: the source said so
+        ("ledger", "customers", "C-DELETED-BEFORE", "T11", "delete", "2024-03-01"),
+        ("other-ledger", "customers", "C-DELETED-BEFORE", "T12", "delete", "2024-03-03"),  # not ours
     ],
 )
 
@@ -202,6 +216,7 @@ def seed_permanent_tables(engine: Engine) -> None:
         "validated_invoice_line_items": VALIDATED_LINES,
         "id_map": ID_MAP,
         "rejects": REJECTS,
+        "load_history": LOAD_HISTORY,
     }
     with engine.session() as session:
         for ddl in PERMANENT_DDL:
@@ -273,7 +288,7 @@ def test_repository_models_upstream_models_and_sources() -> None:
     assert customers.upstream_sources == ("candidate_customers", "run_context", "validated_customers")
     assert graph.node("journal_entries_set_rejects").upstream_sources == (
         "candidate_journal_entries", "candidate_journal_entry_lines")
-    assert graph.node("unaccounted_records").upstream_sources == ("id_map", "rejects", "run_context",
+    assert graph.node("unaccounted_records").upstream_sources == ("id_map", "load_history", "rejects", "run_context",
                                                                   "validated_records")
 
 
@@ -421,6 +436,7 @@ def test_unaccounted_records(seeded: Engine) -> None:
         ("customers", "C-STALE", RUN_DAY),
         ("customers", "C-VALREJ", RUN_DAY),
         ("customers", "C-OTHERDAY-REJ", RUN_DAY),
+        ("customers", "C-DELETED-BEFORE", RUN_DAY),
         ("invoices", "I1", RUN_DAY),
         ("invoices", "I7", RUN_DAY),
         ("invoice_line_items", "L1", RUN_DAY),

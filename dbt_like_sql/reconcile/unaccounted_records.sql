@@ -4,7 +4,8 @@
 -- day. Any row here is a record the pipeline lost between validation and loading, so the check fails
 -- when this model is not empty. validated_records is every entity's validated records, a view the
 -- pipeline builds from the registry (warehouse/schema.py), so no entity can be left out here. A record
--- whose ID map entry comes from a later day is accounted for: the target holds its newer version.
+-- whose ID map entry comes from a later day is accounted for: the target holds its newer version; so is
+-- one a later day's load deleted (the source said it left).
 WITH run_day AS (
     SELECT partition_day, target FROM run_context
 )
@@ -25,4 +26,10 @@ AND NOT EXISTS (
     FROM rejects AS r
     WHERE r.stage = 'load' AND r.target = d.target AND r.entity = v.entity AND r.source_key = v.source_key
         AND r.partition_day = v.partition_day
+)
+AND NOT EXISTS (
+    SELECT 1
+    FROM load_history AS h
+    WHERE h.target = d.target AND h.entity = v.entity AND h.source_key = v.source_key
+        AND h.operation = 'delete' AND h.partition_day > v.partition_day
 )
