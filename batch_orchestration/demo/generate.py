@@ -22,6 +22,7 @@ from batch_orchestration.demo.summary import ENTITIES, BadRecord, GenerationSumm
 
 FIRST_DAY_SHARE = 0.7  # of customers first exported on day 1; the rest arrive on later days
 REEXPORT_SHARE = 0.01  # of known customers re-sent per later day, both changed and unchanged
+DELETE_SHARE = 0.005  # of the customers known before the last day, deleted on it (within the delete guard's 5 %)
 INACTIVE_SHARE = 0.03
 INVOICE_AGE_DAYS = (0, 0, 0, 1, 2)  # INV_DATE is the partition day or a day or two before
 QUANTITIES, QUANTITY_WEIGHTS = (1, 2, 3, 4, 5, 6, 10, 12, 20, 24, 50), (30, 15, 10, 8, 8, 5, 8, 5, 3, 2, 1)
@@ -177,6 +178,22 @@ class _Export:
             self.customer_rows[index].extend(dict(self.current[key]) for key in repeats)
             self.customer_rows[index].sort(key=lambda r: r["CUST_NO"])
 
+    def add_deletes(self) -> None:
+        """On the last day, delete a few customers exported before it: good ones, that nothing names (no
+        invoice, so no payment) and that the day does not re-send. The customers export is a changes one:
+        a delete row holds the key and its operation alone."""
+        if len(self.days) < 2:
+            return
+        index, label = len(self.days) - 1, self.labels[-1]
+        invoiced = {draft.row["CUST_NO"] for draft in self.invoices}
+        resent = {row["CUST_NO"] for row in self.customer_rows[index]}
+        candidates = [k for k in self._known_good(index) if k not in invoiced | resent]
+        count = min(len(candidates), max(1, round(len(self._known_good(index)) * DELETE_SHARE)))
+        keys = sorted(random.Random(f"deletes/{self.summary.seed}").sample(candidates, count))
+        self.summary.customer_deletes[label] = keys
+        self.customer_rows[index] = sorted(self.customer_rows[index] + [
+            {"CUST_NO": key, "CHANGE_TYPE": "delete"} for key in keys], key=lambda r: r["CUST_NO"])
+
     def _new_phone(self, row: Row) -> str:
         phone = row["PHONE_NO"]
         while phone == row["PHONE_NO"]:
@@ -245,6 +262,12 @@ class _Export:
         position = next(i for i, r in enumerate(records) if r.kind == "email_taken_in_target")
         records[position] = replace(records[position], cascade=tuple(cascade))
 
+    def _with_operations(self, index: int) -> list[Row]:
+        """The day's customer rows, each saying what it does: a first export creates, a later one updates."""
+        new = set(self.new_by_day[index])
+        return [row if "CHANGE_TYPE" in row else {**row, "CHANGE_TYPE": "create" if row["CUST_NO"] in new
+                                                  else "update"} for row in self.customer_rows[index]]
+
     @staticmethod
     def item_row(item: Item) -> Row:
         rng = random.Random(item.code)  # the same row for the same item, whatever was drawn before
@@ -272,7 +295,7 @@ class _Export:
             items = [self.item_row(item) for item in self.catalogue if self.item_day[item.code] == index]
             outputs = {entity: [] for entity in ENTITIES}
             outputs.update(books.day_rows(index))
-            outputs.update({"customers": self.customer_rows[index], "items": items + outputs["items"],
+            outputs.update({"customers": self._with_operations(index), "items": items + outputs["items"],
                             "invoices": [draft.row for draft in by_day[label]], "invoice_line_items": lines,
                             "payables": payables.rows[index]})
             for entity in ENTITIES:
@@ -346,6 +369,7 @@ def generate_export(
     books.add_payments(counts["payments"], rejected)
     for documents in (PURCHASE_ORDERS, ITEM_RECEIPTS):  # last: the records before them stay as they were
         books.add_documents(documents, counts[documents.entity])
+    export.add_deletes()  # drawn apart too: what was drawn before stays as it was
     payables = Payables(day_list, seed, bad_fraction, export.summary)  # drawn apart from the rest
     payables.add(counts["payables"])
     return export.write(Path(root), books, payables)

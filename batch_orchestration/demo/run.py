@@ -106,22 +106,24 @@ def _totals(results: list[DayResult], entity: str) -> tuple[Counter[str], Counte
 
 def _print_summary(console: Console, results: list[DayResult], expected: dict[str, list[str]]) -> None:
     """Per entity: rows staged, rows rejected (at validation or load; a row breaking two rules counts
-    once) against the generator's expected rejects, and what the load did."""
-    # Compact, so that the eight columns fit an 80-column terminal.
+    once) against the generator's expected rejects, and what the load did (a changes export's delete rows
+    are neither rejected nor loaded records: they are the deletes)."""
+    # Compact, so that the nine columns fit an 80-column terminal.
     table = Table(title="Migration summary (all days)", box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
     table.add_column("entity", no_wrap=True, min_width=max(map(len, ENTITIES)))
-    for column in ("staged", "rejected", "expected", "created", "updated", "skipped", "load s"):
+    for column in ("staged", "rejected", "expected", "created", "updated", "deleted", "skipped", "load s"):
         table.add_column(column, justify="right")
     rejects_by_entity = {}
     for entity in ENTITIES:
         totals, codes = _totals(results, entity)
         rejects_by_entity[entity] = codes
-        rejected = totals["validated.rows_in"] - totals["validated.dagster/row_count"] + totals["loaded.rejected"]
+        rejected = (totals["validated.rows_in"] - totals["validated.dagster/row_count"] - totals["validated.deletes"]
+                    + totals["loaded.rejected"])
         table.add_row(
             entity, str(int(totals["staged.dagster/row_count"])), str(int(rejected)),
             str(len(expected[entity])) if entity in expected else "-",
             str(int(totals["loaded.created"])), str(int(totals["loaded.updated"])),
-            str(int(totals["loaded.skipped"])), f"{totals['loaded.seconds']:.1f}",
+            str(int(totals["loaded.deleted"])), str(int(totals["loaded.skipped"])), f"{totals['loaded.seconds']:.1f}",
         )
     console.print(table)
     console.print("rejected by code:")
@@ -287,7 +289,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
             int(r.metadata.get(f"{e}_loaded", {}).get(k, 0))
             for r in results
             for e in ENTITIES
-            for k in ("created", "updated")
+            for k in ("created", "updated", "deleted")
         )
         console.print(f"records sent to the target this run: {sent}; wall time {time.monotonic() - started:.1f} s")
         ok = all(r.success for r in results) and len(results) == len(labels)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from batch_orchestration.demo.documents import SUPPLIER_DOCUMENTS
+from batch_orchestration.targets.systems import SYSTEMS
 
 # Every entity of the export, in the registry's dependency order.
 ENTITIES = ("customers", "suppliers", "items", "accounts", "invoice_line_items", "invoices", "bill_line_items",
@@ -100,6 +101,7 @@ class GenerationSummary:
     new_customers: dict[str, int] = field(default_factory=dict)  # day -> first-time customers
     customer_updates: dict[str, dict[str, str]] = field(default_factory=dict)  # day -> key -> changed column
     customer_repeats: dict[str, list[str]] = field(default_factory=dict)  # day -> keys re-sent unchanged
+    customer_deletes: dict[str, list[str]] = field(default_factory=dict)  # day -> keys its rows delete
     bad_records: list[BadRecord] = field(default_factory=list)
     # Records the target holds before the migration, unknown to the export (entity -> batch operations
     # to create them): the demo and the tests create them first (``target_seed.seed_target``).
@@ -128,8 +130,12 @@ class GenerationSummary:
 
     def expected_rejects(self, system: str) -> dict[str, list[str]]:
         """entity -> sorted keys the pipeline must reject when the demo loads into ``system``: the bad
-        records plus their cascade, but for those only another system refuses (``REFUSED_ONLY_BY``)."""
+        records plus their cascade, but for those only another system refuses (``REFUSED_ONLY_BY``); and
+        the customers deleted, where ``system`` takes customers but not their deletes (``NOT_DELETABLE``)."""
         out: dict[str, set[str]] = defaultdict(set)
+        customers = SYSTEMS[system].bindings.get("customers")
+        if customers is not None and not customers.deletable:
+            out["customers"].update(key for keys in self.customer_deletes.values() for key in keys)
         for record in self.bad_records:
             if REFUSED_ONLY_BY.get(record.kind, system) == system:
                 out[record.entity].add(record.key)

@@ -15,6 +15,7 @@ import dagster as dg
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members, units
 from batch_orchestration.load.loader import DeleteGuard, DeletesStopped, Loader
+from batch_orchestration.load.payload_lineage import sampled_lineage
 from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
 from batch_orchestration.load.reconcile import reconcile_unit
 from batch_orchestration.orchestration import run_lineage
@@ -221,7 +222,9 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
         loader = Loader(warehouse, connector, progress=progress,
                         deletes=DeleteGuard(settings.max_delete_share, settings.confirm_deletes))
         read = [run_lineage.table(warehouse.shown_url, validated_table(m.name)) for m in unit]
-        written = [run_lineage.target_endpoint(route.config.base_url, connector.binding(root.name).endpoint),
+        binding = connector.binding(root.name)
+        columns = sampled_lineage(warehouse, binding, root, day) if run_lineage.enabled() else {}
+        written = [run_lineage.target_endpoint(route.config.base_url, binding.endpoint, warehouse.shown_url, columns),
                    *(run_lineage.table(warehouse.shown_url, name) for name in ("id_map", "load_history", "rejects"))]
         with run_lineage.stage_run(f"{root.name}_load", day, _run_of(context), read, written):
             try:

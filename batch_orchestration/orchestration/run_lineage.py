@@ -6,7 +6,8 @@ variables); off when none is set, or with ``OPENLINEAGE_DISABLED=true``. Dataset
 S3 prefix of a day (namespace ``file`` or ``s3://<bucket>``), the warehouse's tables (namespace: its URL
 without the password), and a target's entity endpoint (namespace: the target's base URL). Staged and
 validated tables carry column lineage (each canonical column from its legacy column, each validated
-column from its staged one). An event that cannot be sent is logged, never fails the stage.
+column from its staged one, each field of a target's payload from the validated columns its binding builds
+it from, as ``load/payload_lineage.py`` observes them). An event that cannot be sent is logged, never fails the stage.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from batch_orchestration.entities.registry import EntitySpec
 from batch_orchestration.ingest.mapping import load_mapping
+from batch_orchestration.load.payload_lineage import Lineage
 from batch_orchestration.warehouse.schema import staged_table as staged_table_name
 from batch_orchestration.warehouse.schema import validated_table as validated_table_name
 
@@ -49,6 +51,11 @@ def _configured() -> bool:
         return True
     files = [os.environ.get("OPENLINEAGE_CONFIG"), "openlineage.yml", "~/.openlineage/openlineage.yml"]
     return any(path and Path(path).expanduser().is_file() for path in files)
+
+
+def enabled() -> bool:
+    """Whether events are sent, so a stage computes what only they need (the load's column lineage)."""
+    return _configured()
 
 
 def _client() -> OpenLineageClient | None:
@@ -142,5 +149,9 @@ def table(warehouse: str, name: str) -> Dataset:
     return Dataset(warehouse, name)
 
 
-def target_endpoint(base_url: str, endpoint: str) -> Dataset:
-    return Dataset(base_url.rstrip("/"), endpoint)
+def target_endpoint(base_url: str, endpoint: str, warehouse: str = "", lineage: Lineage | None = None) -> Dataset:
+    """A target's entity endpoint; ``lineage`` (``load/payload_lineage.py``): which validated column of the
+    ``warehouse`` feeds each payload field."""
+    return Dataset(base_url.rstrip("/"), endpoint,
+                   {path: tuple((warehouse, validated_table_name(entity), name) for entity, name in sources)
+                    for path, sources in (lineage or {}).items()})

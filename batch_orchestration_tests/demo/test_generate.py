@@ -196,14 +196,16 @@ def payables_rejects(rows_by_day: dict[str, list[Row]], collaborators: list[dict
 
 
 def reference_rejects(export: Export, taken_emails: set[str] = frozenset(),
-                      collaborators: list[dict[str, str]] | None = None, merge: bool = False) -> dict[str, set[str]]:
+                      collaborators: list[dict[str, str]] | None = None, merge: bool = False,
+                      keeps_deleted_customers: bool = False) -> dict[str, set[str]]:
     """An independent statement of the pipeline's and the target's rules: which keys must be rejected.
 
     Day by day in dependency order; ``good`` holds the records loaded so far (a reference to anything
     else rejects the record, whether the pipeline or the target refuses it). Codes the target holds
     are unique whatever their case, and a reference to one in another case names the same record; emails
     are unique whatever their case too, also against ``taken_emails`` (target-only records). Payables
-    name nothing of the export: see ``payables_rejects`` (``collaborators`` and ``merge``).
+    name nothing of the export: see ``payables_rejects`` (``collaborators`` and ``merge``). A customer row
+    that deletes its record removes it, or is rejected where the target keeps it (``keeps_deleted_customers``).
     """
     rejected: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
     good: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
@@ -222,6 +224,11 @@ def reference_rejects(export: Export, taken_emails: set[str] = frozenset(),
     for day in sorted(export["customers"]):
         kept_today: set[str] = set()
         for row in export["customers"][day]:
+            if row["CHANGE_TYPE"] == "delete":
+                if keeps_deleted_customers:
+                    rejected["customers"].add(row["CUST_NO"])
+                good["customers"].discard(row["CUST_NO"])
+                continue
             email = row["EMAIL_ADDR"].lower()
             ok = not party_problems(row, "CUST_NAME") and (email not in emails or row["CUST_NO"] in kept_today)
             if ok and email not in emails:
@@ -284,7 +291,8 @@ def system_reference(export: Export, summary: GenerationSummary, system: str, me
     """``reference_rejects`` loading into ``system``: BigLedger holds the target-only customer, Bulk
     Payables the collaborators; the others hold nothing before the migration."""
     return reference_rejects(export, target_emails(summary) if system == "bigledger" else frozenset(),
-                             summary.collaborators if system == "payables" else None, merge)
+                             summary.collaborators if system == "payables" else None, merge,
+                             keeps_deleted_customers=system == "ebill")
 
 
 def test_same_seed_gives_identical_bytes_and_other_seeds_differ(tmp_path: Path) -> None:
@@ -420,7 +428,7 @@ def test_good_records_look_valid(generated: tuple[Path, GenerationSummary, Expor
     rejected = summary.expected_rejects("bigledger")
     emails: dict[str, str] = {}
     for rows in export["customers"].values():
-        for row in (r for r in rows if r["CUST_NO"] not in rejected["customers"]):
+        for row in (r for r in rows if r["CUST_NO"] not in rejected["customers"] and r["CHANGE_TYPE"] != "delete"):
             assert re.fullmatch(r"C\d{6}", row["CUST_NO"]) and not customer_problems(row)
             assert emails.setdefault(row["EMAIL_ADDR"], row["CUST_NO"]) == row["CUST_NO"]  # unique per company
             assert phonenumbers.is_valid_number(phonenumbers.parse(row["PHONE_NO"])), row
@@ -523,26 +531,34 @@ def test_names_exercise_quoting_and_utf8(generated: tuple[Path, GenerationSummar
     assert any("," in n for n in names) and any(not n.isascii() or '"' in n for n in names)
 
 
-def test_later_days_resend_changed_and_unchanged_customers(
+def test_later_days_resend_changed_and_unchanged_customers_and_the_last_deletes_some(
     generated: tuple[Path, GenerationSummary, Export],
 ) -> None:
     _, summary, export = generated
     latest: dict[str, Row] = {}
+    invoiced = {r["CUST_NO"] for rows in export["invoices"].values() for r in rows}
     for day, rows in export["customers"].items():
         updates, repeats = summary.customer_updates.get(day, {}), summary.customer_repeats.get(day, [])
+        deletes = summary.customer_deletes.get(day, [])
         if day != DAYS[0].isoformat():
             assert updates and repeats and not set(updates) & set(repeats)
+        assert bool(deletes) == (day == DAYS[-1].isoformat())
         for row in rows:
-            key = row["CUST_NO"]
+            key, record = row["CUST_NO"], {c: v for c, v in row.items() if c != "CHANGE_TYPE"}
+            if key in deletes:
+                assert row["CHANGE_TYPE"] == "delete" and not any(record[c] for c in record if c != "CUST_NO")
+                assert key in latest and key not in invoiced  # known before, named by nothing
+                continue
             if key in updates:
-                changed = {c for c in row if row[c] != latest[key][c]}
-                assert changed == {updates[key]}
+                changed = {c for c in record if record[c] != latest[key][c]}
+                assert changed == {updates[key]} and row["CHANGE_TYPE"] == "update"
             elif key in repeats:
-                assert row == latest[key]
+                assert record == latest[key] and row["CHANGE_TYPE"] == "update"
             else:
-                assert key not in latest  # first export
-            latest[key] = row
-        assert summary.new_customers[day] == len(rows) - len(updates) - len(repeats)
+                assert key not in latest and row["CHANGE_TYPE"] == "create"  # first export
+            latest[key] = record
+        assert summary.new_customers[day] == len(rows) - len(updates) - len(repeats) - len(deletes)
+    assert 1 <= len(summary.customer_deletes[DAYS[-1].isoformat()]) <= 0.05 * len(latest)
 
 
 def test_no_bad_records_when_bad_fraction_is_zero(tmp_path: Path) -> None:

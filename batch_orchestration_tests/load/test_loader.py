@@ -575,3 +575,29 @@ def test_a_snapshot_of_an_entity_the_target_cannot_delete_reports_what_stays(
     code, message = _load_rejects(warehouse, "accounts")["1100"]
     assert code == "NOT_DELETABLE" and "takes no deletes of accounts" in message
     assert _mapped(warehouse, "accounts") == {"1000", "1100"}  # it stays in the target, and mapped
+
+
+def test_a_document_that_left_a_snapshot_stays_with_its_lines_and_is_reported(
+        warehouse: Warehouse, sandbox, tmp_path: Path, snapshots: Callable[..., None]) -> None:
+    """No target deletes a document with lines: the invoice absent from the snapshot is NOT_DELETABLE, and it
+    stays mapped with its lines; a line gone from a document still there is an update of the document."""
+    snapshots("invoices")
+    put_validated(warehouse, "customers", [customer("C1")])
+    loader = Loader(warehouse, connector_for(sandbox, tmp_path))
+    loader.load_unit(CUSTOMERS, DAY)
+    put_validated(warehouse, "invoices", [invoice("I1", "C1", "30.00"), invoice("I2", "C1", "5.00")])
+    put_validated(warehouse, "invoice_line_items", [line("I1", 1, "2", "10.00"), line("I1", 2, "1", "10.00"),
+                                                    line("I2", 1, "1", "5.00")])
+    loader.load_unit(INVOICES, DAY)
+    put_validated(warehouse, "invoices", [invoice("I1", "C1", "20.00")], day="2024-03-02")  # I2 left the export
+    put_validated(warehouse, "invoice_line_items", [line("I1", 1, "2", "10.00")], day="2024-03-02")
+
+    reports = loader.load_unit(INVOICES, "2024-03-02")
+
+    assert (reports["invoices"].updated, reports["invoices"].deleted, dict(reports["invoices"].rejects_by_code)) == (
+        1, 0, {"NOT_DELETABLE": 1})
+    assert _load_rejects(warehouse, "invoices")["I2"][0] == "NOT_DELETABLE"
+    assert {"I1", "I2"} <= _mapped(warehouse, "invoices") and "I2/1" in _mapped(warehouse, "invoice_line_items")
+    assert len(_references(connector_for(sandbox, tmp_path), "invoices")) == 2
+    for entity in (INVOICES, ENTITIES["invoice_line_items"]):
+        assert unaccounted_records(warehouse, entity, "2024-03-02", "bigledger").empty

@@ -67,6 +67,9 @@ def test_each_stage_run_sends_start_and_complete_with_its_datasets_and_a_refused
     for day in (first, second):
         write_export(tmp_path / "landing", day, {"customers": [
             "CUST_NO,CUST_NAME,EMAIL_ADDR,COUNTRY", f"C-{day},Acme {day},ap-{day}@acme.example,MY"]})
+    write_export(tmp_path / "landing", first, {
+        "invoices": ["INV_NO,CUST_NO,INV_DATE,INV_TOTAL", f"I1,C-{first},{first},10.00"],
+        "invoice_line_items": ["INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,UNIT_PRICE", "I1,1,,Widget,2,5.00"]})
     pipeline = Pipeline.build(make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}"), sandbox)
     monkeypatch.setenv("BIGLEDGER_API_KEY", DEMO_API_KEY)
     events_file = tmp_path / "lineage.jsonl"
@@ -101,6 +104,21 @@ def test_each_stage_run_sends_start_and_complete_with_its_datasets_and_a_refused
     assert {(d["namespace"], d["name"]) for d in load["outputs"]} == {
         (sandbox.url, "customers"), *((staged_table["namespace"], name) for name in ("id_map", "load_history",
                                                                                    "rejects"))}
+    # The load's column lineage: each payload field from the validated columns the binding builds it from.
+    warehouse = staged_table["namespace"]
+
+    def fed_by(job: str, endpoint: str) -> dict[str, list[tuple[str, str]]]:
+        (dataset,) = [d for d in by_job[job][1]["outputs"] if d["name"] == endpoint]
+        return {path: [(f["name"], f["field"]) for f in column["inputFields"] if f["namespace"] == warehouse]
+                for path, column in dataset["facets"]["columnLineage"]["fields"].items()}
+
+    customers = fed_by("customers_load", "customers")
+    assert customers["name"] == [("validated_customers", "name")]
+    assert customers["address.country"] == [("validated_customers", "country")]
+    invoices = fed_by("invoices_load", "invoices")
+    assert invoices["customerId"] == [("validated_invoices", "customer_key")]
+    assert invoices["items[].quantity"] == [("validated_invoice_line_items", "quantity")]
+    assert invoices["total"] == [("validated_invoices", "total_amount")]
 
     events_file.unlink()
     monkeypatch.setenv("BIGLEDGER_API_KEY", "not-the-key-0451")

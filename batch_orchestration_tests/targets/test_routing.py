@@ -15,6 +15,7 @@ from batch_orchestration.orchestration.runner import run_days
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration.targets.routing import RoutingError, default_routing, load_routing
+from batch_orchestration.targets.systems import SYSTEMS
 from batch_orchestration_tests.orchestration.harness import (
     BIGLEDGER_ENTITIES,
     DAY_KEYS,
@@ -43,6 +44,14 @@ def test_without_a_file_every_entity_goes_to_one_bigledger_target() -> None:
         "purchase_orders", "purchase_order_lines", "item_receipts", "item_receipt_lines",
         "payables"}  # BigLedger takes none
     assert routing.route("customers").pool == "bigledger_api"
+
+
+def test_no_system_takes_deletes_of_a_document_with_lines() -> None:
+    """A delete would leave its lines' ID-map rows behind (docs/architecture.md, "Deletes"): none is taken."""
+    deletable = {(name, entity) for name, system in SYSTEMS.items() for entity, binding in system.bindings.items()
+                 if binding.deletable}
+    assert deletable == {("bigledger", "customers"), ("bigledger", "suppliers"), ("bigledger", "items")}
+    assert not any(ENTITIES[entity].parts for _, entity in deletable)
 
 
 ROOTS = [root.name for root in units()]
