@@ -9,8 +9,8 @@ Units are planned in load order, each told what the load does first with the uni
 records it creates, with stand-in ids; those it holds back, with their reasons). Asked to
 (``--ask-target``), a target that can judge a batch without keeping it (BigLedger's ``validateOnly``)
 gives its verdict on each record that would be sent. Deletes (an entity whose mapping declares
-``sync: snapshot``) are listed by source key, and said when the delete guard would stop the load. The
-plan does not cover the lines (parts) of a unit, which travel in their root's payload.
+``sync: snapshot`` or ``changes``) are listed by source key, and said when the delete guard would stop the
+load. The plan does not cover the lines (parts) of a unit, which travel in their root's payload.
 """
 
 from __future__ import annotations
