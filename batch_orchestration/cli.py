@@ -14,9 +14,10 @@ from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, Fault
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from batch_orchestration.orchestration.settings import Settings
     from batch_orchestration.targets.base import Connector, Validates
     from batch_orchestration.targets.routing import Routing
-    from batch_orchestration.targets.systems import System
+    from batch_orchestration.targets.systems import SharedState, System
     from batch_orchestration.warehouse import Warehouse
 
 app = typer.Typer(help="Migrate legacy accounting CSV exports into a target ledger, and keep them in sync.",
@@ -215,7 +216,7 @@ def plan(
         raise typer.BadParameter(f"{warehouse.shown_url} has no validated records of {day}: stage and validate the "
                                  "day first (migration_job for its partition)", param_hint="--day")
     routing = settings.routing()
-    validators = _validators(routing, settings.home, entity) if ask_target else None
+    validators = _validators(routing, _shared_state(settings), entity) if ask_target else None
     plans = plan_day(warehouse, routing, day, entity, validators, DeleteGuard(settings.max_delete_share))
     if as_json:
         typer.echo(plan_json(plans, day))
@@ -252,13 +253,19 @@ def plan(
                 console.print(f"    {verdict.source_key}: {verdict.code}: {verdict.message}")
 
 
-def _validators(routing: Routing, state_dir: Path, entity: str | None) -> dict[str, Validates]:
+def _shared_state(settings: Settings) -> SharedState:
+    from batch_orchestration.targets.systems import SharedState
+
+    return SharedState.of(settings.home, settings.warehouse_url)
+
+
+def _validators(routing: Routing, state: SharedState, entity: str | None) -> dict[str, Validates]:
     """target name -> its connector, for each target asked about that can judge a batch without keeping it."""
-    return _connectors(routing, state_dir, entity, lambda system: system.validates,
+    return _connectors(routing, state, entity, lambda system: system.validates,
                        "cannot judge a batch without keeping it: not asked", "--ask-target")  # type: ignore[return-value]
 
 
-def _connectors(routing: Routing, state_dir: Path, entity: str | None, can: Callable[[System], bool],
+def _connectors(routing: Routing, state: SharedState, entity: str | None, can: Callable[[System], bool],
                 otherwise: str, option: str) -> dict[str, Connector]:
     """target name -> its connector, for each target of the units wanted whose system ``can``; only those
     connectors are made (and need their keys). The others are named on stderr, with ``otherwise``."""
@@ -272,7 +279,7 @@ def _connectors(routing: Routing, state_dir: Path, entity: str | None, can: Call
         if not can(SYSTEMS[route.config.system]):
             typer.echo(f"{route.target} ({route.config.system}) {otherwise}", err=True)
             continue
-        resource = SYSTEMS[route.config.system].resource(route, state_dir)
+        resource = SYSTEMS[route.config.system].resource(route, state)
         try:
             found[route.target] = resource.process_config_and_initialize().connector()  # type: ignore[attr-defined]
         except dg.DagsterInvalidConfigError:  # an unset variable, in Dagster's long words: say which one
@@ -309,7 +316,7 @@ def adopt(
         except WarehouseClaimed as exc:
             raise typer.BadParameter(str(exc), param_hint="--warehouse-url") from None
     routing = settings.routing()
-    connectors = _connectors(routing, settings.home, entity, lambda system: system.reads_back,
+    connectors = _connectors(routing, _shared_state(settings), entity, lambda system: system.reads_back,
                              "cannot be read back: nothing adopted from it", "adopt")
     total = sum(len(days_newest_first(warehouse, root)) for root in routing.routed_units(entity)
                 if (route := routing.route(root.name)) and route.target in connectors)
@@ -393,7 +400,7 @@ def reconcile(
     settings = Settings.from_env()
     warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
     routing = settings.routing()
-    connectors = _connectors(routing, settings.home, entity, lambda system: system.reads_back,
+    connectors = _connectors(routing, _shared_state(settings), entity, lambda system: system.reads_back,
                              "cannot be read back: not reconciled", "reconcile")
     results = [reconcile_unit(warehouse, connectors[route.target], root, day) for root in routing.routed_units(entity)
                if (route := routing.route(root.name)) and route.target in connectors]

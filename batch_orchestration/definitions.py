@@ -16,13 +16,13 @@ from batch_orchestration.orchestration.resources import (
 from batch_orchestration.orchestration.sensors import build_landing_sensor
 from batch_orchestration.orchestration.settings import Settings
 from batch_orchestration.targets.routing import Routing
-from batch_orchestration.targets.systems import SYSTEMS
+from batch_orchestration.targets.systems import SYSTEMS, SharedState
 from batch_orchestration.validate.changes import check_sync_modes
 
 
 def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.ConfigurableResource]:
-    targets = {route.resource_key: SYSTEMS[route.config.system].resource(route, settings.home)
-               for route in routing.routes()}
+    state = SharedState.of(settings.home, settings.warehouse_url)
+    targets = {route.resource_key: SYSTEMS[route.config.system].resource(route, state) for route in routing.routes()}
     return {
         "warehouse": WarehouseResource(url=settings.warehouse_url, deployment=settings.deployment_name),
         "landing": LandingZoneResource(

@@ -49,6 +49,18 @@ def company_requests(company: str, ctx: Context, authorization: Annotated[str | 
     return CompanyRequests(company=company, requests=ctx.journal.of_company(company))
 
 
+class CompanyResponses(BaseModel):
+    company: str
+    statuses: dict[int, int] = Field(description="Response status -> how many of the company's requests got it")
+
+
+@router.get("/companies/{company}/responses", response_model=CompanyResponses)
+def company_responses(company: str, ctx: Context, authorization: Annotated[str | None, Header()] = None):
+    """How the company's requests were answered, counted by status since the sandbox started (429s...)."""
+    _require_company_key(ctx, company, authorization)
+    return CompanyResponses(company=company, statuses=ctx.journal.statuses(company))
+
+
 @router.delete("/companies/{company}", status_code=204)
 def reset_company(company: str, ctx: Context, authorization: Annotated[str | None, Header()] = None) -> None:
     _require_company_key(ctx, company, authorization)

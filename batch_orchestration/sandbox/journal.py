@@ -3,13 +3,15 @@
 A test can then check the wire itself (an amount written as ``12345678901234.5678``, how many times a
 read was tried) rather than what the sandbox made of it. Kept in memory, the newest
 :data:`JOURNAL_SIZE` requests of all companies (a batch of 500 customers is about 200 KB, so the
-journal stays under about 100 MB); the Authorization header is never recorded.
+journal stays under about 100 MB); the Authorization header is never recorded. Beside it, the status of
+every response each company was given is counted, whatever the journal has forgotten since (how many
+429s a client met).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from dataclasses import asdict, dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,11 +32,19 @@ class JournalEntry:
 class RequestJournal:
     def __init__(self, size: int = JOURNAL_SIZE) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._statuses: dict[str, Counter[int]] = {}
         self._lock = threading.Lock()
 
-    def record(self, entry: JournalEntry) -> None:
+    def record(self, entry: JournalEntry, status: int | None) -> None:
         with self._lock:
             self._entries.append(entry)
+            if status is not None:
+                self._statuses.setdefault(entry.company, Counter())[status] += 1
+
+    def statuses(self, company: str) -> dict[int, int]:
+        """Response status -> how many of the company's requests were answered with it."""
+        with self._lock:
+            return dict(sorted(self._statuses.get(company, Counter()).items()))
 
     def of_company(self, company: str) -> list[dict[str, str]]:
         with self._lock:
@@ -60,8 +70,16 @@ class JournalMiddleware:
                 chunks.append(message.get("body", b""))
             return message
 
+        status: int | None = None
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         try:
-            await self.app(scope, recording_receive, send)
+            await self.app(scope, recording_receive, recording_send)
         finally:
             headers = dict(scope.get("headers") or [])
             self.journal.record(JournalEntry(
@@ -70,4 +88,4 @@ class JournalMiddleware:
                 path=scope["path"],
                 query=scope.get("query_string", b"").decode("latin-1"),
                 body=b"".join(chunks).decode("utf-8", "replace"),
-            ))
+            ), status)

@@ -31,6 +31,20 @@ from batch_orchestration.targets.payables.resource import PayablesResource
 from batch_orchestration.targets.routing import Route
 
 
+@dataclass(frozen=True)
+class SharedState:
+    """Where a target's resource keeps what every process loading into it must share: files in ``folder``
+    (one machine), and, when the warehouse is PostgreSQL, that database (every machine that reaches it:
+    BigLedger's rate budget)."""
+
+    folder: Path
+    database_url: str | None = None
+
+    @classmethod
+    def of(cls, home: Path, warehouse_url: str) -> SharedState:
+        return cls(home, warehouse_url if warehouse_url.startswith(("postgresql://", "postgres://")) else None)
+
+
 class TargetResource(Protocol):
     def connector(self) -> Connector: ...
 
@@ -42,20 +56,21 @@ def _api(route: Route) -> dict[str, Any]:
             "api_key": dg.EnvVar(config.api_key_env), "api_key_variable": config.api_key_env}
 
 
-def _bigledger(route: Route, state_dir: Path) -> dg.ConfigurableResource:
+def _bigledger(route: Route, state: SharedState) -> dg.ConfigurableResource:
     return BigLedgerResource(**_api(route), rate_window_seconds=route.config.rate_window_seconds,
-                             rate_state_path=str(state_dir / f"rate_limits_{route.target}.sqlite"))
+                             rate_state_path=str(state.folder / f"rate_limits_{route.target}.sqlite"),
+                             rate_state_database=state.database_url)
 
 
-def _batch_import(route: Route, state_dir: Path) -> dg.ConfigurableResource:
+def _batch_import(route: Route, state: SharedState) -> dg.ConfigurableResource:
     return BatchImportResource(**_api(route))
 
 
-def _ebill(route: Route, state_dir: Path) -> dg.ConfigurableResource:
-    return EbillResource(**_api(route), journal_path=str(state_dir / f"ebill_uploads_{route.target}.sqlite"))
+def _ebill(route: Route, state: SharedState) -> dg.ConfigurableResource:
+    return EbillResource(**_api(route), journal_path=str(state.folder / f"ebill_uploads_{route.target}.sqlite"))
 
 
-def _payables(route: Route, state_dir: Path) -> dg.ConfigurableResource:
+def _payables(route: Route, state: SharedState) -> dg.ConfigurableResource:
     options = PayablesOptions.model_validate(route.config.options)
     return PayablesResource(**_api(route), strategy=options.strategy, merge_key=list(options.merge_key))
 
@@ -69,7 +84,7 @@ class NoOptions(BaseModel):
 @dataclass(frozen=True)
 class System:
     bindings: Mapping[str, Binding]
-    resource: Callable[[Route, Path], dg.ConfigurableResource]  # (route, state folder) -> the target's resource
+    resource: Callable[[Route, SharedState], dg.ConfigurableResource]  # (route, its shared state) -> its resource
     operator_jobs: Callable[[Route], list[dg.JobDefinition]] = lambda route: []
     options: type[BaseModel] = NoOptions
     # options -> the bindings as a target with those options takes its entities (Bulk Payables' merge key)

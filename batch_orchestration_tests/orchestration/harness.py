@@ -26,6 +26,7 @@ from batch_orchestration.sandbox.server import RunningSandbox
 from batch_orchestration.targets import kill_points
 from batch_orchestration.targets.bigledger import BigLedgerConnector, BigLedgerSettings
 from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
+from batch_orchestration.targets.systems import SharedState
 from batch_orchestration.warehouse import open_warehouse
 
 DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)]
@@ -78,10 +79,12 @@ class Pipeline:
         return cls(settings, build_definitions(settings), sandbox)
 
     def connector(self) -> BigLedgerConnector:
+        """A connector drawing from the pipeline's own rate budget (its file, or its PostgreSQL warehouse)."""
+        state = SharedState.of(self.settings.home, self.settings.warehouse_url)
         return BigLedgerConnector(BigLedgerSettings(
             base_url=self.sandbox.url, company_id=DEMO_COMPANY, api_key=DEMO_API_KEY,
             rate_window_seconds=self.sandbox.config.window_seconds,
-            rate_state_path=self.settings.home / "rate_limits_bigledger.sqlite"))
+            rate_state_path=state.folder / "rate_limits_bigledger.sqlite", rate_state_database=state.database_url))
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with open_warehouse(self.settings.warehouse_url).session() as session:

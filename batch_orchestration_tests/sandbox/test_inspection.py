@@ -62,3 +62,17 @@ def test_the_journal_keeps_what_each_client_sent_and_no_key(sandbox, demo_header
     refused = requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/requests", timeout=10,
                            headers={"Authorization": "Bearer wrong"})
     assert refused.status_code == 401
+
+
+def test_every_answer_is_counted_by_status(
+        sandbox_factory: Callable[..., RunningSandbox]) -> None:
+    sandbox = sandbox_factory(window_seconds=60.0)
+    headers = {"Authorization": f"Bearer {DEMO_API_KEY}", "X-Company-Id": DEMO_COMPANY}
+    answers = [requests.post(f"{sandbox.url}/v1/batch/customers", timeout=10, headers=headers, json={"operations": [
+        {"operation": "create", "referenceId": f"r{n}", "data": {"name": f"N{n}", "email": f"n{n}@example.com"}}]})
+        for n in range(11)]  # ten batches a window: the eleventh is refused
+    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    statuses = requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/responses", timeout=10,
+                            headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).json()["statuses"]
+    assert statuses == {"200": 10, "429": 1}
+    assert requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/responses", timeout=10).status_code == 401

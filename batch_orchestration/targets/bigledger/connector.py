@@ -39,6 +39,7 @@ class BigLedgerSettings:
     # The target's rate-limit "minute"; the sandbox can shorten it, the real API does not.
     rate_window_seconds: float = 60.0
     rate_state_path: Path | None = None
+    rate_state_database: str | None = field(default=None, repr=False)  # a URL may hold a password
     timeout_seconds: float = 30.0
     policy: RetryPolicy = DEFAULT_POLICY
 
@@ -56,12 +57,18 @@ def _budgets(window: float) -> list[Budget]:
 class BigLedgerConnector:
     def __init__(self, settings: BigLedgerSettings) -> None:
         self.name = settings.target_name
-        state_path = settings.rate_state_path or default_state_path(settings.base_url, settings.company_id)
+        identity = (settings.base_url, settings.company_id)
+        if settings.rate_state_database is not None:  # one budget for every machine
+            limiter = SharedRateLimiter(_budgets(settings.rate_window_seconds),
+                                        database_url=settings.rate_state_database, scope=identity)
+        else:
+            limiter = SharedRateLimiter(_budgets(settings.rate_window_seconds),
+                                        settings.rate_state_path or default_state_path(*identity))
         self.http = BigLedgerHttp(
             base_url=settings.base_url,
             company_id=settings.company_id,
             api_key=settings.api_key,
-            limiter=SharedRateLimiter(_budgets(settings.rate_window_seconds), state_path),
+            limiter=limiter,
             key_variable=settings.api_key_variable,
             timeout_seconds=settings.timeout_seconds,
             policy=settings.policy,

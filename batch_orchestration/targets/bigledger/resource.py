@@ -14,7 +14,10 @@ class BigLedgerResource(TargetApiResource):
     """The BigLedger batch API of one target."""
 
     rate_window_seconds: float = Field(default=60.0, description="The target's rate-limit minute")
-    rate_state_path: str | None = Field(default=None, description="File shared by processes for pacing")
+    rate_state_path: str | None = Field(default=None, description="File shared by the processes of one machine "
+                                        "for pacing")
+    rate_state_database: str | None = Field(default=None, description="PostgreSQL database shared by every "
+                                            "machine for pacing (the warehouse's); used instead of the file")
 
     def connector(self) -> BigLedgerConnector:
         return BigLedgerConnector(
@@ -26,5 +29,6 @@ class BigLedgerResource(TargetApiResource):
                 target_name=self.target_name,
                 rate_window_seconds=self.rate_window_seconds,
                 rate_state_path=Path(self.rate_state_path) if self.rate_state_path else None,
+                rate_state_database=self.rate_state_database,
             )
         )
