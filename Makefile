@@ -22,7 +22,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check batch_orchestration batch_orchestration_tests bench
-	$(BIN)/dagster definitions validate -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
 
 lint: install

@@ -125,6 +125,48 @@ def generate(
     typer.echo(summary.to_json())
 
 
+def _launch(days: Callable[[Settings], list[str]], job: str, entity: str | None) -> None:
+    """Run ``job`` for the days (from the settings) as ``migrate`` and ``sync`` do; exit 1 unless all passed."""
+    from batch_orchestration.orchestration.launch import LaunchError, launch
+    from batch_orchestration.orchestration.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        ok = launch(settings, days(settings), job, Console(), entity)
+    except LaunchError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def migrate(
+    first: Annotated[str, typer.Option("--from", help="The first day, YYYY-MM-DD")],
+    last: Annotated[str, typer.Option("--to", help="The last day, YYYY-MM-DD (included)")],
+    entity: Annotated[str | None, typer.Option(help="Only this entity's unit (its header or lines with it)")] = None,
+) -> None:
+    """Run migration_job for each day from --from to --to, oldest first, in the instance of $DAGSTER_HOME.
+
+    Stops at the first day that fails; exits 1 when a day or a check failed.
+    """
+    from batch_orchestration.orchestration.jobs import MIGRATION_JOB
+    from batch_orchestration.orchestration.launch import day_range
+
+    start, end = date.fromisoformat(_day(first)), date.fromisoformat(_day(last))
+    _launch(lambda settings: day_range(settings, start, end), MIGRATION_JOB, entity)
+
+
+@app.command()
+def sync(
+    entity: Annotated[str | None, typer.Option(help="Only this entity's unit (its header or lines with it)")] = None,
+) -> None:
+    """Run daily_sync_job for the day that ended (yesterday in BATCH_ORCHESTRATION_TIMEZONE), as the nightly
+    schedule does; exits 1 when it or a check failed."""
+    from batch_orchestration.orchestration.jobs import DAILY_SYNC_JOB
+    from batch_orchestration.orchestration.launch import day_that_ended
+
+    _launch(lambda settings: [day_that_ended(settings)], DAILY_SYNC_JOB, entity)
+
+
 @app.command()
 def rejects(
     entity: Annotated[str, typer.Argument(help="An entity: customers, invoice_line_items, payments...")],
@@ -183,8 +225,10 @@ def _pipeline_warehouse(url: str) -> Warehouse:
     with warehouse.session() as session:
         if not session.table_exists("rejects") or not session.table_exists("id_map"):
             raise typer.BadParameter(f"{warehouse.shown_url} holds no pipeline state: run the pipeline first, or "
-                                     "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL) at its warehouse")
+                                     "point --warehouse-url (or BATCH_ORCHESTRATION_WAREHOUSE_URL, or "
+                                     "BATCH_ORCHESTRATION_HOME: the demo's is .demo) at its warehouse")
     ensure_schema(warehouse)
+    typer.echo(f"warehouse: {warehouse.shown_url}", err=True)  # which one was read, out of the way of --json
     return warehouse
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -15,20 +14,19 @@ from pathlib import Path
 import dagster as dg
 import requests
 import yaml
-from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from batch_orchestration.demo.generate import generate_export
 from batch_orchestration.demo.routing import INSPECTED, demo_routing, key_variable
 from batch_orchestration.demo.summary import GenerationSummary
 from batch_orchestration.demo.target_seed import seed_collaborators, seed_target, target_record_counts
-from batch_orchestration.entities.registry import ENTITIES, members, units
+from batch_orchestration.entities.registry import members, units
 from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
 from batch_orchestration.load.reconcile import shown
 from batch_orchestration.orchestration.runner import DayResult, run_days
 from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
+from batch_orchestration.orchestration.summary import ensure_instance_yaml, print_summary, records_sent
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
 from batch_orchestration.sandbox.server import start_in_thread
 from batch_orchestration.targets.routing import load_routing
@@ -84,52 +82,7 @@ def _configure_environment(options: DemoOptions, sandbox_url: str, first_day: st
             f"{ENV_PREFIX}START_DATE": first_day,
         }
     )
-    instance_yaml = home / "dagster_home" / "dagster.yaml"
-    if not instance_yaml.exists():
-        instance_yaml.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(__file__).parents[1] / "instance" / "dagster.yaml", instance_yaml)
-
-
-def _totals(results: list[DayResult], entity: str) -> tuple[Counter[str], Counter[str]]:
-    """Numbers summed over the days from the assets' metadata, and reject counts by code."""
-    totals: Counter[str] = Counter()
-    codes: Counter[str] = Counter()
-    for result in results:
-        for stage in ("staged", "validated", "loaded"):
-            for key, value in result.metadata.get(f"{entity}_{stage}", {}).items():
-                if key.startswith("rejects/") and isinstance(value, int):
-                    codes[key.removeprefix("rejects/")] += value
-                elif isinstance(value, int | float) and not isinstance(value, bool):
-                    totals[f"{stage}.{key}"] += value
-    return totals, codes
-
-
-def _print_summary(console: Console, results: list[DayResult], expected: dict[str, list[str]]) -> None:
-    """Per entity: rows staged, rows rejected (at validation or load; a row breaking two rules counts
-    once) against the generator's expected rejects, and what the load did (a changes export's delete rows
-    are neither rejected nor loaded records: they are the deletes)."""
-    # Compact, so that the eight columns fit an 80-column terminal: rejected/expected in one.
-    table = Table(title="Migration summary (all days)", box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
-    table.add_column("entity", no_wrap=True, min_width=max(map(len, ENTITIES)))
-    for column in ("staged", "rej/exp", "created", "updated", "deleted", "skipped", "load s"):
-        table.add_column(column, justify="right")
-    rejects_by_entity = {}
-    for entity in ENTITIES:
-        totals, codes = _totals(results, entity)
-        rejects_by_entity[entity] = codes
-        rejected = (totals["validated.rows_in"] - totals["validated.dagster/row_count"] - totals["validated.deletes"]
-                    + totals["loaded.rejected"])
-        table.add_row(
-            entity, str(int(totals["staged.dagster/row_count"])),
-            f"{int(rejected)}/{len(expected[entity]) if entity in expected else '-'}",
-            str(int(totals["loaded.created"])), str(int(totals["loaded.updated"])),
-            str(int(totals["loaded.deleted"])), str(int(totals["loaded.skipped"])), f"{totals['loaded.seconds']:.1f}",
-        )
-    console.print(table)
-    console.print("rejected by code:")
-    for entity, codes in rejects_by_entity.items():
-        listed = ", ".join(f"{code} {n}" for code, n in codes.most_common()) or "none"
-        console.print(f"  {entity}: {listed}")
+    ensure_instance_yaml(home / "dagster_home")
 
 
 def _inspection_counts(url: str) -> dict[str, int]:
@@ -284,14 +237,9 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
                 progress.update(task, advance=1, description=f"day {result.day} {state}")
 
             results = run_days(defs, labels, instance, on_day=on_day)
-        _print_summary(console, results, expected)
-        sent = sum(
-            int(r.metadata.get(f"{e}_loaded", {}).get(k, 0))
-            for r in results
-            for e in ENTITIES
-            for k in ("created", "updated", "deleted")
-        )
-        console.print(f"records sent to the target this run: {sent}; wall time {time.monotonic() - started:.1f} s")
+        print_summary(console, results, expected)
+        console.print(f"records sent to the target this run: {records_sent(results)}; "
+                      f"wall time {time.monotonic() - started:.1f} s")
         ok = all(r.success for r in results) and len(results) == len(labels)
         if not ok:
             console.print("[red]a day failed: open the Dagster UI (see README) for the run's logs[/red]")

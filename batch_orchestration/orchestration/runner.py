@@ -43,13 +43,15 @@ def run_days(
     instance: dg.DagsterInstance,
     job_name: str = "migration_job",
     on_day: Callable[[DayResult], None] | None = None,
+    assets: list[dg.AssetKey] | None = None,
 ) -> list[DayResult]:
-    """Run ``job_name`` for each day, oldest first, stopping at the first failed day."""
+    """Run ``job_name`` (only its ``assets``, when given) for each day, oldest first, stopping at the first
+    failed day."""
     job = defs.resolve_job_def(job_name)
     results = []
     for day in sorted(days):
         outcome = job.execute_in_process(
-            partition_key=day, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
+            partition_key=day, instance=instance, run_config=QUIET_LOGS, raise_on_error=False, asset_selection=assets
         )
         evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in outcome.get_asset_check_evaluations()}
         day_result = DayResult(day=day, success=outcome.success, metadata=_materialization_metadata(outcome),

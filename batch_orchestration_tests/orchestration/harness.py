@@ -124,8 +124,6 @@ def write_export(landing: Path, day: str, files: dict[str, list[str]]) -> None:
         (folder / "export.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-
-
 # -- routed pipelines and killed runs (test_ebill_e2e.py, test_batch_import_e2e.py, test_payables_e2e.py) --
 
 

@@ -101,7 +101,7 @@ def test_a_deleted_warehouse_creates_nothing_again_and_adopt_rebuilds_its_id_map
     traced = CliRunner().invoke(app, ["trace", "customers", ids[("customers", "C2")], "--json",
                                       "--warehouse-url", f"duckdb:///{warehouse}"])
     assert traced.exit_code == 0, traced.output
-    history = json.loads(traced.output)
+    history = json.loads(traced.stdout)
     assert history["source_keys"] == ["C2"]
     assert [(r["day"], r["source_row"]) for r in history["rows"]] == [(days[0], 2), (days[1], 1)]  # data rows
     assert [(v["operation"], v["day"], v["target_id"]) for v in history["versions"]] == [
@@ -111,7 +111,7 @@ def test_a_deleted_warehouse_creates_nothing_again_and_adopt_rebuilds_its_id_map
     assert [(h["target"], h["day"]) for h in history["held"]] == [("bigledger", days[1])]
     line = CliRunner().invoke(app, ["trace", "invoice_line_items", "I1/2", "--json",
                                     "--warehouse-url", f"duckdb:///{warehouse}"])
-    assert [v["operation"] for v in json.loads(line.output)["versions"]] == ["adopt"]  # with its invoice
+    assert [v["operation"] for v in json.loads(line.stdout)["versions"]] == ["adopt"]  # with its invoice
     unknown = CliRunner().invoke(app, ["trace", "customers", "C404", "--warehouse-url", f"duckdb:///{warehouse}"])
     assert unknown.exit_code == 1 and "knows no customers 'C404'" in unknown.output
 

@@ -76,7 +76,7 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
         monkeypatch.setenv(f"{ENV_PREFIX}{name}", value)  # the command reads the settings as any run does
     answer = CliRunner().invoke(app, ["plan", "--day", second, "--json"])
     assert answer.exit_code == 0, answer.output
-    units_planned = {unit["entity"]: unit for unit in json.loads(answer.output)["units"]}
+    units_planned = {unit["entity"]: unit for unit in json.loads(answer.stdout)["units"]}
     assert set(units_planned) == {root.name for root in units() if loading.settings.routing().route(root.name)}
     assert units_planned["customers"]["updates"][0]["changes"] == [
         {"field": "name", "old": "Acme Trading", "new": "Acme Trading Sdn Bhd"}]
@@ -85,13 +85,13 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
     asked = CliRunner().invoke(app, ["plan", "--day", second, "--ask-target", "--json"])
     assert asked.exit_code == 0, asked.output
     verdicts = {unit["entity"]: {v["source_key"]: (v["valid"], v["code"]) for v in unit["verdicts"]}
-                for unit in json.loads(asked.output)["units"]}
+                for unit in json.loads(asked.stdout)["units"]}
     assert verdicts["customers"] == {"C1": (True, None), "C3": (True, None), "C5": (False, "DUPLICATE_ERROR")}
     assert verdicts["invoices"] == {"I1": (None, "NOT_ASKED")}  # its customer does not exist yet
-    (asked_invoices,) = [unit for unit in json.loads(asked.output)["units"] if unit["entity"] == "invoices"]
+    (asked_invoices,) = [unit for unit in json.loads(asked.stdout)["units"] if unit["entity"] == "invoices"]
     assert [(h["source_key"], h["code"]) for h in asked_invoices["held_back"]] == [("I2", "PARENT_REJECTED")]
     only = CliRunner().invoke(app, ["plan", "--day", second, "--entity", "invoices", "--ask-target", "--json"])
-    assert [unit["entity"] for unit in json.loads(only.output)["units"]] == ["invoices"]
+    assert [unit["entity"] for unit in json.loads(only.stdout)["units"]] == ["invoices"]
     unvalidated = CliRunner().invoke(app, ["plan", "--day", DAY_KEYS[2]])
     assert unvalidated.exit_code != 0 and "has no validated records of" in unvalidated.output
     assert DEMO_API_KEY not in asked.output + table.output

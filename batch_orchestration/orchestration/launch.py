@@ -1,0 +1,94 @@
+"""Runs of days from the command line (``migrate``, ``sync``), for people and cron alike.
+
+They go through the same definitions and the same Dagster instance (``DAGSTER_HOME``) as the UI and the
+daemon, so their runs, materializations and checks are in the UI's history and the next sensor tick or
+backfill sees them. Days run oldest first, each as one run of the job, and stop at the first that fails;
+then the summary the demo prints, and whether every day and every check passed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from batch_orchestration.entities.registry import ENTITIES, members, root_of
+from batch_orchestration.orchestration.assets import asset_key
+from batch_orchestration.orchestration.runner import DayResult, run_days
+from batch_orchestration.orchestration.settings import Settings
+from batch_orchestration.orchestration.summary import ensure_instance_yaml, print_summary, records_sent
+
+
+class LaunchError(ValueError):
+    """A run that cannot be launched as asked (no instance, days outside the partitions, an unknown entity)."""
+
+
+def instance_home() -> Path:
+    """The Dagster home the UI and the daemon use: the runs must land in their history, so it is not guessed."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise LaunchError("DAGSTER_HOME is not set: set it to the Dagster instance the UI and daemon use (make ui "
+                          "uses $PWD/.dagster_home), so these runs are in its history")
+    ensure_instance_yaml(Path(home))
+    return Path(home)
+
+
+def day_range(settings: Settings, first: date, last: date) -> list[str]:
+    """Every day from ``first`` to ``last``, both included, all of them partitions."""
+    if last < first:
+        raise LaunchError(f"--to {last} is before --from {first}")
+    if first < date.fromisoformat(settings.start_date):
+        raise LaunchError(f"{first} is before the first partition, {settings.start_date} "
+                          "(BATCH_ORCHESTRATION_START_DATE)")
+    return [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def day_that_ended(settings: Settings, now: datetime | None = None) -> str:
+    """Yesterday in the partitions' timezone: the day the nightly sync loads."""
+    today = (now or datetime.now(ZoneInfo(settings.timezone))).astimezone(ZoneInfo(settings.timezone)).date()
+    return (today - timedelta(1)).isoformat()
+
+
+def unit_assets(settings: Settings, entity: str) -> list[dg.AssetKey]:
+    """The assets of ``entity``'s unit (its header or lines with it): staged, validated and, routed, loaded."""
+    if entity not in ENTITIES:
+        raise LaunchError(f"unknown entity {entity!r}; one of {', '.join(ENTITIES)}")
+    root = root_of(entity) or ENTITIES[entity]
+    stages = ("staged", "validated", "loaded") if settings.routing().route(root.name) else ("staged", "validated")
+    return [asset_key(member.name, stage) for member in members(root) for stage in stages]
+
+
+def launch(settings: Settings, days: list[str], job: str, console: Console, entity: str | None = None) -> bool:
+    """Run ``job`` for ``days`` (only ``entity``'s unit, when given) and print the summary; whether all passed."""
+    from batch_orchestration.definitions import build_definitions  # reads the definitions as the UI does
+
+    instance_home()
+    assets = unit_assets(settings, entity) if entity else None
+    defs = build_definitions(settings)
+    console.print(f"{job} for {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''}"
+                  f"{f' ({entity})' if entity else ''}; instance {os.environ['DAGSTER_HOME']}")
+    started = time.monotonic()
+    with (dg.DagsterInstance.get() as instance,
+          Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} days"),
+                   TimeElapsedColumn(), console=console) as progress):
+        task = progress.add_task(f"running {job}", total=len(days))
+
+        def on_day(result: DayResult) -> None:
+            progress.update(task, advance=1, description=f"day {result.day} {'done' if result.success else 'FAILED'}")
+
+        results = run_days(defs, days, instance, job_name=job, on_day=on_day, assets=assets)
+    print_summary(console, results)
+    console.print(f"records sent: {records_sent(results)}; {time.monotonic() - started:.1f} s")
+    failed_days = [r.day for r in results if not r.success]
+    failed_checks = [f"{r.day} {asset} {check}" for r in results for asset, check in r.check_failures()]
+    if failed_days:
+        console.print(f"[red]day {failed_days[0]} failed; later days were not run: see the run in the UI[/red]")
+    for failure in failed_checks:
+        console.print(f"[red]check failed: {failure}[/red]")
+    return not failed_days and not failed_checks and len(results) == len(days)
