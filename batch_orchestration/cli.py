@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from batch_orchestration.console import output_console
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, FaultConfig, SandboxConfig
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ def demo(
         raise typer.BadParameter(f"{target!r} is not a target system; choose one of {', '.join(SYSTEMS)}",
                                  param_hint="--target")
     ok = run_demo(DemoOptions(directory=directory, days=days, customers=customers, window_seconds=window_seconds,
-                              target=target), Console())
+                              target=target), output_console())
     raise typer.Exit(0 if ok else 1)
 
 
@@ -105,7 +107,10 @@ def generate(
     bad_fraction: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.03,
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
-    """Write a realistic legacy export (with a few per cent of known bad records) and print its summary."""
+    """Write a realistic legacy export (with a few per cent of known bad records), its full summary as JSON
+    beside the root (export_summary.json: every bad record, what each target must reject), and print counts."""
+    from rich.table import Table
+
     from batch_orchestration.demo.generate import generate_export
 
     try:
@@ -122,7 +127,19 @@ def generate(
         bad_fraction=bad_fraction,
         seed=seed,
     )
-    typer.echo(summary.to_json())
+    written = root.resolve().parent / "export_summary.json"  # as the demo keeps it: beside its landing root
+    written.write_text(summary.to_json(), encoding="utf-8")
+    table = Table()
+    table.add_column("entity")
+    table.add_column("rows", justify="right")
+    table.add_column("bad", justify="right")
+    bad = Counter(record.entity for record in summary.bad_records)
+    for entity, rows in summary.totals.items():
+        table.add_row(entity, str(rows), str(bad[entity]))
+    console = output_console()
+    console.print(f"an export of {', '.join(summary.days)} in {root}:")
+    console.print(table)
+    console.print(f"what it holds, record by record: {written}")
 
 
 def _launch(days: Callable[[Settings], list[str]], job: str, entity: str | None) -> None:
@@ -132,7 +149,7 @@ def _launch(days: Callable[[Settings], list[str]], job: str, entity: str | None)
 
     settings = Settings.from_env()
     try:
-        ok = launch(settings, days(settings), job, Console(), entity)
+        ok = launch(settings, days(settings), job, output_console(), entity)
     except LaunchError as exc:
         raise typer.BadParameter(str(exc)) from None
     raise typer.Exit(0 if ok else 1)
@@ -193,7 +210,7 @@ def rejects(
         table.add_column(column)
     for row in frame.itertuples(index=False):
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    output_console().print(table)
 
 
 def _known_entity(entity: str | None) -> None:
@@ -265,7 +282,7 @@ def plan(
     if as_json:
         typer.echo(plan_json(plans, day))
         return
-    console = Console()
+    console = output_console()
     console.print(f"plan of {day} (warehouse {warehouse.shown_url}); nothing is sent")
     if not plans:
         console.print("no unit of it is routed to a target")
@@ -376,8 +393,8 @@ def adopt(
                           str(a.unknown_to_source))
         else:
             table.add_row(a.entity, a.target, "-", "not readable", "-", "-")
-    Console().print(f"adopted from the targets into {warehouse.shown_url}")
-    Console().print(table)
+    output_console().print(f"adopted from the targets into {warehouse.shown_url}")
+    output_console().print(table)
 
 
 @app.command("trace")
@@ -407,7 +424,7 @@ def trace_record(
     if as_json:
         typer.echo(json.dumps(found.__dict__, indent=2, default=str, ensure_ascii=False))
         raise typer.Exit(0 if found.found else 1)
-    console = Console()
+    console = output_console()
     if not found.found:
         console.print(f"{warehouse.shown_url} knows no {entity} {record!r} (neither a source key nor a target id)")
         raise typer.Exit(1)
@@ -448,7 +465,7 @@ def reconcile(
                              "cannot be read back: not reconciled", "reconcile")
     results = [reconcile_unit(warehouse, connectors[route.target], root, day) for root in routing.routed_units(entity)
                if (route := routing.route(root.name)) and route.target in connectors]
-    console = Console()
+    console = output_console()
     console.print(f"reconciliation of {day} (warehouse {warehouse.shown_url})")
     table = Table("unit", "target", "loaded", "found", "amounts loaded", "amounts found", "pipeline's records",
                   "requests", "ok")

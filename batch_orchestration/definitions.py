@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from batch_orchestration.orchestration.assets import build_entity_assets, build_entity_checks
+from batch_orchestration.orchestration.failure_sensor import run_failure_alert
 from batch_orchestration.orchestration.jobs import MIGRATION_JOB, jobs_and_schedule
 from batch_orchestration.orchestration.partitions import daily_partitions
 from batch_orchestration.orchestration.plan_job import build_plan_job
@@ -49,6 +50,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[
             build_landing_sensor("local_landing_sensor", "local", MIGRATION_JOB, partitions),
             build_landing_sensor("s3_landing_sensor", "s3", MIGRATION_JOB, partitions),
+            run_failure_alert,
         ],
         resources=build_resources(settings, routing),
         jobs=[build_plan_job(partitions, routing),

@@ -10,6 +10,7 @@ system is named here: the routing gives each unit's target, resource key and poo
 
 import warnings
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import dagster as dg
 
@@ -19,6 +20,7 @@ from batch_orchestration.load.payload_lineage import sampled_lineage
 from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
 from batch_orchestration.load.reconcile import reconcile_unit
 from batch_orchestration.orchestration import run_lineage
+from batch_orchestration.orchestration.jobs import nightly_freshness
 from batch_orchestration.orchestration.metadata import (
     column_schema,
     landing_key,
@@ -43,6 +45,8 @@ from batch_orchestration.warehouse.schema import staged_table, validated_table
 # Step retries for what can fail transiently (the landing store, the target API).
 STEP_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
+
+Checked = TypeVar("Checked", dg.AssetChecksDefinition, dg.AssetCheckSpec)
 
 def asset_key(entity: str, stage: str) -> dg.AssetKey:
     """``<entity>_<stage>``: the one spelling of an entity's asset keys."""
@@ -135,9 +139,9 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
         name=f"{root.name}_validation",
         specs=[_validated_spec(member, root) for member in unit],
         partitions_def=partitions,
-        check_specs=[dg.AssetCheckSpec(check_name, asset=asset_key(member.name, "validated"), blocking=True,
-                                       description="Rejected share of the day's rows is under the threshold")
-                     for member in unit],
+        check_specs=[_partitioned_check(lambda m=member: dg.AssetCheckSpec(
+            check_name, asset=asset_key(m.name, "validated"), blocking=True, partitions_def=partitions,
+            description="Rejected share of the day's rows is under the threshold")) for member in unit],
     )
     def validated(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                   settings: PipelineSettingsResource) -> Iterator[dg.MaterializeResult]:
@@ -177,7 +181,7 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
     return validated
 
 
-def _loaded_spec(entity: EntitySpec, root: EntitySpec, route: Route) -> dg.AssetSpec:
+def _loaded_spec(entity: EntitySpec, root: EntitySpec, route: Route, timezone: str) -> dg.AssetSpec:
     own_key = asset_key(entity.name, "loaded")
     deps: list[dg.AssetDep | dg.AssetKey] = [asset_key(member.name, "validated") for member in members(root)]
     resolves = SYSTEMS[route.config.system].bindings[root.name].resolves
@@ -190,6 +194,7 @@ def _loaded_spec(entity: EntitySpec, root: EntitySpec, route: Route) -> dg.Asset
         group_name=root.name,
         kinds={"api", route.config.system},
         metadata={"target": route.target, "target_system": route.config.system},
+        freshness_policy=nightly_freshness(timezone),
         description=(f"{entity.name} in the target {route.target} ({route.config.system}): created, updated or "
                      f"skipped from the ID map{travels}"),
     )
@@ -201,7 +206,7 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
 
     @dg.multi_asset(
         name=f"{root.name}_load",
-        specs=[_loaded_spec(member, root, route) for member in unit],
+        specs=[_loaded_spec(member, root, route, partitions.timezone) for member in unit],
         partitions_def=partitions,
         pool=route.pool,
         retry_policy=STEP_RETRY,
@@ -256,9 +261,10 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
     return loaded
 
 
-def _partitioned_check(build: Callable[[], dg.AssetChecksDefinition]) -> dg.AssetChecksDefinition:
-    """Each check's result belongs to its day; Dagster 1.13 marks partitioned checks as a preview and warns
-    at every definition, which this one place acknowledges (the Dagster set is pinned)."""
+def _partitioned_check(build: Callable[[], Checked]) -> Checked:
+    """Each check's result belongs to its day (without it, a check of a partitioned asset is recorded twice
+    a run: planned for the day, and its result for no day); Dagster 1.13 marks partitioned checks as a
+    preview and warns at every definition, which this one place acknowledges (the Dagster set is pinned)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
         return build()

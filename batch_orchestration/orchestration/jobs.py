@@ -6,11 +6,23 @@ an asset job is not part of Dagster's public API, so nothing outside this module
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 
 PIPELINE_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups("landing_zone")
 MIGRATION_JOB = "migration_job"
 DAILY_SYNC_JOB = "daily_sync_job"
+NIGHTLY_SYNC_HOUR = 2  # in the partitions' timezone: the day that ended is complete by then
+# What an operator may expect of the nightly sync: the loaded assets are fresh when a load ran between the
+# sync's start and this many hours after it (the loaded assets' freshness policy says so in the UI).
+SYNC_DONE_WITHIN_HOURS = 4
+
+
+def nightly_freshness(timezone: str) -> dg.FreshnessPolicy:
+    """Loaded by ``NIGHTLY_SYNC_HOUR + SYNC_DONE_WITHIN_HOURS`` each day, and not before the sync started."""
+    return dg.FreshnessPolicy.cron(deadline_cron=f"0 {NIGHTLY_SYNC_HOUR + SYNC_DONE_WITHIN_HOURS} * * *",
+                                   lower_bound_delta=timedelta(hours=SYNC_DONE_WITHIN_HOURS), timezone=timezone)
 
 
 def jobs_and_schedule(partitions: dg.PartitionsDefinition) -> dg.Definitions:
@@ -31,7 +43,7 @@ def jobs_and_schedule(partitions: dg.PartitionsDefinition) -> dg.Definitions:
     )
     # At 02:00 (in the partitions' timezone) the schedule runs the partition of the day that just ended.
     nightly = dg.build_schedule_from_partitioned_job(
-        sync, name="nightly_sync", hour_of_day=2, minute_of_hour=0,
+        sync, name="nightly_sync", hour_of_day=NIGHTLY_SYNC_HOUR, minute_of_hour=0,
         description="Daily sync of yesterday's exports at 02:00.",
     )
     return dg.Definitions(jobs=[migration, sync], schedules=[nightly])

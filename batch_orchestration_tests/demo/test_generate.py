@@ -733,3 +733,19 @@ def test_payables_leave_every_other_entity_byte_identical(tmp_path: Path) -> Non
     assert [r for r in with_some.bad_records if r.entity != "payables"] == without.bad_records
     assert without.totals["payables"] == 0 and without.collaborators == []
     assert with_some.totals["payables"] == 40 and len(with_some.collaborators) == 13
+
+
+def test_the_generate_command_prints_counts_and_keeps_the_whole_summary_beside_the_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from batch_orchestration.cli import app
+
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal, and no width asked for: paths are not broken
+
+    done = CliRunner().invoke(app, ["generate", str(tmp_path / "landing"), "--customers", "60", "--days", "2"])
+    assert done.exit_code == 0, done.output
+    summary = json.loads((tmp_path / "export_summary.json").read_text(encoding="utf-8"))
+    assert len(done.output) < 4000 and "export_summary.json" in done.output  # counts, not the whole JSON
+    assert f"│ customers            │ {summary['totals']['customers']:>4} │" in done.output
+    assert not list((tmp_path / "landing").glob("*.json"))  # nothing but the export in the landing root

@@ -58,9 +58,27 @@ def test_nightly_schedule_and_sensors() -> None:
     schedule = defs.resolve_schedule_def("nightly_sync")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.job_name == "daily_sync_job"
-    assert {s.name for s in defs.sensors} == {"local_landing_sensor", "s3_landing_sensor"}
+    assert {s.name for s in defs.sensors} == {"local_landing_sensor", "s3_landing_sensor", "run_failure_alert"}
+    # Every loaded asset is expected fresh by 06:00, from a load after the 02:00 sync started.
+    graph = defs.resolve_asset_graph()
+    for entity in BIGLEDGER_ENTITIES:
+        policy = graph.get(dg.AssetKey(f"{entity}_loaded")).freshness_policy
+        assert (policy.deadline_cron, policy.lower_bound_delta.total_seconds(), policy.timezone) == (
+            "0 6 * * *", 4 * 3600, "UTC"), entity
 
 
 def test_the_api_key_is_not_in_the_definitions_config() -> None:
     target = defs.resources["target_bigledger"]
     assert "EnvVar" in type(target.api_key).__name__ or str(target.api_key).startswith("EnvVar")
+
+
+def test_every_column_of_the_staged_and_validated_tables_is_described_from_the_model() -> None:
+    graph = defs.resolve_asset_graph()
+    for entity in ENTITIES:
+        for stage in ("staged", "validated"):
+            schema = graph.get(dg.AssetKey(f"{entity}_{stage}")).metadata["dagster/column_schema"]
+            assert all(column.description for column in schema.columns), (entity, stage)
+    validated = graph.get(dg.AssetKey("customers_validated")).metadata["dagster/column_schema"]
+    name = next(column for column in validated.columns if column.name == "name")
+    assert name.description == "Name; required; at least 1 characters; at most 100 characters; " \
+                               "from the legacy column CUST_NAME"  # the model's rules, the mapping's column

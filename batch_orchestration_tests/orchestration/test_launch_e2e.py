@@ -40,6 +40,14 @@ def _runs(home: Path) -> list[tuple[str, str | None, bool]]:
         return sorted((run.job_name, run.tags.get("dagster/partition"), run.is_success) for run in instance.get_runs())
 
 
+def _check_executions(home: Path, defs: dg.Definitions) -> dict[str, list[tuple[str, str | None]]]:
+    """check -> its executions' (status, partition), newest first."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return {key.to_user_string(): [(r.status.value, r.partition) for r in
+                                       instance.event_log_storage.get_asset_check_execution_history(key, limit=20)]
+                for key in defs.resolve_asset_graph().asset_check_keys}
+
+
 def test_migrate_runs_the_days_in_order_into_the_instance_and_again_sends_nothing(
         tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     first, second = DAY_KEYS[:2]
@@ -59,9 +67,16 @@ def test_migrate_runs_the_days_in_order_into_the_instance_and_again_sends_nothin
     assert "customers" in ran.output and "invoices" in ran.output  # the summary's rows
     assert (home / "dagster.yaml").exists()  # the project's instance settings (its pools) in a new home
     assert _runs(home) == [("migration_job", day, True) for day in (first, first, second, second)]
+    # Each check ran once a run, for its day: not planned for the day and answered for none (issue 13).
+    pipeline = Pipeline.build(make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}"), sandbox)
+    executions = _check_executions(home, pipeline.defs)
+    assert executions["customers_validated:reject_rate_under_threshold"] == [("SUCCEEDED", second),
+                                                                            ("SUCCEEDED", first)]
+    assert executions["invoices_loaded:target_holds_what_was_loaded"] == [("SUCCEEDED", day) for day in
+                                                                           (second, first, second, first)]
+    assert all(partition for runs in executions.values() for _, partition in runs)
     assert again.exit_code == 0 and "records sent: 0;" in again.output, again.output  # its unit only, nothing new
     assert "invoices" in again.output and "customers " not in again.output
-    pipeline = Pipeline.build(make_settings(tmp_path, sandbox, f"duckdb:///{tmp_path / 'w.duckdb'}"), sandbox)
     assert pipeline.mapped_keys("invoices") == {"I0", "I1"}
 
 
