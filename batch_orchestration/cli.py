@@ -106,9 +106,11 @@ def generate(
     invoices_per_customer: Annotated[float, typer.Option(min=0.1)] = 6.67,
     bad_fraction: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.03,
     seed: Annotated[int, typer.Option()] = 7,
+    summary_path: Annotated[Path | None, typer.Option("--summary", help="Where the export's whole summary (JSON) "
+                                                      "goes. Default: <root>_summary.json beside the root")] = None,
 ) -> None:
-    """Write a realistic legacy export (with a few per cent of known bad records), its full summary as JSON
-    beside the root (export_summary.json: every bad record, what each target must reject), and print counts."""
+    """Write a realistic legacy export (with a few per cent of known bad records), its whole summary as JSON
+    (every bad record, what each target must reject) beside it, and print the counts."""
     from rich.table import Table
 
     from batch_orchestration.demo.generate import generate_export
@@ -127,7 +129,8 @@ def generate(
         bad_fraction=bad_fraction,
         seed=seed,
     )
-    written = root.resolve().parent / "export_summary.json"  # as the demo keeps it: beside its landing root
+    # Beside the root, not in it: the landing root holds the export only.
+    written = summary_path or root.resolve().with_name(f"{root.resolve().name}_summary.json")
     written.write_text(summary.to_json(), encoding="utf-8")
     table = Table()
     table.add_column("entity")
@@ -169,7 +172,7 @@ def migrate(
     from batch_orchestration.orchestration.launch import day_range
 
     start, end = date.fromisoformat(_day(first)), date.fromisoformat(_day(last))
-    _launch(lambda settings: day_range(settings, start, end), MIGRATION_JOB, entity)
+    _launch(lambda settings: day_range(start, end), MIGRATION_JOB, entity)
 
 
 @app.command()
@@ -277,7 +280,7 @@ def plan(
         raise typer.BadParameter(f"{warehouse.shown_url} has no validated records of {day}: stage and validate the "
                                  "day first (migration_job for its partition)", param_hint="--day")
     routing = settings.routing()
-    validators = _validators(routing, _shared_state(settings), entity) if ask_target else None
+    validators = _validators(routing, _shared_state(settings, warehouse), entity) if ask_target else None
     plans = plan_day(warehouse, routing, day, entity, validators, DeleteGuard(settings.max_delete_share))
     if as_json:
         typer.echo(plan_json(plans, day))
@@ -314,10 +317,11 @@ def plan(
                 console.print(f"    {verdict.source_key}: {verdict.code}: {verdict.message}")
 
 
-def _shared_state(settings: Settings) -> SharedState:
+def _shared_state(settings: Settings, warehouse: Warehouse) -> SharedState:
+    """Where the targets' shared state is, for the warehouse the command reads (its rate budget with it)."""
     from batch_orchestration.targets.systems import SharedState
 
-    return SharedState.of(settings.home, settings.warehouse_url)
+    return SharedState.of(settings.home, warehouse.url)
 
 
 def _validators(routing: Routing, state: SharedState, entity: str | None) -> dict[str, Validates]:
@@ -377,7 +381,7 @@ def adopt(
         except WarehouseClaimed as exc:
             raise typer.BadParameter(str(exc), param_hint="--warehouse-url") from None
     routing = settings.routing()
-    connectors = _connectors(routing, _shared_state(settings), entity, lambda system: system.reads_back,
+    connectors = _connectors(routing, _shared_state(settings, warehouse), entity, lambda system: system.reads_back,
                              "cannot be read back: nothing adopted from it", "adopt")
     total = sum(len(days_newest_first(warehouse, root)) for root in routing.routed_units(entity)
                 if (route := routing.route(root.name)) and route.target in connectors)
@@ -393,8 +397,9 @@ def adopt(
                           str(a.unknown_to_source))
         else:
             table.add_row(a.entity, a.target, "-", "not readable", "-", "-")
-    output_console().print(f"adopted from the targets into {warehouse.shown_url}")
-    output_console().print(table)
+    console = output_console()
+    console.print(f"adopted from the targets into {warehouse.shown_url}")
+    console.print(table)
 
 
 @app.command("trace")
@@ -461,7 +466,7 @@ def reconcile(
     settings = Settings.from_env()
     warehouse = _pipeline_warehouse(warehouse_url or settings.warehouse_url)
     routing = settings.routing()
-    connectors = _connectors(routing, _shared_state(settings), entity, lambda system: system.reads_back,
+    connectors = _connectors(routing, _shared_state(settings, warehouse), entity, lambda system: system.reads_back,
                              "cannot be read back: not reconciled", "reconcile")
     results = [reconcile_unit(warehouse, connectors[route.target], root, day) for root in routing.routed_units(entity)
                if (route := routing.route(root.name)) and route.target in connectors]

@@ -26,7 +26,7 @@ from batch_orchestration.entities.registry import join_key
 from batch_orchestration.ingest import reports as codes
 from batch_orchestration.ingest.csv_stream import DecodedLines, InvalidEncoding
 from batch_orchestration.ingest.landing import LandingFile, LandingZone, check_day
-from batch_orchestration.ingest.mapping import OPERATION_FIELD, ColumnMapping, normalize_header
+from batch_orchestration.ingest.mapping import ColumnMapping, normalize_header
 from batch_orchestration.ingest.reports import FileNote, FileReport, PartitionResult
 from batch_orchestration.ingest.sinks import StagingSink, staged_columns
 from batch_orchestration.validate.rejects import RejectRecord
@@ -119,14 +119,13 @@ class _Chunk:
         self.rows: list[int] = []
         self.hashes: list[str] = []
         self.values: list[list[str | None]] = []
-        # A changes export's operation is no part of the record's content: left out of its hash.
-        fields = mapping.fields
-        self.operation_at = fields.index(OPERATION_FIELD) if OPERATION_FIELD in fields else None
+        # The hash is of the record's own fields: a changes export's operation is no part of its content.
+        hashed = [mapping.fields.index(name) for name in mapping.record_fields]
+        self.hashed = None if len(hashed) == len(mapping.fields) else hashed
 
     def add(self, row: int, values: list[str | None]) -> None:
         self.rows.append(row)
-        at = self.operation_at
-        self.hashes.append(content_hash(values if at is None else values[:at] + values[at + 1:]))
+        self.hashes.append(content_hash(values if self.hashed is None else [values[i] for i in self.hashed]))
         self.values.append(values)
 
     def __len__(self) -> int:

@@ -438,13 +438,15 @@ class _UnitLoad:
                      if (compared := self.root.compared_key(key)) in mapped_as}
             gone = {key: {"source_key": key, "source_file": file, "source_row": row}
                     for key, (file, row) in named.items()}
-            if len(gone) < len(state.deletes):
-                log.info("%s %s: %d of the day's deletes name records %s does not hold (never loaded, or deleted "
-                         "before): nothing to send for them", self.root.name, self.day,
-                         len(state.deletes) - len(gone), self.target)
         else:
             return []
-        gone = {key: record for key, record in sorted(gone.items()) if state.id_map[key].partition_day <= self.day}
+        later = {key for key in gone if state.id_map[key].partition_day > self.day}
+        gone = {key: record for key, record in sorted(gone.items()) if key not in later}
+        if mode == "changes" and len(gone) < len(state.deletes):
+            log.info("%s %s: nothing sent for %d of the day's deletes: %d name records %s does not hold (never "
+                     "loaded, or deleted before), %d records it holds in a later day's version", self.root.name,
+                     self.day, len(state.deletes) - len(gone), len(state.deletes) - len(gone) - len(later),
+                     self.target, len(later))
         if not self.binding.deletable:
             message = reject_code("NOT_DELETABLE").message(target=self.target, entity=self.root.name)
             held_back += [(record, "NOT_DELETABLE", message, None) for record in gone.values()]

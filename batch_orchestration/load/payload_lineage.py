@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec
-from batch_orchestration.targets.base import Binding, CannotRepresent, MissingParent, TargetIds
+from batch_orchestration.targets.base import Binding, TargetIds
 from batch_orchestration.warehouse import Warehouse
 from batch_orchestration.warehouse.backend import nulls_as_none, quote_identifier
 from batch_orchestration.warehouse.schema import validated_table
@@ -72,9 +72,12 @@ def _ids_for(entities: Sequence[EntitySpec], records: Sequence[Record]) -> Targe
 
 
 def _build(binding: Binding, record: Record, parts: Sequence[Record], ids: TargetIds) -> dict[str, set[str]] | None:
+    """The flattened payload, or None where the builder refuses the (probed) record. A probe is a guess (an
+    item type ``servicex``, a status ``x``), so whatever a builder raises for it says only that this value
+    cannot be observed: lineage is reported, never in the way of the load."""
     try:
         return _flatten(binding.payload(record, parts, ids))
-    except (MissingParent, CannotRepresent, ArithmeticError, ValueError, TypeError):
+    except Exception:  # any refusal of a guessed value (see the docstring)
         return None
 
 

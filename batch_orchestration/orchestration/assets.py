@@ -228,7 +228,7 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
                         deletes=DeleteGuard(settings.max_delete_share, settings.confirm_deletes))
         read = [run_lineage.table(warehouse.shown_url, validated_table(m.name)) for m in unit]
         binding = connector.binding(root.name)
-        columns = sampled_lineage(warehouse, binding, root, day) if run_lineage.enabled() else {}
+        columns = run_lineage.payload_columns(lambda: sampled_lineage(warehouse, binding, root, day))
         written = [run_lineage.target_endpoint(route.config.base_url, binding.endpoint, warehouse.shown_url, columns),
                    *(run_lineage.table(warehouse.shown_url, name) for name in ("id_map", "load_history", "rejects"))]
         with run_lineage.stage_run(f"{root.name}_load", day, _run_of(context), read, written):
@@ -255,6 +255,9 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
                     "records_per_second": round(report.records_per_second, 1),
                     "seconds": round(report.seconds, 2),
                     **{f"rejects/{code}": n for code, n in sorted(report.rejects_by_code.items())},
+                    # the step's requests, said once for the unit, by its root
+                    **({"requests": connector.answers.requests, "responses_429": connector.answers.rate_limited}
+                       if member is root else {}),
                 },
             )
 

@@ -45,7 +45,11 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
     report = failure_report(context)
     context.log.error(report["text"])
     url = os.environ.get(WEBHOOK_VARIABLE)
-    if url:
-        answer = requests.post(url, json=report, timeout=10)
-        if not answer.ok:  # the URL is not named: it holds the webhook's token
+    if url:  # never named in what is raised: the URL holds the webhook's token (requests' errors quote it)
+        try:
+            answer = requests.post(url, json=report, timeout=10)
+        except requests.RequestException as exc:
+            raise RuntimeError(f"the alert webhook (${WEBHOOK_VARIABLE}) could not be reached: "
+                               f"{type(exc).__name__}") from None
+        if not answer.ok:
             raise RuntimeError(f"the alert webhook (${WEBHOOK_VARIABLE}) answered HTTP {answer.status_code}")

@@ -39,14 +39,22 @@ def instance_home() -> Path:
     return Path(home)
 
 
-def day_range(settings: Settings, first: date, last: date) -> list[str]:
-    """Every day from ``first`` to ``last``, both included, all of them partitions."""
+def day_range(first: date, last: date) -> list[str]:
+    """Every day from ``first`` to ``last``, both included."""
     if last < first:
         raise LaunchError(f"--to {last} is before --from {first}")
-    if first < date.fromisoformat(settings.start_date):
-        raise LaunchError(f"{first} is before the first partition, {settings.start_date} "
-                          "(BATCH_ORCHESTRATION_START_DATE)")
     return [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def _check_partitions(defs: dg.Definitions, job: str, days: list[str]) -> None:
+    """Every day is a partition of the job: from the start date to the day that ended."""
+    partitions = defs.resolve_job_def(job).partitions_def
+    keys = partitions.get_partition_keys() if partitions is not None else []
+    outside = [day for day in days if day not in set(keys)]
+    if outside:
+        span = f"{keys[0]} to {keys[-1]}" if keys else "none yet"
+        raise LaunchError(f"{', '.join(outside[:3])}{' ...' if len(outside) > 3 else ''} not among {job}'s days "
+                          f"({span}: from BATCH_ORCHESTRATION_START_DATE to the day that ended)")
 
 
 def day_that_ended(settings: Settings, now: datetime | None = None) -> str:
@@ -71,6 +79,7 @@ def launch(settings: Settings, days: list[str], job: str, console: Console, enti
     instance_home()
     assets = unit_assets(settings, entity) if entity else None
     defs = build_definitions(settings)
+    _check_partitions(defs, job, days)
     console.print(f"{job} for {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''}"
                   f"{f' ({entity})' if entity else ''}; instance {os.environ['DAGSTER_HOME']}")
     started = time.monotonic()

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from batch_orchestration.entities.registry import MONEY_SQL_TYPE, EntitySpec
-from batch_orchestration.ingest.mapping import load_mapping
+from batch_orchestration.ingest.mapping import OPERATION_FIELD, OPERATIONS, load_mapping
 from batch_orchestration.validate.rejects import RejectRecord
 
 _SCHEMA_TYPES = {"TEXT": "string", "BIGINT": "integer", MONEY_SQL_TYPE: "decimal(18,4)"}
@@ -62,6 +62,11 @@ def column_schema(entity: EntitySpec, typed: bool) -> dg.TableSchema:
                        description=_field_description(entity, name))
         for name in entity.fields
     ]
+    mapping = load_mapping(entity.name)
+    if not typed and OPERATION_FIELD in mapping.columns:  # staged beside the record, not validated into it
+        fields.append(dg.TableColumn(OPERATION_FIELD, "string", description=(
+            f"What to do with the record: {', '.join(OPERATIONS)}, or empty for an upsert (a changes export); "
+            f"from the legacy column {mapping.columns[OPERATION_FIELD]}")))
     return dg.TableSchema(columns=lineage + ([_SOURCE_KEY] if typed else []) + fields)
 
 

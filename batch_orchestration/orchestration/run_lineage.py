@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,9 +53,16 @@ def _configured() -> bool:
     return any(path and Path(path).expanduser().is_file() for path in files)
 
 
-def enabled() -> bool:
-    """Whether events are sent, so a stage computes what only they need (the load's column lineage)."""
-    return _configured()
+def payload_columns(observe: Callable[[], Lineage]) -> Lineage:
+    """The load's column lineage (``load/payload_lineage.py``), observed only when events are sent, and
+    never in the way of the load: what cannot be observed is logged and left out."""
+    if not _configured():
+        return {}
+    try:
+        return observe()
+    except Exception as exc:  # lineage is reported, never in the way of the load
+        log.warning("the load's column lineage could not be observed: %s: %s", type(exc).__name__, exc)
+        return {}
 
 
 def _client() -> OpenLineageClient | None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from batch_orchestration.targets.retry import RetryPolicy
+    from batch_orchestration.targets.session import AnswerTally
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Outgoing:
 class Connector(Protocol):
     name: str  # the routing's name of the target: its state (ID map, intents, load rejects) is kept under it
     policy: RetryPolicy  # bounds both its requests and the loader's resends of one batch
+    answers: AnswerTally  # every answer its client got, by status: requests spent, 429s met
 
     def binding(self, entity: str) -> Binding:
         """The binding of an entity this target takes (an aggregate root, or a lone entity)."""

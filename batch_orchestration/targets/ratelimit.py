@@ -10,6 +10,7 @@ The budgets live where every process that loads into the target can reach them (
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import tempfile
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ def _pool(database_url: str) -> ConnectionPool:
     """One small pool per database and process: every limiter of the process shares it."""
     from psycopg_pool import ConnectionPool  # deferred: only a PostgreSQL budget needs it
 
-    return ConnectionPool(database_url, min_size=1, max_size=4, open=True, name="batch_orchestration_ratelimit")
+    pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True, name="batch_orchestration_ratelimit")
+    atexit.register(pool.close)
+    return pool
 
 
 class SharedRateLimiter:
@@ -75,3 +78,11 @@ class SharedRateLimiter:
     def acquire(self, *names: str) -> None:
         for name in names:
             self._limiters[name].try_acquire(name, blocking=True)
+
+
+@cache
+def shared_limiter(budgets: tuple[Budget, ...], state_path: Path | None = None, database_url: str | None = None,
+                   scope: tuple[str, ...] = ()) -> SharedRateLimiter:
+    """One limiter per budget state and process: the connectors a process makes (one a step, or a check)
+    share it, its buckets and their leak threads, instead of building them again each time."""
+    return SharedRateLimiter(list(budgets), state_path, database_url, scope)

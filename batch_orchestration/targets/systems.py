@@ -10,7 +10,7 @@ package under ``targets/`` (its client, connector and bindings) and one entry he
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,7 +38,7 @@ class SharedState:
     BigLedger's rate budget)."""
 
     folder: Path
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # a URL may hold a password
 
     @classmethod
     def of(cls, home: Path, warehouse_url: str) -> SharedState:

@@ -745,7 +745,7 @@ def test_the_generate_command_prints_counts_and_keeps_the_whole_summary_beside_t
 
     done = CliRunner().invoke(app, ["generate", str(tmp_path / "landing"), "--customers", "60", "--days", "2"])
     assert done.exit_code == 0, done.output
-    summary = json.loads((tmp_path / "export_summary.json").read_text(encoding="utf-8"))
-    assert len(done.output) < 4000 and "export_summary.json" in done.output  # counts, not the whole JSON
+    summary = json.loads((tmp_path / "landing_summary.json").read_text(encoding="utf-8"))
+    assert len(done.output) < 4000 and "landing_summary.json" in done.output  # counts, not the whole JSON
     assert f"│ customers            │ {summary['totals']['customers']:>4} │" in done.output
     assert not list((tmp_path / "landing").glob("*.json"))  # nothing but the export in the landing root

@@ -363,12 +363,12 @@ def test_a_change_the_target_cannot_take_is_rejected_and_the_target_keeps_its_ve
 class AnswerLeavesOneOut(BigLedgerConnector):
     """A target (or a proxy) whose first answer lists every record but the last one it applied."""
 
-    answers = 0
+    batches_answered = 0
 
     def send_batch(self, binding: Binding, batch: Sequence[Outgoing], label: BatchLabel) -> list[Any]:
         outcomes = super().send_batch(binding, batch, label)
-        self.answers += 1
-        return outcomes[:-1] if self.answers == 1 else outcomes
+        self.batches_answered += 1
+        return outcomes[:-1] if self.batches_answered == 1 else outcomes
 
 
 def test_a_record_the_answer_leaves_out_is_looked_up_not_lost(warehouse: Warehouse, sandbox, tmp_path: Path) -> None:

@@ -36,3 +36,19 @@ def test_lines_and_fallbacks_are_followed_into_the_payload() -> None:
 def test_a_record_no_binding_can_build_says_nothing() -> None:
     header = {**invoice("I1", "C1", "10.00"), "total_amount": Decimal("10.00")}
     assert payload_lineage(BINDINGS["invoices"], ENTITIES["invoices"], [(header, [])]) == {}  # no lines
+
+
+def test_no_binding_of_any_system_fails_the_observation_whatever_the_record() -> None:
+    """A probe guesses values (an item type ``servicex``, a status ``x``) that builders look up and refuse;
+    whatever they raise, the observation says what it can and never raises (it runs in every load step)."""
+    from batch_orchestration.targets.systems import SYSTEMS
+
+    def guessed(entity: str, n: int) -> dict[str, object]:
+        spec = ENTITIES[entity]
+        return {name: {"TEXT": f"v{n}", "BIGINT": n}.get(spec.sql_type(name), Decimal(n)) for name in spec.fields}
+
+    for system in SYSTEMS.values():
+        for entity, binding in system.bindings.items():
+            root = ENTITIES[entity]
+            parts = [guessed(root.parts.entity, n) for n in (1, 2)] if root.parts else []
+            assert isinstance(payload_lineage(binding, root, [(guessed(entity, 1), parts)]), dict), entity

@@ -70,6 +70,8 @@ def test_a_changes_day_creates_updates_and_deletes_what_its_rows_say(
         ("C04", "DUPLICATE_KEY"), ("C05", "DUPLICATE_KEY"), ("C06", "UNKNOWN_OPERATION"), (None, "REQUIRED")}
     loaded = day_two.metadata["customers_loaded"]
     assert (loaded["created"], loaded["updated"], loaded["deleted"], loaded["rejected"]) == (1, 2, 2, 0)
+    # what the step spent of the target's budget: the count of the pipeline's records (a create is due), one batch
+    assert (loaded["requests"], loaded["responses_429"], loaded["batches_sent"]) == (2, 0, 1)
     held = pipeline.reference_ids_in_target("customers")
     assert len(held) == 49 and not {reference_id("customers", k) for k in ("C03", "C05")} & set(held)
     assert pipeline.mapped_keys("customers") == {f"C{n:02d}" for n in range(1, 52)} - {"C03", "C05"}

@@ -78,6 +78,10 @@ def test_a_failed_run_is_reported_once_clearly_and_to_the_webhook(
         webhook.status = 500
         with pytest.raises(RuntimeError, match=f"\\${WEBHOOK_VARIABLE}\\) answered HTTP 500") as refused:
             report()
+        webhook.server.shutdown()
+        webhook.server.server_close()  # nothing listens there now: requests' own error would quote the path
+        with pytest.raises(RuntimeError, match="could not be reached: ConnectionError") as unreachable:
+            report()
 
     (path, posted), _ = webhook.posts  # the first report posted nothing; the third was posted, and refused
     assert path == TOKEN_PATH
@@ -88,6 +92,6 @@ def test_a_failed_run_is_reported_once_clearly_and_to_the_webhook(
     assert "- customers_load: " in text and "HTTP 401" in text and "BIGLEDGER_API_KEY" in text
     assert "wrong-key-5150" not in json.dumps(posted)
     logged = capfd.readouterr().err  # the sensor's log: the message, each time
-    said = logged + str(refused.value)
-    assert logged.count(f"migration_job for {day} failed (run") == 3
+    said = logged + str(refused.value) + str(unreachable.value)
+    assert logged.count(f"migration_job for {day} failed (run") == 4
     assert "T0KEN" not in said and "wrong-key-5150" not in said

@@ -101,8 +101,11 @@ def test_sync_runs_the_day_that_ended_and_a_failure_is_an_exit_code(
 def test_what_cannot_be_run_is_refused_before_anything_runs(
         tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     _environment(monkeypatch, tmp_path, sandbox, DAY_KEYS[0])
+    today = datetime.now(UTC).date()
+    today, tomorrow = today.isoformat(), (today + timedelta(1)).isoformat()
     cases = {("migrate", "--from", DAY_KEYS[1], "--to", DAY_KEYS[0]): "is before --from",
-             ("migrate", "--from", "2023-12-31", "--to", DAY_KEYS[0]): "is before the first partition",
+             ("migrate", "--from", "2024-02-28", "--to", DAY_KEYS[0]): "2024-02-28, 2024-02-29 not among",
+             ("migrate", "--from", DAY_KEYS[0], "--to", tomorrow): f"{today}, {tomorrow} not among migration_job",
              ("migrate", "--from", DAY_KEYS[0], "--to", DAY_KEYS[0], "--entity", "widgets"): "unknown entity",
              ("migrate", "--from", "01/03/2024", "--to", DAY_KEYS[0]): "YYYY-MM-DD"}
     for args, says in cases.items():

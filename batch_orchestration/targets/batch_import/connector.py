@@ -42,6 +42,7 @@ class BatchImportConnector:
         self.policy = settings.policy
         self.http = BatchImportHttp(settings.base_url, settings.api_key, key_variable=settings.api_key_variable,
                                     timeout_seconds=settings.timeout_seconds)
+        self.answers = self.http.answers  # every answer it got, by status (the load's metadata)
 
     def binding(self, entity: str) -> Binding:
         return find_binding(BINDINGS, "Batch Import", entity)

@@ -12,7 +12,7 @@ from typing import Any
 
 from batch_orchestration.targets.base import AmbiguousOutcome, TargetRefused
 from batch_orchestration.targets.retry import send
-from batch_orchestration.targets.session import api_session
+from batch_orchestration.targets.session import AnswerTally, api_session
 from batch_orchestration.targets.wire import encode_json
 
 PATH = "/v1/import"
@@ -27,8 +27,10 @@ class BatchImportHttp:
     key_variable: str = "IMPORT_API_KEY"
     timeout_seconds: float = 30.0
 
+    answers: AnswerTally = field(default_factory=AnswerTally, repr=False)
+
     def __post_init__(self) -> None:
-        self._session = api_session(self.api_key)
+        self._session = api_session(self.api_key, answers=self.answers)
 
     def post_import(self, import_type: str, data: list[dict[str, Any]],
                     content_type: str = "application/json") -> dict[str, Any]:

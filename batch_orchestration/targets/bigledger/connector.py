@@ -19,7 +19,7 @@ from batch_orchestration.targets.base import (
 )
 from batch_orchestration.targets.bigledger.bindings import BINDINGS
 from batch_orchestration.targets.bigledger.http import BigLedgerHttp
-from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter, default_state_path
+from batch_orchestration.targets.ratelimit import Budget, default_state_path, shared_limiter
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
 from batch_orchestration.targets.wire import holds
 
@@ -58,12 +58,10 @@ class BigLedgerConnector:
     def __init__(self, settings: BigLedgerSettings) -> None:
         self.name = settings.target_name
         identity = (settings.base_url, settings.company_id)
-        if settings.rate_state_database is not None:  # one budget for every machine
-            limiter = SharedRateLimiter(_budgets(settings.rate_window_seconds),
-                                        database_url=settings.rate_state_database, scope=identity)
-        else:
-            limiter = SharedRateLimiter(_budgets(settings.rate_window_seconds),
-                                        settings.rate_state_path or default_state_path(*identity))
+        database = settings.rate_state_database  # one budget for every machine, else for this one
+        limiter = shared_limiter(tuple(_budgets(settings.rate_window_seconds)),
+                                 None if database else settings.rate_state_path or default_state_path(*identity),
+                                 database, identity if database else ())
         self.http = BigLedgerHttp(
             base_url=settings.base_url,
             company_id=settings.company_id,
@@ -73,6 +71,7 @@ class BigLedgerConnector:
             timeout_seconds=settings.timeout_seconds,
             policy=settings.policy,
         )
+        self.answers = self.http.answers  # every answer it got, by status (the load's metadata)
         self.settings = settings
         self.policy = settings.policy
 

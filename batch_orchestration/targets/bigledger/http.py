@@ -18,7 +18,7 @@ import requests
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.ratelimit import SharedRateLimiter
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
-from batch_orchestration.targets.session import api_session
+from batch_orchestration.targets.session import AnswerTally, api_session
 from batch_orchestration.targets.wire import encode_json
 
 
@@ -32,8 +32,10 @@ class BigLedgerHttp:
     timeout_seconds: float = 30.0
     policy: RetryPolicy = DEFAULT_POLICY
 
+    answers: AnswerTally = field(default_factory=AnswerTally, repr=False)
+
     def __post_init__(self) -> None:
-        self._session = api_session(self.api_key, self.company_id)
+        self._session = api_session(self.api_key, self.company_id, self.answers)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         response = send(self._session, method, self.base_url.rstrip("/") + path, f"{method} {path}",

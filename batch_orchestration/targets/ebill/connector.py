@@ -166,6 +166,7 @@ class EbillConnector:
         self.http = EbillHttp(settings.base_url, settings.company_id, settings.api_key,
                               key_variable=settings.api_key_variable, timeout_seconds=settings.timeout_seconds,
                               policy=settings.policy)
+        self.answers = self.http.answers  # every answer it got, by status (the load's metadata)
         self.journal = UploadJournal(settings.journal_path)
 
     def binding(self, entity: str) -> Binding:

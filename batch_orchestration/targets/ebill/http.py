@@ -22,7 +22,7 @@ from defusedxml import ElementTree as SafeET
 
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
-from batch_orchestration.targets.session import api_session
+from batch_orchestration.targets.session import AnswerTally, api_session
 
 PATH = "/rest/batchProcess"
 FINISHED = ("Success", "PartialSuccess", "Failed")  # statuses 3, 4 and 5: the output file is ready
@@ -87,8 +87,10 @@ class EbillHttp:
     timeout_seconds: float = 60.0
     policy: RetryPolicy = DEFAULT_POLICY
 
+    answers: AnswerTally = field(default_factory=AnswerTally, repr=False)
+
     def __post_init__(self) -> None:
-        self._api = api_session(self.api_key, self.company_id)
+        self._api = api_session(self.api_key, self.company_id, self.answers)
         self._files = requests.Session()  # signed URLs carry their own authority: no key goes there
 
     # -- the API -----------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ class PayablesConnector:
         self.http = PayablesHttp(settings.base_url, settings.company_id, settings.api_key,
                                  key_variable=settings.api_key_variable, timeout_seconds=settings.timeout_seconds,
                                  policy=settings.policy)
+        self.answers = self.http.answers  # every answer it got, by status (the load's metadata)
 
     def binding(self, entity: str) -> Binding:
         return find_binding({self._binding.entity: self._binding}, "Bulk Payables", entity)

@@ -15,7 +15,7 @@ from typing import Any
 
 from batch_orchestration.targets.base import AmbiguousOutcome, NotApplied, TargetRefused
 from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy, send
-from batch_orchestration.targets.session import api_session
+from batch_orchestration.targets.session import AnswerTally, api_session
 from batch_orchestration.targets.wire import encode_json
 
 BATCHES = "/v1/bulk-payables/batches"
@@ -52,8 +52,10 @@ class PayablesHttp:
     timeout_seconds: float = 30.0
     policy: RetryPolicy = DEFAULT_POLICY
 
+    answers: AnswerTally = field(default_factory=AnswerTally, repr=False)
+
     def __post_init__(self) -> None:
-        self._session = api_session(self.api_key, self.company_id)
+        self._session = api_session(self.api_key, self.company_id, self.answers)
 
     def _call(self, method: str, path: str, what: str, body: Any = None,
               params: dict[str, str] | None = None) -> Any:
