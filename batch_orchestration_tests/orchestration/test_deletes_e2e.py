@@ -1,6 +1,6 @@
-"""Deletes through Dagster (issue 11, part 2): customers exported as snapshots. A day whose export drops a
-quarter of them is stopped by the delete guard, with nothing sent and the invoices waiting; the same day
-launched with the run config that confirms deletes deletes exactly that customer."""
+"""Deletes through Dagster (issue 11, part 2): customers exported as snapshots. A day whose export drops 3 of
+the 50 (6 %, above the guard's 5 %) is stopped by the delete guard, with nothing sent and the invoices
+waiting; the same day launched with the run config that confirms deletes deletes exactly those 3."""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ def test_the_guard_stops_a_day_that_drops_too_many_until_the_run_confirms(
     monkeypatch.setenv(MAPPINGS_DIR_ENV, str(tmp_path / "mappings"))
     monkeypatch.setenv("BIGLEDGER_API_KEY", DEMO_API_KEY)
     first, second = DAY_KEYS[:2]
-    rows = [f"C{n},Customer {n},c{n}@example.com,MY" for n in range(1, 5)]
-    write_export(tmp_path / "landing", first, {"customers": [HEADER, *rows]})
-    write_export(tmp_path / "landing", second, {"customers": [HEADER, *rows[:3]],  # C4 left the source
+    rows = {n: f"C{n},Customer {n},c{n}@example.com,MY" for n in range(1, 51)}
+    dropped = {10, 20, 30}
+    write_export(tmp_path / "landing", first, {"customers": [HEADER, *rows.values()]})
+    write_export(tmp_path / "landing", second, {"customers": [HEADER, *(row for n, row in rows.items()
+                                                                        if n not in dropped)],
                                                 "invoices": ["INV_NO,CUST_NO,INV_DATE,INV_TOTAL",
                                                              "I1,C1,2024-03-02,10.00"],
                                                 "invoice_line_items": ["INV_NO,LINE_NO,ITEM_CODE,DESCRIPTION,QTY,"
@@ -54,15 +56,15 @@ def test_the_guard_stops_a_day_that_drops_too_many_until_the_run_confirms(
                                            raise_on_error=False)
 
     assert not stopped.success
-    assert "would delete 1 of the 4 records bigledger holds (25%" in said and "confirm_deletes" in said
+    assert "would delete 3 of the 50 records bigledger holds (6%" in said and "confirm_deletes" in said
     assert "invoices_loaded" not in materialized  # the units that name customers wait
-    assert planned.deletes == ["C4"] and "would delete 1 of the 4" in (planned.stopped or "")
+    assert planned.deletes == ["C10", "C20", "C30"] and "would delete 3 of the 50" in (planned.stopped or "")
     assert len(sent(pipeline.sandbox, "POST", "/v1/batch/customers")) == posts + 1  # only the confirmed run's
     assert confirmed.success
     loaded = {e.asset_key.to_user_string(): e.materialization.metadata
               for e in confirmed.get_asset_materialization_events()}
-    assert loaded["customers_loaded"]["deleted"].value == 1
+    assert loaded["customers_loaded"]["deleted"].value == 3
     held = pipeline.reference_ids_in_target("customers")
-    assert reference_id("customers", "C4") not in held and len(held) == 3
-    assert pipeline.mapped_keys("customers") == {"C1", "C2", "C3"}
+    assert set(held) == {reference_id("customers", f"C{n}") for n in rows if n not in dropped}  # exactly those 3
+    assert pipeline.mapped_keys("customers") == {f"C{n}" for n in rows if n not in dropped}
     assert pipeline.mapped_keys("invoices") == {"I1"}
