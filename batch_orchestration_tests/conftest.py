@@ -13,6 +13,7 @@ import pytest
 
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
 from batch_orchestration.sandbox.server import RunningSandbox, start_in_thread
+from batch_orchestration.targets import ratelimit
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("BATCH_ORCHESTRATION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -85,9 +86,11 @@ def fresh_postgres_schema(base: str) -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base, autocommit=True) as con:
         con.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{base}?options=-csearch_path%3D{schema}"
     try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
+        yield url
     finally:
+        ratelimit.release(url)  # the rate budgets kept there: their leak threads would query dropped tables
         with psycopg.connect(base, autocommit=True) as con:
             con.execute(f'DROP SCHEMA "{schema}" CASCADE')
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import atexit
 import hashlib
 import tempfile
+import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,14 +43,20 @@ def default_state_path(*identity: str) -> Path:
     return Path(tempfile.gettempdir()) / f"batch_orchestration_ratelimit_{_digest(*identity)}.sqlite"
 
 
-@cache
+_POOLS: dict[str, ConnectionPool] = {}
+_LIMITERS: dict[tuple[object, ...], SharedRateLimiter] = {}
+_LOCK = threading.Lock()
+
+
 def _pool(database_url: str) -> ConnectionPool:
     """One small pool per database and process: every limiter of the process shares it."""
     from psycopg_pool import ConnectionPool  # deferred: only a PostgreSQL budget needs it
 
-    pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True, name="batch_orchestration_ratelimit")
-    atexit.register(pool.close)
-    return pool
+    with _LOCK:
+        if database_url not in _POOLS:
+            _POOLS[database_url] = ConnectionPool(database_url, min_size=1, max_size=4, open=True,
+                                                  name="batch_orchestration_ratelimit")
+        return _POOLS[database_url]
 
 
 class SharedRateLimiter:
@@ -79,10 +85,37 @@ class SharedRateLimiter:
         for name in names:
             self._limiters[name].try_acquire(name, blocking=True)
 
+    def close(self) -> None:
+        for limiter in self._limiters.values():
+            limiter.close()
 
-@cache
+
 def shared_limiter(budgets: tuple[Budget, ...], state_path: Path | None = None, database_url: str | None = None,
                    scope: tuple[str, ...] = ()) -> SharedRateLimiter:
     """One limiter per budget state and process: the connectors a process makes (one a step, or a check)
     share it, its buckets and their leak threads, instead of building them again each time."""
-    return SharedRateLimiter(list(budgets), state_path, database_url, scope)
+    key = (budgets, state_path, database_url, scope)
+    with _LOCK:
+        found = _LIMITERS.get(key)
+    if found is None:
+        found = SharedRateLimiter(list(budgets), state_path, database_url, scope)
+        with _LOCK:
+            found = _LIMITERS.setdefault(key, found)
+    return found
+
+
+def release(database_url: str | None = None) -> None:
+    """Close what this process holds of the budgets in ``database_url`` (all of them by default): their
+    limiters' leak threads, and the database's pool. For a process done with a database (at exit; a test
+    before it drops its schema): a later limiter opens them again."""
+    with _LOCK:
+        keys = [key for key in _LIMITERS if database_url is None or key[2] == database_url]
+        limiters = [_LIMITERS.pop(key) for key in keys]
+        pools = [_POOLS.pop(url) for url in list(_POOLS) if database_url is None or url == database_url]
+    for limiter in limiters:
+        limiter.close()
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(release)
