@@ -187,8 +187,9 @@ class _Export:
         index, label = len(self.days) - 1, self.labels[-1]
         invoiced = {draft.row["CUST_NO"] for draft in self.invoices}
         resent = {row["CUST_NO"] for row in self.customer_rows[index]}
-        candidates = [k for k in self._known_good(index) if k not in invoiced | resent]
-        count = min(len(candidates), max(1, round(len(self._known_good(index)) * DELETE_SHARE)))
+        known = self._known_good(index)
+        candidates = [key for key in known if key not in invoiced and key not in resent]
+        count = min(len(candidates), max(1, round(len(known) * DELETE_SHARE)))
         keys = sorted(random.Random(f"deletes/{self.summary.seed}").sample(candidates, count))
         self.summary.customer_deletes[label] = keys
         self.customer_rows[index] = sorted(self.customer_rows[index] + [

@@ -24,9 +24,9 @@ from batch_orchestration.demo.target_seed import seed_collaborators, seed_target
 from batch_orchestration.entities.registry import members, units
 from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
 from batch_orchestration.load.reconcile import shown
-from batch_orchestration.orchestration.runner import DayResult, run_days
+from batch_orchestration.orchestration.runner import DayResult, ensure_instance_yaml, run_days
 from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
-from batch_orchestration.orchestration.summary import ensure_instance_yaml, print_summary, records_sent
+from batch_orchestration.orchestration.summary import print_summary, records_sent
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
 from batch_orchestration.sandbox.server import start_in_thread
 from batch_orchestration.targets.routing import load_routing

@@ -216,7 +216,8 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
         day = context.partition_key
         target: TargetResource = getattr(context.resources, route.resource_key)
         connector = target.connector()
-        batch_size = connector.binding(root.name).max_batch
+        binding = connector.binding(root.name)
+        batch_size = binding.max_batch
 
         def progress(done: int, total: int) -> None:
             if total and (done == total or done % 1000 < batch_size):
@@ -227,7 +228,6 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
         loader = Loader(warehouse, connector, progress=progress,
                         deletes=DeleteGuard(settings.max_delete_share, settings.confirm_deletes))
         read = [run_lineage.table(warehouse.shown_url, validated_table(m.name)) for m in unit]
-        binding = connector.binding(root.name)
         columns = run_lineage.payload_columns(lambda: sampled_lineage(warehouse, binding, root, day))
         written = [run_lineage.target_endpoint(route.config.base_url, binding.endpoint, warehouse.shown_url, columns),
                    *(run_lineage.table(warehouse.shown_url, name) for name in ("id_map", "load_history", "rejects"))]

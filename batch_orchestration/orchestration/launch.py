@@ -18,11 +18,11 @@ import dagster as dg
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from batch_orchestration.entities.registry import ENTITIES, members, root_of
+from batch_orchestration.entities.registry import get_entity, members, root_of
 from batch_orchestration.orchestration.assets import asset_key
-from batch_orchestration.orchestration.runner import DayResult, run_days
+from batch_orchestration.orchestration.runner import DayResult, ensure_instance_yaml, run_days
 from batch_orchestration.orchestration.settings import Settings
-from batch_orchestration.orchestration.summary import ensure_instance_yaml, print_summary, records_sent
+from batch_orchestration.orchestration.summary import print_summary, records_sent
 
 
 class LaunchError(ValueError):
@@ -65,9 +65,11 @@ def day_that_ended(settings: Settings, now: datetime | None = None) -> str:
 
 def unit_assets(settings: Settings, entity: str) -> list[dg.AssetKey]:
     """The assets of ``entity``'s unit (its header or lines with it): staged, validated and, routed, loaded."""
-    if entity not in ENTITIES:
-        raise LaunchError(f"unknown entity {entity!r}; one of {', '.join(ENTITIES)}")
-    root = root_of(entity) or ENTITIES[entity]
+    try:
+        spec = get_entity(entity)
+    except KeyError as exc:
+        raise LaunchError(exc.args[0]) from None
+    root = root_of(entity) or spec
     stages = ("staged", "validated", "loaded") if settings.routing().route(root.name) else ("staged", "validated")
     return [asset_key(member.name, stage) for member in members(root) for stage in stages]
 
@@ -76,12 +78,12 @@ def launch(settings: Settings, days: list[str], job: str, console: Console, enti
     """Run ``job`` for ``days`` (only ``entity``'s unit, when given) and print the summary; whether all passed."""
     from batch_orchestration.definitions import build_definitions  # reads the definitions as the UI does
 
-    instance_home()
+    home = instance_home()
     assets = unit_assets(settings, entity) if entity else None
     defs = build_definitions(settings)
     _check_partitions(defs, job, days)
     console.print(f"{job} for {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''}"
-                  f"{f' ({entity})' if entity else ''}; instance {os.environ['DAGSTER_HOME']}")
+                  f"{f' ({entity})' if entity else ''}; instance {home}")
     started = time.monotonic()
     with (dg.DagsterInstance.get() as instance,
           Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} days"),

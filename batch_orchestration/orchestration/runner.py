@@ -6,13 +6,24 @@ the UI's backfill, which orders days the same way because each load depends on i
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+INSTANCE_YAML = Path(__file__).parents[1] / "instance" / "dagster.yaml"
+
+
+def ensure_instance_yaml(dagster_home: Path) -> None:
+    """A Dagster home without its ``dagster.yaml`` gets the project's (the pools that pace each target)."""
+    instance_yaml = dagster_home / "dagster.yaml"
+    if not instance_yaml.exists():
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(INSTANCE_YAML, instance_yaml)
 
 
 @dataclass

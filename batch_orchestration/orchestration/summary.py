@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
-from pathlib import Path
 
 from rich import box
 from rich.console import Console
@@ -12,16 +10,6 @@ from rich.table import Table
 
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.orchestration.runner import DayResult
-
-INSTANCE_YAML = Path(__file__).parents[1] / "instance" / "dagster.yaml"
-
-
-def ensure_instance_yaml(dagster_home: Path) -> None:
-    """A Dagster home without its ``dagster.yaml`` gets the project's (the pools that pace each target)."""
-    instance_yaml = dagster_home / "dagster.yaml"
-    if not instance_yaml.exists():
-        dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(INSTANCE_YAML, instance_yaml)
 
 
 def totals(results: list[DayResult], entity: str) -> tuple[Counter[str], Counter[str]]:

@@ -29,6 +29,7 @@ from batch_orchestration.targets.payables.bindings import BINDINGS as PAYABLES_B
 from batch_orchestration.targets.payables.bindings import PayablesOptions, payables_binding
 from batch_orchestration.targets.payables.resource import PayablesResource
 from batch_orchestration.targets.routing import Route
+from batch_orchestration.warehouse.backend import is_postgres_url
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class SharedState:
 
     @classmethod
     def of(cls, home: Path, warehouse_url: str) -> SharedState:
-        return cls(home, warehouse_url if warehouse_url.startswith(("postgresql://", "postgres://")) else None)
+        return cls(home, warehouse_url if is_postgres_url(warehouse_url) else None)
 
 
 class TargetResource(Protocol):

@@ -2,6 +2,7 @@
 
 A changes export's rows are sorted by operation first (``validate/changes.py``): its deletes are kept
 apart, and only the records go on.
+
 Row rules (the pydantic models, ``validate/rows.py``) for each member, then the set rules
 (``validate/set_rules.py``, and an entity's own SQL model), in this order: each line's own rules; the
 header's (a header with a rejected line falls whole; the others count only the lines still standing);

@@ -261,9 +261,13 @@ class PostgresWarehouse(Warehouse):
             yield PostgresSession(con)
 
 
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
 def open_warehouse(url: str) -> Warehouse:
     """``duckdb:///path/to/file.duckdb`` (or a bare path) or ``postgresql://user@host/db``."""
-    if url.startswith(("postgresql://", "postgres://")):
+    if is_postgres_url(url):
         return PostgresWarehouse(url)
     if url.startswith("duckdb:///"):
         return DuckDBWarehouse(url.removeprefix("duckdb:///"))

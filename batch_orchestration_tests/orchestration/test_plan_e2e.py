@@ -76,6 +76,7 @@ def test_the_plan_of_a_validated_day_names_its_creates_updates_and_skips_and_sen
         monkeypatch.setenv(f"{ENV_PREFIX}{name}", value)  # the command reads the settings as any run does
     answer = CliRunner().invoke(app, ["plan", "--day", second, "--json"])
     assert answer.exit_code == 0, answer.output
+    assert answer.stderr == f"warehouse: {warehouse_url}\n"  # which one it read, beside the JSON on stdout
     units_planned = {unit["entity"]: unit for unit in json.loads(answer.stdout)["units"]}
     assert set(units_planned) == {root.name for root in units() if loading.settings.routing().route(root.name)}
     assert units_planned["customers"]["updates"][0]["changes"] == [

@@ -57,11 +57,11 @@ def _budgets(window: float) -> list[Budget]:
 class BigLedgerConnector:
     def __init__(self, settings: BigLedgerSettings) -> None:
         self.name = settings.target_name
-        identity = (settings.base_url, settings.company_id)
-        database = settings.rate_state_database  # one budget for every machine, else for this one
-        limiter = shared_limiter(tuple(_budgets(settings.rate_window_seconds)),
-                                 None if database else settings.rate_state_path or default_state_path(*identity),
-                                 database, identity if database else ())
+        identity, budgets = (settings.base_url, settings.company_id), tuple(_budgets(settings.rate_window_seconds))
+        if settings.rate_state_database is not None:  # one budget for every machine that reaches the database
+            limiter = shared_limiter(budgets, database_url=settings.rate_state_database, scope=identity)
+        else:  # one for this machine
+            limiter = shared_limiter(budgets, settings.rate_state_path or default_state_path(*identity))
         self.http = BigLedgerHttp(
             base_url=settings.base_url,
             company_id=settings.company_id,
