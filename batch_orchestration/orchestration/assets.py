@@ -3,7 +3,7 @@
 Staging is per entity (per export). Validation and loading are per unit, an aggregate root with its
 parts or a lone entity: one step materializes the unit's ``_validated`` (or ``_loaded``) assets
 together. Dependencies follow the registry: a record's validation reads the validated records it
-refers to, its loading waits for theirs, and every load waits for its own previous day. No target
+refers to, its loading waits for theirs, and each validation and load waits for its own previous day. No target
 system is named here: the routing gives each unit's target, resource key and pool.
 """
 
@@ -20,6 +20,7 @@ from batch_orchestration.load.payload_lineage import sampled_lineage
 from batch_orchestration.load.reconcile import CHECK_NAME as RECONCILIATION_CHECK
 from batch_orchestration.load.reconcile import reconcile_unit
 from batch_orchestration.orchestration import run_lineage
+from batch_orchestration.orchestration.day_order import require_previous_day_settled
 from batch_orchestration.orchestration.jobs import nightly_freshness
 from batch_orchestration.orchestration.metadata import (
     column_schema,
@@ -115,7 +116,12 @@ def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
 
 def _validated_spec(entity: EntitySpec, root: EntitySpec) -> dg.AssetSpec:
     own = [asset_key(entity.name, "staged")]
-    deps = own + [asset_key(parent, "validated") for parent in entity.parents]
+    # The parents outside the unit (its own members are validated in the same step), and its previous day: a
+    # day's records refer to (and in a changes export, delete) earlier days' records.
+    outside = [parent for parent in entity.parents if parent not in {m.name for m in members(root)}]
+    deps: list[dg.AssetDep | dg.AssetKey] = [*own, *(asset_key(parent, "validated") for parent in outside),
+                                             dg.AssetDep(asset_key(entity.name, "validated"),
+                                                         partition_mapping=PREVIOUS_DAY)]
     together = f", with its {root.name}" if entity is not root else (
         f", with its {root.parts.entity}" if root.parts else "")
     models = " and the set rules (validate/set_rules.py, dbt_like_sql/validated)"
@@ -146,6 +152,7 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
     def validated(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                   settings: PipelineSettingsResource) -> Iterator[dg.MaterializeResult]:
         day = context.partition_key
+        require_previous_day_settled(context, asset_key(root.name, "validated"))
         shown = warehouse.open().shown_url
         read = [run_lineage.table(shown, staged_table(m.name)) for m in unit] + [
             run_lineage.table(shown, validated_table(parent)) for m in unit for parent in m.parents
@@ -185,7 +192,9 @@ def _loaded_spec(entity: EntitySpec, root: EntitySpec, route: Route, timezone: s
     own_key = asset_key(entity.name, "loaded")
     deps: list[dg.AssetDep | dg.AssetKey] = [asset_key(member.name, "validated") for member in members(root)]
     resolves = SYSTEMS[route.config.system].bindings[root.name].resolves
-    deps += [asset_key(parent, "loaded") for parent in resolves] if entity is root else [asset_key(root.name, "loaded")]
+    # Every member waits for what the unit's binding resolves; none names another member, as they are one step
+    # (Dagster's asset backfill cannot group a multi-asset whose keys depend on each other: it stalls).
+    deps += [asset_key(parent, "loaded") for parent in resolves]
     deps.append(dg.AssetDep(own_key, partition_mapping=PREVIOUS_DAY))
     travels = f"; they are loaded with their {root.name}" if entity is not root else ""
     return dg.AssetSpec(
@@ -214,6 +223,7 @@ def _loaded_asset(root: EntitySpec, partitions: dg.PartitionsDefinition, route: 
     )
     def loaded(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         day = context.partition_key
+        require_previous_day_settled(context, asset_key(root.name, "loaded"))
         target: TargetResource = getattr(context.resources, route.resource_key)
         connector = target.connector()
         binding = connector.binding(root.name)
