@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # Test processes: the end-to-end tests mostly wait on the sandbox's rate windows and polls, so four
 # share two cores well (pytest-xdist; each has its own sandbox, moto server and PostgreSQL schemas).
 TEST_WORKERS ?= 4
@@ -28,11 +27,9 @@ test: install
 lint: install
 	$(BIN)/ruff check batch_orchestration batch_orchestration_tests bench
 
+# The Dagster UI (webserver and daemon) on the demo's folder, the sandbox started beside it.
 ui: install
-	mkdir -p $(DAGSTER_HOME) && cp batch_orchestration/instance/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	# dagster.yaml cannot name a pool: record the target pool's own limit in the instance.
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster instance concurrency set bigledger_api 1
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/batch-orchestration ui --dir .demo
 
 sandbox: install
 	$(BIN)/batch-orchestration sandbox serve --db .demo/sandbox.sqlite
@@ -41,4 +38,4 @@ bench: install
 	$(BIN)/python bench/bench_staging.py
 
 clean:
-	rm -rf .demo .dagster_home .batch_orchestration
+	rm -rf .demo .batch_orchestration

@@ -71,6 +71,14 @@ def sandbox_serve(
     serve(config, host, port)
 
 
+def _known_system(target: str) -> None:
+    from batch_orchestration.targets.systems import SYSTEMS
+
+    if target not in SYSTEMS:
+        raise typer.BadParameter(f"{target!r} is not a target system; choose one of {', '.join(SYSTEMS)}",
+                                 param_hint="--target")
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where the export, warehouse and sandbox live.")] = Path(
@@ -87,14 +95,31 @@ def demo(
     Run it again on the same directory: nothing is sent twice.
     """
     from batch_orchestration.demo.run import DemoOptions, run_demo
-    from batch_orchestration.targets.systems import SYSTEMS
 
-    if target not in SYSTEMS:
-        raise typer.BadParameter(f"{target!r} is not a target system; choose one of {', '.join(SYSTEMS)}",
-                                 param_hint="--target")
+    _known_system(target)
     ok = run_demo(DemoOptions(directory=directory, days=days, customers=customers, window_seconds=window_seconds,
                               target=target), output_console())
     raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def ui(
+    directory: Annotated[Path, typer.Option("--dir", help="The demo's folder (its export is generated when "
+                                                          "missing).")] = Path(".demo"),
+    port: Annotated[int, typer.Option(help="The Dagster UI's port.")] = 3000,
+    days: Annotated[int, typer.Option(min=1, help="Days of exports (partitions), as the demo was run with.")] = 3,
+    customers: Annotated[int, typer.Option(min=50, help="Customers in an export generated now.")] = 3000,
+    window_seconds: Annotated[float, typer.Option(help="The sandbox's shortened rate-limit minute.")] = 1.0,
+    target: Annotated[str, typer.Option(help="The target system every entity it takes is routed to.")] = "bigledger",
+) -> None:
+    """The Dagster UI on the demo's folder, with the sandbox started beside it: runs and backfills launched
+    from the UI load into the sandbox, and the partitions begin on the export's first day."""
+    from batch_orchestration.demo.run import DemoOptions, serve_ui
+
+    _known_system(target)
+    code = serve_ui(DemoOptions(directory=directory, days=days, customers=customers,
+                                window_seconds=window_seconds, target=target), output_console(), port)
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from batch_orchestration.orchestration.assets import build_entity_assets, build_entity_checks
+from batch_orchestration.orchestration.executors import executor_for
 from batch_orchestration.orchestration.failure_sensor import run_failure_alert
 from batch_orchestration.orchestration.jobs import MIGRATION_JOB, jobs_and_schedule
 from batch_orchestration.orchestration.partitions import daily_partitions
@@ -22,17 +23,19 @@ from batch_orchestration.validate.changes import check_sync_modes
 
 
 def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.ConfigurableResource]:
-    state = SharedState.of(settings.home, settings.warehouse_url)
+    """Each setting read from a variable is passed on as that variable (``Settings.for_resource``)."""
+    warehouse_url = settings.for_resource("warehouse_url")
+    state = SharedState.of(settings.home, settings.warehouse_url, configured_as=warehouse_url)
     targets = {route.resource_key: SYSTEMS[route.config.system].resource(route, state) for route in routing.routes()}
     return {
-        "warehouse": WarehouseResource(url=settings.warehouse_url, deployment=settings.deployment_name),
+        "warehouse": WarehouseResource(url=warehouse_url, deployment=settings.deployment_name),
         "landing": LandingZoneResource(
-            kind=settings.landing_kind,
-            root=settings.landing_root,
-            s3_bucket=settings.s3_bucket,
-            s3_prefix=settings.s3_prefix,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            s3_region=settings.s3_region,
+            kind=settings.for_resource("landing_kind"),
+            root=settings.for_resource("landing_root"),
+            s3_bucket=settings.for_resource("s3_bucket"),
+            s3_prefix=settings.for_resource("s3_prefix"),
+            s3_endpoint_url=settings.for_resource("s3_endpoint_url"),
+            s3_region=settings.for_resource("s3_region"),
         ),
         **targets,
         "settings": PipelineSettingsResource(max_reject_rate=settings.max_reject_rate,
@@ -42,7 +45,7 @@ def build_resources(settings: Settings, routing: Routing) -> dict[str, dg.Config
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     check_sync_modes()
-    partitions = daily_partitions(settings.start_date, settings.timezone)
+    partitions = daily_partitions(settings.start_date, settings.timezone, settings.last_day)
     routing = settings.routing()
     pipeline = dg.Definitions(
         assets=build_entity_assets(partitions, routing),
@@ -53,6 +56,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             run_failure_alert,
         ],
         resources=build_resources(settings, routing),
+        executor=executor_for(settings.executor),
         jobs=[build_plan_job(partitions, routing),
               *(job for route in routing.routes() for job in SYSTEMS[route.config.system].operator_jobs(route))],
     )

@@ -17,6 +17,7 @@ from batch_orchestration.targets import ratelimit
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("BATCH_ORCHESTRATION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BATCH_ORCHESTRATION_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 SandboxFactory = Callable[..., RunningSandbox]
 
@@ -66,6 +67,28 @@ def postgres_url() -> str:
             pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
         pytest.skip("SKIPPED LOUDLY: " + message)
     return POSTGRES_URL
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database of its own (1 to 15, emptied after) on the test Redis; outside CI a missing server
+    skips loudly, in CI it fails (.ci/run starts it)."""
+    import redis
+
+    number = 1 + uuid.uuid4().int % 15
+    client = redis.Redis.from_url(f"{REDIS_URL}/{number}", socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        message = f"Redis is not reachable at {REDIS_URL}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the Celery tests must run)")
+        pytest.skip("SKIPPED LOUDLY: " + message)
+    try:
+        yield f"{REDIS_URL}/{number}"
+    finally:
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

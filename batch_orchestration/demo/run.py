@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,7 +33,7 @@ from batch_orchestration.orchestration.runner import DayResult, ensure_instance_
 from batch_orchestration.orchestration.settings import ENV_PREFIX, Settings
 from batch_orchestration.orchestration.summary import print_summary, records_sent
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY, SandboxConfig
-from batch_orchestration.sandbox.server import start_in_thread
+from batch_orchestration.sandbox.server import RunningSandbox, start_in_thread
 from batch_orchestration.targets.routing import load_routing
 from batch_orchestration.warehouse import open_warehouse
 
@@ -63,7 +68,7 @@ class DemoOptions:
                 "new_items_per_day": self.new_items_per_day, "payables": self.payables}
 
 
-def _configure_environment(options: DemoOptions, sandbox_url: str, first_day: str) -> None:
+def _configure_environment(options: DemoOptions, sandbox_url: str, days: list[str]) -> None:
     home = options.directory.resolve()
     routing = home / f"routing_{options.target}.yaml"
     routing.write_text(yaml.safe_dump(demo_routing(options.target, sandbox_url, DEMO_COMPANY,
@@ -79,7 +84,8 @@ def _configure_environment(options: DemoOptions, sandbox_url: str, first_day: st
             f"{ENV_PREFIX}TARGET_BASE_URL": sandbox_url,
             f"{ENV_PREFIX}TARGET_COMPANY_ID": DEMO_COMPANY,
             f"{ENV_PREFIX}RATE_WINDOW_SECONDS": str(options.window_seconds),
-            f"{ENV_PREFIX}START_DATE": first_day,
+            f"{ENV_PREFIX}START_DATE": days[0],  # the partitions are the export's days, no more
+            f"{ENV_PREFIX}LAST_DAY": days[-1],
         }
     )
     ensure_instance_yaml(home / "dagster_home")
@@ -174,11 +180,20 @@ def generate_demo_export(options: DemoOptions, landing: Path) -> GenerationSumma
                            seed=options.seed, sizes=options.sizes)
 
 
-def run_demo(options: DemoOptions, console: Console) -> bool:
-    """Generate (once), serve the sandbox, run every day through Dagster, print the summary."""
+@dataclass(frozen=True)
+class DemoEnvironment:
+    """The demo's export and sandbox, served, with the environment the definitions read set for them."""
+
+    sandbox: RunningSandbox
+    generated: dict  # what the generator wrote of the export (its summary file)
+    pre_existing: dict[str, int]  # records the target held before the migration, per inspected name
+    labels: list[str]  # the export's days
+
+
+def _prepare_export(options: DemoOptions, console: Console) -> tuple[GenerationSummary | None, dict]:
+    """Generate the export once; return the fresh summary (None when reused) and the summary file's content."""
     landing = options.directory / "landing"
     summary_path = options.directory / "export_summary.json"
-    days = demo_days(options)
     summary: GenerationSummary | None = None
     if not landing.exists():
         with console.status("generating the legacy export..."):
@@ -187,17 +202,15 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         console.print(f"generated {summary.totals} in {landing}; what it holds: {summary_path}")
     else:
         console.print(f"reusing the export in {landing} (delete the folder for a fresh one)")
-    generated = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
-    # Only BigLedger is given the records the export does not know (and refuses the export's reuse of them).
-    into_bigledger = options.target == "bigledger"
-    pre_existing = target_record_counts(generated) if into_bigledger else {}
-    expected = generated.get("expected_rejects", {}).get(options.target)
-    if expected is None:
-        console.print(f"[yellow]{summary_path} says nothing of what {options.target} must reject (written by an "
-                      "earlier version?): the summary shows no expected rejects; delete the folder for a fresh "
-                      "export[/yellow]")
-        expected = {}
+    return summary, json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
 
+
+@contextmanager
+def demo_environment(options: DemoOptions, console: Console) -> Iterator[DemoEnvironment]:
+    """Generate (once), serve the sandbox holding what the target held before the migration, and set the
+    environment (``DAGSTER_HOME``, the key, the routing, the partitions' first day) for the demo's folder."""
+    summary, generated = _prepare_export(options, console)
+    into_bigledger = options.target == "bigledger"  # only BigLedger is given records the export does not know
     sandbox = start_in_thread(
         SandboxConfig(db_path=str(options.directory / "sandbox.sqlite"), window_seconds=options.window_seconds)
     )
@@ -214,11 +227,26 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
             count = seed_collaborators(sandbox.url, DEMO_COMPANY, DEMO_API_KEY, collaborators)
             console.print(f"Bulk Payables holds {count} of the export's {len(collaborators)} collaborators "
                           "(created before the migration: payables name them)")
-        _configure_environment(options, sandbox.url, days[0].isoformat())
+        labels = [d.isoformat() for d in demo_days(options)]
+        _configure_environment(options, sandbox.url, labels)
+        yield DemoEnvironment(sandbox, generated, target_record_counts(generated) if into_bigledger else {}, labels)
+    finally:
+        sandbox.stop()
+
+
+def run_demo(options: DemoOptions, console: Console) -> bool:
+    """Generate (once), serve the sandbox, run every day through Dagster, print the summary."""
+    with demo_environment(options, console) as demo:
+        expected = demo.generated.get("expected_rejects", {}).get(options.target)
+        if expected is None:
+            console.print(f"[yellow]{options.directory / 'export_summary.json'} says nothing of what "
+                          f"{options.target} must reject (written by an earlier version?): the summary shows no "
+                          "expected rejects; delete the folder for a fresh export[/yellow]")
+            expected = {}
         from batch_orchestration.definitions import build_definitions  # reads the environment just set
 
         defs = build_definitions(Settings.from_env())
-        labels = [d.isoformat() for d in days]
+        labels = demo.labels
         with (
             dg.DagsterInstance.get() as instance,
             Progress(
@@ -243,10 +271,28 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         ok = all(r.success for r in results) and len(results) == len(labels)
         if not ok:
             console.print("[red]a day failed: open the Dagster UI (see README) for the run's logs[/red]")
-        counts_ok = check_target_counts(console, sandbox.url, Settings.from_env(), pre_existing)
+        counts_ok = check_target_counts(console, demo.sandbox.url, Settings.from_env(), demo.pre_existing)
         if not counts_ok:
             console.print("[red]the target's counts differ from what the pipeline loaded[/red]")
         reconciled = print_reconciliation(console, results)
         return ok and counts_ok and reconciled
-    finally:
-        sandbox.stop()
+
+
+def serve_ui(options: DemoOptions, console: Console, port: int) -> int:
+    """The Dagster UI (``dagster dev``: webserver and daemon) on the demo's folder, with its sandbox beside it.
+
+    The environment the definitions read is the demo's, so the partitions begin on the export's first
+    day and a run launched from the UI loads into the sandbox. Returns ``dagster dev``'s exit code.
+    """
+    with demo_environment(options, console) as demo:
+        console.print(f"the Dagster UI on http://127.0.0.1:{port}: the export's days are {demo.labels[0]} to "
+                      f"{demo.labels[-1]}; Ctrl-C stops it and the sandbox")
+        workspace = Path(__file__).parents[2] / "workspace.yaml"
+        command = [str(Path(sys.executable).parent / "dagster"), "dev", "--host", "127.0.0.1", "--port", str(port),
+                   *(["-w", str(workspace)] if workspace.exists() else ["-m", "batch_orchestration.definitions"])]
+        with subprocess.Popen(command) as dev:
+            try:
+                return dev.wait()
+            except KeyboardInterrupt:
+                dev.send_signal(signal.SIGINT)
+                return dev.wait()

@@ -34,7 +34,7 @@ def instance_home() -> Path:
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         raise LaunchError("DAGSTER_HOME is not set: set it to the Dagster instance the UI and daemon use (make ui "
-                          "uses $PWD/.dagster_home), so these runs are in its history")
+                          "uses $PWD/.demo/dagster_home), so these runs are in its history")
     ensure_instance_yaml(Path(home))
     return Path(home)
 
@@ -47,14 +47,15 @@ def day_range(first: date, last: date) -> list[str]:
 
 
 def _check_partitions(defs: dg.Definitions, job: str, days: list[str]) -> None:
-    """Every day is a partition of the job: from the start date to the day that ended."""
+    """Every day is a partition of the job: from the start date to the last day (or the day that ended)."""
     partitions = defs.resolve_job_def(job).partitions_def
     keys = partitions.get_partition_keys() if partitions is not None else []
     outside = [day for day in days if day not in set(keys)]
     if outside:
         span = f"{keys[0]} to {keys[-1]}" if keys else "none yet"
         raise LaunchError(f"{', '.join(outside[:3])}{' ...' if len(outside) > 3 else ''} not among {job}'s days "
-                          f"({span}: from BATCH_ORCHESTRATION_START_DATE to the day that ended)")
+                          f"({span}: from BATCH_ORCHESTRATION_START_DATE to BATCH_ORCHESTRATION_LAST_DAY, "
+                          "or to the day that ended)")
 
 
 def day_that_ended(settings: Settings, now: datetime | None = None) -> str:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import dagster as dg
 
-# Each day's load waits for the previous day's load of the same entity: a ledger needs order.
+# Each day's validation and load wait for the same entity's previous day: a ledger needs order.
 PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
 
 
-def daily_partitions(start_date: str, timezone: str) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=start_date, timezone=timezone)
+def daily_partitions(start_date: str, timezone: str, last_day: str = "") -> dg.DailyPartitionsDefinition:
+    """From the export's first day to ``last_day`` (inclusive), or to the day that ended when it is empty:
+    an export that goes on (the nightly sync) has no last day, a finished one (the demo's) shows only its days."""
+    end = (date.fromisoformat(last_day) + timedelta(days=1)).isoformat() if last_day else None
+    return dg.DailyPartitionsDefinition(start_date=start_date, end_date=end, timezone=timezone)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import dagster as dg
 
 if TYPE_CHECKING:
     from batch_orchestration.targets.routing import Routing
@@ -15,6 +17,21 @@ ENV_PREFIX = "BATCH_ORCHESTRATION_"
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(ENV_PREFIX + name, default)
+
+
+# The settings a resource takes as text, with the variable each is read from: a resource built from the
+# environment names the variable (``EnvVar``), so the UI shows where the value comes from and a run reads it
+# when it starts. (Numbers, and what shapes the definitions, such as the partitions and the routing, are read
+# when the definitions load.)
+RESOURCE_VARIABLES = {
+    "warehouse_url": "WAREHOUSE_URL",
+    "landing_kind": "LANDING_KIND",
+    "landing_root": "LANDING_ROOT",
+    "s3_bucket": "S3_BUCKET",
+    "s3_prefix": "S3_PREFIX",
+    "s3_endpoint_url": "S3_ENDPOINT_URL",
+    "s3_region": "S3_REGION",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,10 @@ class Settings:
     routing_path: str = ""  # empty: every entity into one BigLedger target (targets/routing.py)
     deployment: str = ""  # empty: named by its home folder (``deployment_name``)
     max_delete_share: float = 0.05  # the delete guard (load/loader.py, DeleteGuard)
+    executor: str = "multiprocess"  # what runs a run's steps (orchestration/executors.py)
+    last_day: str = ""  # empty: the partitions run to the day that ended (orchestration/partitions.py)
+    # The fields of RESOURCE_VARIABLES whose variable was set (from_env): their resources read it by EnvVar.
+    from_environment: frozenset[str] = field(default=frozenset(), compare=False)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,7 +82,17 @@ class Settings:
             routing_path=_env("ROUTING", ""),
             deployment=_env("DEPLOYMENT", ""),
             max_delete_share=float(_env("MAX_DELETE_SHARE", "0.05")),
+            executor=_env("EXECUTOR", "multiprocess"),
+            last_day=_env("LAST_DAY", ""),
+            from_environment=frozenset(name for name, variable in RESOURCE_VARIABLES.items()
+                                       if os.environ.get(ENV_PREFIX + variable)),
         )
+
+    def for_resource(self, name: str) -> str | None:
+        """A resource's value of setting ``name``: the variable it came from (``EnvVar``), else the value."""
+        if name in self.from_environment:
+            return dg.EnvVar(ENV_PREFIX + RESOURCE_VARIABLES[name])
+        return getattr(self, name)
 
     @property
     def deployment_name(self) -> str:

@@ -42,8 +42,10 @@ class SharedState:
     database_url: str | None = field(default=None, repr=False)  # a URL may hold a password
 
     @classmethod
-    def of(cls, home: Path, warehouse_url: str) -> SharedState:
-        return cls(home, warehouse_url if is_postgres_url(warehouse_url) else None)
+    def of(cls, home: Path, warehouse_url: str, configured_as: str | None = None) -> SharedState:
+        """``configured_as``: how the resources are to name the warehouse's URL, when not by the URL itself
+        (the ``EnvVar`` it is read from)."""
+        return cls(home, (configured_as or warehouse_url) if is_postgres_url(warehouse_url) else None)
 
 
 class TargetResource(Protocol):

@@ -3,6 +3,8 @@ instance of ``$DAGSTER_HOME``, oldest first, with the summary, and an exit code 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -122,3 +124,21 @@ def test_the_day_that_ended_is_yesterday_in_the_partitions_timezone(tmp_path: Pa
     late_evening_utc = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)  # 01:30 on 2 March in Kuala Lumpur
     assert day_that_ended(settings, late_evening_utc) == "2026-03-01"
     assert day_that_ended(make_settings(tmp_path, sandbox, "duckdb:///unused"), late_evening_utc) == "2026-02-28"
+
+
+def test_dg_launch_runs_a_day_into_the_instance_and_leaves_ranges_to_backfills_and_migrate(
+        tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``dg launch`` (Dagster's dg CLI, as the README gives it) runs one day; a range of days in one run is
+    refused by Dagster before anything runs, as each asset is one day (docs/operations.md, "Backfills")."""
+    write_export(tmp_path / "landing", DAY_KEYS[0], {"customers": [HEADER, "C1,Customer 1,c1@example.com,MY"]})
+    home = _environment(monkeypatch, tmp_path, sandbox, DAY_KEYS[0])
+    root = Path(__file__).parents[2]
+    dg_cli = str(Path(sys.executable).parent / "dg")
+    one_day = subprocess.run([dg_cli, "launch", "--assets", "customers_staged", "--partition", DAY_KEYS[0]],
+                             cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    assert one_day.returncode == 0, one_day.stderr[-2000:]
+    a_range = subprocess.run([dg_cli, "launch", "--job", "migration_job", "--partition-range",
+                              f"{DAY_KEYS[0]}...{DAY_KEYS[1]}"],
+                             cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    assert a_range.returncode != 0 and "BackfillPolicy.single_run()" in a_range.stderr, a_range.stderr[-2000:]
+    assert _runs(home) == [("__ASSET_JOB", DAY_KEYS[0], True)]

@@ -104,3 +104,20 @@ def test_a_run_and_a_failing_run_leave_the_key_nowhere(
     for record in caplog.records:
         text = record.getMessage() + (logging.Formatter().formatException(record.exc_info) if record.exc_info else "")
         assert API_KEY not in text, record.name
+
+
+def test_a_warehouse_url_from_the_environment_reaches_its_resources_as_that_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The UI shows the variable, never the URL's password (the warehouse and the rate budget kept there)."""
+    url = "postgresql://pipeline:pg-secret-8Tq@127.0.0.1:5432/test"
+    monkeypatch.setenv("BATCH_ORCHESTRATION_HOME", str(tmp_path))
+    monkeypatch.setenv("BATCH_ORCHESTRATION_WAREHOUSE_URL", url)
+    monkeypatch.setenv("BATCH_ORCHESTRATION_LANDING_ROOT", str(tmp_path / "landing"))
+    monkeypatch.delenv("BATCH_ORCHESTRATION_S3_BUCKET", raising=False)
+    resources = build_definitions(Settings.from_env()).resources
+    variable = dg.EnvVar("BATCH_ORCHESTRATION_WAREHOUSE_URL")
+    for value in (resources["warehouse"].url, resources["target_bigledger"].rate_state_database):
+        assert isinstance(value, dg.EnvVar) and value == variable
+    assert isinstance(resources["landing"].root, dg.EnvVar)
+    assert resources["landing"].s3_bucket == "" and not isinstance(resources["landing"].s3_bucket, dg.EnvVar)
+    assert "pg-secret-8Tq" not in repr(resources)
