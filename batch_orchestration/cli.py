@@ -107,7 +107,7 @@ def ui(
     directory: Annotated[Path, typer.Option("--dir", help="The demo's folder (its export is generated when "
                                                           "missing).")] = Path(".demo"),
     port: Annotated[int, typer.Option(help="The Dagster UI's port.")] = 3000,
-    days: Annotated[int, typer.Option(min=1, help="Days of exports (partitions), as the demo was run with.")] = 3,
+    days: Annotated[int, typer.Option(min=1, help="Days of an export generated now (a reused one says its own).")] = 3,
     customers: Annotated[int, typer.Option(min=50, help="Customers in an export generated now.")] = 3000,
     window_seconds: Annotated[float, typer.Option(help="The sandbox's shortened rate-limit minute.")] = 1.0,
     target: Annotated[str, typer.Option(help="The target system every entity it takes is routed to.")] = "bigledger",

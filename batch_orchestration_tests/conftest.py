@@ -22,6 +22,12 @@ REDIS_URL = os.environ.get("BATCH_ORCHESTRATION_TEST_REDIS_URL", "redis://127.0.
 SandboxFactory = Callable[..., RunningSandbox]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that drive ``dagster dev`` (marked ``daemon``) wait minutes on the daemon's ticks: they go
+    first, so that the other test processes take the rest of the suite meanwhile."""
+    items.sort(key=lambda item: item.get_closest_marker("daemon") is None)
+
+
 @pytest.fixture
 def sandbox_factory() -> Iterator[SandboxFactory]:
     """Start sandboxes with chosen settings (keyword overrides of SandboxConfig); all stop at teardown."""

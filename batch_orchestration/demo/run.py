@@ -208,7 +208,8 @@ def _prepare_export(options: DemoOptions, console: Console) -> tuple[GenerationS
 @contextmanager
 def demo_environment(options: DemoOptions, console: Console) -> Iterator[DemoEnvironment]:
     """Generate (once), serve the sandbox holding what the target held before the migration, and set the
-    environment (``DAGSTER_HOME``, the key, the routing, the partitions' first day) for the demo's folder."""
+    environment (``DAGSTER_HOME``, the key, the routing, the partitions' first and last day) for the demo's
+    folder."""
     summary, generated = _prepare_export(options, console)
     into_bigledger = options.target == "bigledger"  # only BigLedger is given records the export does not know
     sandbox = start_in_thread(
@@ -227,7 +228,8 @@ def demo_environment(options: DemoOptions, console: Console) -> Iterator[DemoEnv
             count = seed_collaborators(sandbox.url, DEMO_COMPANY, DEMO_API_KEY, collaborators)
             console.print(f"Bulk Payables holds {count} of the export's {len(collaborators)} collaborators "
                           "(created before the migration: payables name them)")
-        labels = [d.isoformat() for d in demo_days(options)]
+        # The export's own days when it says them (an export generated with other options is reused as it is).
+        labels = generated.get("days") or [d.isoformat() for d in demo_days(options)]
         _configure_environment(options, sandbox.url, labels)
         yield DemoEnvironment(sandbox, generated, target_record_counts(generated) if into_bigledger else {}, labels)
     finally:
@@ -246,7 +248,6 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         from batch_orchestration.definitions import build_definitions  # reads the environment just set
 
         defs = build_definitions(Settings.from_env())
-        labels = demo.labels
         with (
             dg.DagsterInstance.get() as instance,
             Progress(
@@ -257,18 +258,18 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
                 console=console,
             ) as progress,
         ):
-            task = progress.add_task("running migration_job", total=len(labels))
+            task = progress.add_task("running migration_job", total=len(demo.labels))
             started = time.monotonic()
 
             def on_day(result: DayResult) -> None:
                 state = "done" if result.success else "FAILED"
                 progress.update(task, advance=1, description=f"day {result.day} {state}")
 
-            results = run_days(defs, labels, instance, on_day=on_day)
+            results = run_days(defs, demo.labels, instance, on_day=on_day)
         print_summary(console, results, expected)
         console.print(f"records sent to the target this run: {records_sent(results)}; "
                       f"wall time {time.monotonic() - started:.1f} s")
-        ok = all(r.success for r in results) and len(results) == len(labels)
+        ok = all(r.success for r in results) and len(results) == len(demo.labels)
         if not ok:
             console.print("[red]a day failed: open the Dagster UI (see README) for the run's logs[/red]")
         counts_ok = check_target_counts(console, demo.sandbox.url, Settings.from_env(), demo.pre_existing)
@@ -290,9 +291,16 @@ def serve_ui(options: DemoOptions, console: Console, port: int) -> int:
         workspace = Path(__file__).parents[2] / "workspace.yaml"
         command = [str(Path(sys.executable).parent / "dagster"), "dev", "--host", "127.0.0.1", "--port", str(port),
                    *(["-w", str(workspace)] if workspace.exists() else ["-m", "batch_orchestration.definitions"])]
-        with subprocess.Popen(command) as dev:
-            try:
-                return dev.wait()
-            except KeyboardInterrupt:
-                dev.send_signal(signal.SIGINT)
-                return dev.wait()
+        dev = subprocess.Popen(command)
+        # SIGTERM (a service manager's stop) is handled as Ctrl-C is: dagster dev stops its servers first.
+        signal.signal(signal.SIGTERM, lambda *_: dev.send_signal(signal.SIGINT))
+        try:
+            while True:
+                try:
+                    return dev.wait()
+                except KeyboardInterrupt:  # the terminal sent dagster dev the same SIGINT: let it finish
+                    continue
+        finally:
+            if dev.poll() is None:
+                dev.terminate()
+                dev.wait(30)

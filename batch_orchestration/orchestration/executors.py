@@ -1,6 +1,8 @@
 """Which executor runs a run's steps: a deployment choice (``BATCH_ORCHESTRATION_EXECUTOR``), made here.
 
-- ``multiprocess`` (the default): every step in its own process on the machine of the run.
+- ``multiprocess`` (the default): every step in its own process on the machine of the run. It is Dagster's
+  default executor, so a run's config may still choose ``execution: config: in_process`` (or
+  ``multiprocess``) as the launchpad offers.
 - ``in_process``: every step in the run's process, one after another (small deployments, fast tests).
 - ``celery``: every step a Celery task, run by whichever worker takes it (``dagster-celery worker
   start``, docs/operations.md); the broker and results backend are named by environment variables.
@@ -20,7 +22,7 @@ CELERY_BACKEND_VARIABLE = "BATCH_ORCHESTRATION_CELERY_BACKEND"
 
 def executor_for(name: str) -> dg.ExecutorDefinition:
     if name == "multiprocess":
-        return dg.multiprocess_executor
+        return dg.multi_or_in_process_executor
     if name == "in_process":
         return dg.in_process_executor
     if name == "celery":

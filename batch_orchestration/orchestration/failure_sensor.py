@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 import requests
 
+from batch_orchestration.orchestration.partitions import PARTITION_TAG
 from batch_orchestration.orchestration.settings import ENV_PREFIX
 
 WEBHOOK_VARIABLE = f"{ENV_PREFIX}ALERT_WEBHOOK_URL"
@@ -30,7 +31,7 @@ def failure_report(context: dg.RunFailureSensorContext) -> dict[str, Any]:
     run = context.dagster_run
     steps = [{"step": event.step_key, "error": _first_line(event.step_failure_data.error.message)
               if event.step_failure_data.error else ""} for event in context.get_step_failure_events()]
-    day = run.tags.get("dagster/partition")
+    day = run.tags.get(PARTITION_TAG)
     lines = [f"{run.job_name}{f' for {day}' if day else ''} failed (run {run.run_id})."]
     lines += [f"- {step['step']}: {step['error']}" for step in steps] or [
         f"- {_first_line(context.failure_event.message or '') or 'the run failed before any step'}"]

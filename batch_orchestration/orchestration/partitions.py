@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+# The tag of a run of one day: its partition key.
+PARTITION_TAG = "dagster/partition"
 # Each day's validation and load wait for the same entity's previous day: a ledger needs order.
 PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
 

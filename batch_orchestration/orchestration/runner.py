@@ -6,6 +6,7 @@ the UI's backfill, which orders days the same way because each load depends on i
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,16 +15,24 @@ from typing import Any
 
 import dagster as dg
 
+from batch_orchestration.orchestration.day_order import DAY_ORDER_TAG
+
+log = logging.getLogger(__name__)
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 INSTANCE_YAML = Path(__file__).parents[1] / "instance" / "dagster.yaml"
 
 
 def ensure_instance_yaml(dagster_home: Path) -> None:
-    """A Dagster home without its ``dagster.yaml`` gets the project's (the pools that pace each target)."""
+    """A Dagster home without its ``dagster.yaml`` gets the project's (the pools that pace each target, the run
+    queue that starts the days in order); one whose file has no day-order limit (an older copy) is warned of."""
     instance_yaml = dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
         dagster_home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(INSTANCE_YAML, instance_yaml)
+    elif DAY_ORDER_TAG not in instance_yaml.read_text(encoding="utf-8"):
+        log.warning("%s has no run queue limit on %s: a job backfill would start its days together, and the "
+                    "later ones would stop, waiting for the earlier; add the limit from %s", instance_yaml,
+                    DAY_ORDER_TAG, INSTANCE_YAML)
 
 
 @dataclass

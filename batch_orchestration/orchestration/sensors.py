@@ -34,10 +34,10 @@ import dagster as dg
 
 from batch_orchestration.entities.registry import ENTITIES
 from batch_orchestration.ingest.landing import LandingZone, is_day
+from batch_orchestration.orchestration.partitions import PARTITION_TAG
 from batch_orchestration.orchestration.resources import LandingZoneResource
 
 REQUEST_TAG = "landing/request"
-PARTITION_TAG = "dagster/partition"
 UNFINISHED = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,

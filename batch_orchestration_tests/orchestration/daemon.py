@@ -23,11 +23,9 @@ import dagster as dg
 import requests
 
 from batch_orchestration.demo.routing import INSPECTED
+from batch_orchestration.orchestration.sensors import UNFINISHED
 
 REPOSITORY = {"repositoryLocationName": "batch_orchestration", "repositoryName": "__repository__"}
-# Runs still to come or still going: a backfill is over when none of its runs is in one of these.
-UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-              dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 _LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {
@@ -73,7 +71,6 @@ def free_port() -> int:
 @dataclass
 class DagsterDev:
     url: str
-    process: subprocess.Popen[str]
     log: Path
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -140,7 +137,7 @@ def dagster_dev(command: list[str], env: dict[str, str], port: int, log: Path,
     with log.open("w", encoding="utf-8") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
                                    start_new_session=True)
-    dev = DagsterDev(f"http://127.0.0.1:{port}", process, log)
+    dev = DagsterDev(f"http://127.0.0.1:{port}", log)
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -28,7 +28,7 @@ from batch_orchestration_tests.orchestration.daemon import (
 )
 from batch_orchestration_tests.orchestration.harness import DAY_KEYS, small_export
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.daemon, pytest.mark.timeout(1200)]
 
 # The units BigLedger takes (the demo's routing): each has a validation step and a load step per day.
 LOADED_UNITS = [root.name for root in units() if root.name in BIGLEDGER_BINDINGS]
