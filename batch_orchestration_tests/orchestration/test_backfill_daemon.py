@@ -1,14 +1,16 @@
 """Backfills launched as the UI launches them, run by the daemon, apply the days in order.
 
-``batch-orchestration ui`` (what ``make ui`` runs) starts the sandbox beside ``dagster dev``; the test
-asks its webserver for a job backfill of ``migration_job`` and then an asset backfill of two units over
-the export's three days, and reads from the event log when each day's validation and load ran.
+``batch-orchestration ui`` (what ``make ui`` runs) starts the sandbox beside ``dagster dev``; each test
+asks its webserver for a backfill over the export's three days (of ``migration_job``, or of assets from
+the graph) and reads from the event log when each day's validation and load ran.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +22,7 @@ from batch_orchestration.orchestration.settings import ENV_PREFIX
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.targets.bigledger.bindings import BINDINGS as BIGLEDGER_BINDINGS
 from batch_orchestration_tests.orchestration.daemon import (
+    DagsterDev,
     assert_days_in_order,
     dagster_dev,
     free_port,
@@ -32,14 +35,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.daemon, pytest.mark.timeout(1200)]
 
 # The units BigLedger takes (the demo's routing): each has a validation step and a load step per day.
 LOADED_UNITS = [root.name for root in units() if root.name in BIGLEDGER_BINDINGS]
-ASSET_BACKFILL_UNITS = ("invoices",)  # a header with its lines: one step, grouped per day
+# Invoices, a header with its lines (one step per day), with the units their lines name.
+ASSET_BACKFILL_UNITS = ("customers", "items", "invoices")
 
 
 def _steps(units: tuple[str, ...] | list[str]) -> list[str]:
     return [f"{unit}_{stage}" for unit in units for stage in ("validation", "load")]
 
 
-def test_job_and_asset_backfills_through_the_daemon_apply_days_in_order(tmp_path: Path) -> None:
+@contextmanager
+def demo_ui(tmp_path: Path) -> Iterator[DagsterDev]:
+    """``batch-orchestration ui`` on a small export: the sandbox and ``dagster dev`` as ``make ui`` starts them."""
     summary = small_export(tmp_path / "landing", customers=40)
     (tmp_path / "export_summary.json").write_text(summary.to_json(), encoding="utf-8")
     port = free_port()
@@ -47,6 +53,11 @@ def test_job_and_asset_backfills_through_the_daemon_apply_days_in_order(tmp_path
     command = [str(Path(sys.executable).parent / "batch-orchestration"), "ui", "--dir", str(tmp_path),
                "--port", str(port)]
     with dagster_dev(command, env, port, tmp_path / "ui.log") as dev:
+        yield dev
+
+
+def test_a_job_backfill_from_the_ui_applies_the_days_in_order_and_loads_each_record_once(tmp_path: Path) -> None:
+    with demo_ui(tmp_path) as dev:
         assert dev.partition_keys("migration_job") == DAY_KEYS, "the UI opens on the export's days, no others"
         # The UI shows which variable feeds which setting (and no URL or key).
         assert dev.resource_config("warehouse")["url"] == ("ENV_VAR", f"{ENV_PREFIX}WAREHOUSE_URL")
@@ -55,21 +66,24 @@ def test_job_and_asset_backfills_through_the_daemon_apply_days_in_order(tmp_path
         sandbox_url = yaml.safe_load((tmp_path / "routing_bigledger.yaml").read_text())["targets"]["bigledger"][
             "base_url"]
         with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
-            job_backfill = dev.launch_backfill(DAY_KEYS, job="migration_job")
-            runs = dev.wait_for_backfill(instance, job_backfill, runs=len(DAY_KEYS))
+            backfill = dev.launch_backfill(DAY_KEYS, job="migration_job")
+            runs = dev.wait_for_backfill(instance, backfill, runs=len(DAY_KEYS))
             assert [(r.tags["dagster/partition"], r.status) for r in runs] == [
                 (day, dg.DagsterRunStatus.SUCCESS) for day in DAY_KEYS], dev.tail()
             assert_days_in_order(step_spans(instance, runs), _steps(LOADED_UNITS), DAY_KEYS)
-            loaded = target_matches_id_map(sandbox_url, DEMO_COMPANY, DEMO_API_KEY,
-                                           f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
-            assert loaded["customers"] > 30 and loaded["invoices"] > 60, loaded
+        loaded = target_matches_id_map(sandbox_url, DEMO_COMPANY, DEMO_API_KEY,
+                                       f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+        assert loaded["customers"] > 30 and loaded["invoices"] > 60, loaded
 
-            assets = [f"{m.name}_{stage}" for unit in ASSET_BACKFILL_UNITS for m in members(get_entity(unit))
-                      for stage in ("staged", "validated", "loaded")]
-            # "All partitions", the export's days: a range of days of a header-and-lines unit is refused at
-            # launch by Dagster 1.13 (docs/operations.md, "Backfills").
-            asset_backfill = dev.launch_backfill(None, assets=assets)
-            runs = dev.wait_for_backfill(instance, asset_backfill)
-            assert dev.backfill_status(asset_backfill) == "COMPLETED_SUCCESS", dev.tail()
-            assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-            assert_days_in_order(step_spans(instance, runs), _steps(ASSET_BACKFILL_UNITS), DAY_KEYS)
+
+def test_an_asset_backfill_from_the_graph_validates_and_loads_each_day_after_the_day_before(tmp_path: Path) -> None:
+    assets = [f"{m.name}_{stage}" for unit in ASSET_BACKFILL_UNITS for m in members(get_entity(unit))
+              for stage in ("staged", "validated", "loaded")]
+    with demo_ui(tmp_path) as dev, dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        # "All partitions", the export's days: a range of days of a header-and-lines unit is refused at launch
+        # by Dagster 1.13 (docs/operations.md, "Backfills").
+        backfill = dev.launch_backfill(None, assets=assets)
+        runs = dev.wait_for_backfill(instance, backfill)
+        assert dev.backfill_status(backfill) == "COMPLETED_SUCCESS", dev.tail()
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert_days_in_order(step_spans(instance, runs), _steps(ASSET_BACKFILL_UNITS), DAY_KEYS)

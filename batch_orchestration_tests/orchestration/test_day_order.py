@@ -38,7 +38,7 @@ def test_a_day_after_a_failed_load_waits_and_follows_once_that_day_is_loaded(
         assert not second.success
         failures = _step_failures(instance)
         assert list(failures) == ["customers_load"], failures  # its validation followed a validated day
-        assert f"customers_loaded {DAY_KEYS[1]} waits for its previous day: {DAY_KEYS[0]} failed" in (
+        assert f"customers_loaded {DAY_KEYS[1]} waits for its previous day: {DAY_KEYS[0]} failed in run" in (
             failures["customers_load"])
         assert pipeline.mapped_keys("customers") == set(), "nothing was sent for the held day"
 
