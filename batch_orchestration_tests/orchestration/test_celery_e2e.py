@@ -91,6 +91,8 @@ def test_a_backfill_on_two_celery_workers_loads_exactly_once_in_day_order(
         }
         command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(PACKAGE.parent / "workspace.yaml"),
                    "--host", "127.0.0.1", "--port", str(port)]
+        with dg.DagsterInstance.from_config(str(home)):
+            pass  # the instance's tables, made once before the processes that share them start together
         with celery_workers(env, tmp_path), dagster_dev(command, env, port, tmp_path / "dev.log") as dev:
             # The job's backfill of three units, as the job page launches it for a selection of its assets.
             backfill = dev.launch_backfill(BACKFILL_DAYS, job="migration_job", assets=[

@@ -134,8 +134,8 @@ def test_dg_launch_runs_a_day_into_the_instance_and_leaves_ranges_to_backfills_a
     home = _environment(monkeypatch, tmp_path, sandbox, DAY_KEYS[0])
     root = Path(__file__).parents[2]
     dg_cli = str(Path(sys.executable).parent / "dg")
-    unit = "customers_staged,customers_validated,customers_loaded"  # the job's whole day is the same, longer
-    one_day = subprocess.run([dg_cli, "launch", "--assets", unit, "--partition", DAY_KEYS[0]],
+    # One asset: each step is a process of its own there (the job's whole day is the same, minutes longer).
+    one_day = subprocess.run([dg_cli, "launch", "--assets", "customers_staged", "--partition", DAY_KEYS[0]],
                              cwd=root, capture_output=True, text=True, timeout=300, check=False)
     assert one_day.returncode == 0, one_day.stderr[-2000:]
     a_range = subprocess.run([dg_cli, "launch", "--job", "migration_job", "--partition-range",
