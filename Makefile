@@ -19,10 +19,15 @@ install: $(BIN)/batch-orchestration
 demo: install
 	$(BIN)/batch-orchestration demo --dir .demo
 
+# The tests that drive dagster dev (marker `daemon`) mostly wait on the daemon's 30 s ticks: they run side by
+# side, one process each, beside the rest of the suite; their output follows it.
 test: install
 	$(BIN)/ruff check batch_orchestration batch_orchestration_tests bench
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/pytest -q -p no:cacheprovider -m daemon -n 3 > $(VENV)/daemon-tests.log 2>&1 & daemon=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider -m "not daemon" -n $(TEST_WORKERS) --dist worksteal; rest=$$?; \
+	wait $$daemon; daemon_status=$$?; echo "--- the daemon-driven tests:"; cat $(VENV)/daemon-tests.log; \
+	exit $$(( rest != 0 || daemon_status != 0 ))
 
 lint: install
 	$(BIN)/ruff check batch_orchestration batch_orchestration_tests bench

@@ -22,19 +22,6 @@ REDIS_URL = os.environ.get("BATCH_ORCHESTRATION_TEST_REDIS_URL", "redis://127.0.
 SandboxFactory = Callable[..., RunningSandbox]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The tests that drive ``dagster dev`` (marked ``daemon``) wait minutes on the daemon's ticks: each goes
-    at the head of one test process's share (pytest-xdist hands each process a contiguous block first), so
-    they run side by side from the start while the other processes take the rest of the suite."""
-    daemon = [item for item in items if item.get_closest_marker("daemon")]
-    others = [item for item in items if not item.get_closest_marker("daemon")]
-    workers = config.getoption("numprocesses", None)
-    stride = -(-len(items) // workers) if isinstance(workers, int) and workers > 1 else 1
-    for n, item in enumerate(daemon):
-        others.insert(min(n * stride, len(others)), item)
-    items[:] = others
-
-
 @pytest.fixture
 def sandbox_factory() -> Iterator[SandboxFactory]:
     """Start sandboxes with chosen settings (keyword overrides of SandboxConfig); all stop at teardown."""
