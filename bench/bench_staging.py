@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
+import hashlib
 import json
 import os
 import random
@@ -17,12 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 ENTITY = "customers"
 DAY = "2024-01-15"
@@ -49,7 +46,7 @@ def customer_row(i: int, rng: random.Random, bad_fraction: float) -> list[str]:
         f"{rng.randrange(0, 50_000)}.00",
         rng.choice(["0", "15", "30", "45", "60"]),
         f"TX{i:09d}",
-        rng.choice(["active", "active", "active", "on_hold"]),
+        rng.choice(["active", "active", "active", "inactive"]),
     ]
     if rng.random() < bad_fraction:
         flaw = rng.randrange(4)
@@ -67,7 +64,8 @@ def customer_row(i: int, rng: random.Random, bad_fraction: float) -> list[str]:
 def write_customers_csv(path: Path, rows: int, bad_fraction: float, seed: int = 7) -> None:
     from batch_orchestration.ingest.mapping import load_mapping
 
-    header = list(load_mapping(ENTITY).columns.values())
+    mapping = load_mapping(ENTITY)
+    header = [mapping.columns[field] for field in mapping.record_fields]  # no operation column: all upserts
     rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -95,67 +93,78 @@ def run_baseline(csv_path: Path, db_path: Path, memory_limit: str | None) -> int
     return int(count)
 
 
-class _ValidatingSink:
-    """Runs row validation on each chunk before handing it on, as the pipeline would."""
-
-    def __init__(self, inner: Any, validate: Callable[[Any, pd.DataFrame], Any]) -> None:
-        self.inner = inner
-        self.validate = validate
-        self.entity = _entity_argument()
-
-    def begin_partition(self, mapping: Any, day: str) -> None:
-        self.inner.begin_partition(mapping, day)
-
-    def append(self, frame: pd.DataFrame) -> None:
-        self.validate(self.entity, frame)
-        self.inner.append(frame)
-
-    def discard_file(self, source_file: str) -> None:
-        self.inner.discard_file(source_file)
-
-    def finish_partition(self) -> None:
-        self.inner.finish_partition()
-
-
-def _entity_argument() -> Any:
-    """What ``validate_frame`` takes as its entity: the registry's spec if there is one, else the name."""
-    try:
-        registry = importlib.import_module("batch_orchestration.entities.registry")
-    except ImportError:
-        return ENTITY
-    get_entity = getattr(registry, "get_entity", None)
-    return get_entity(ENTITY) if callable(get_entity) else ENTITY
-
-
-def run_staging(landing_root: Path, db_path: Path, validate: bool, memory_limit: str | None) -> int:
+def run_staging(landing_root: Path, db_path: Path, validate: bool, memory_limit: str | None) -> dict[str, Any]:
+    """The pipeline's own work for one day: stage the export, then (``validate``) validate its unit."""
+    from batch_orchestration.entities.registry import ENTITIES
     from batch_orchestration.ingest.landing import LocalLandingZone
-    from batch_orchestration.ingest.mapping import load_mapping
-    from batch_orchestration.ingest.sinks import WarehouseStagingSink
-    from batch_orchestration.ingest.staging import stage_partition
+    from batch_orchestration.orchestration.stages import stage_day
+    from batch_orchestration.validate.unit import validate_unit
     from batch_orchestration.warehouse.backend import DuckDBWarehouse
+    from batch_orchestration.warehouse.schema import ensure_schema
 
     warehouse = DuckDBWarehouse(str(db_path), memory_limit)
-    with WarehouseStagingSink() as inner:
-        sink: Any = inner
-        if validate:
-            rows_module = importlib.import_module("batch_orchestration.validate.rows")
-            sink = _ValidatingSink(inner, rows_module.validate_frame)
-        result = stage_partition(LocalLandingZone(landing_root), load_mapping(ENTITY), DAY, sink)
-        with warehouse.session() as session:
-            inner.replace_day(session)
-    return result.rows_staged
+    ensure_schema(warehouse)
+    started = time.perf_counter()
+    result = stage_day(warehouse, LocalLandingZone(landing_root), ENTITIES[ENTITY], DAY)
+    outcome: dict[str, Any] = {"rows": result.rows_staged}
+    if validate:
+        validation = validate_unit(warehouse, ENTITIES[ENTITY], DAY)[ENTITY]
+        outcome["valid_rows"] = validation.valid_rows
+    outcome["seconds"] = time.perf_counter() - started
+    return outcome
 
 
-def child_main(mode: str, workdir: Path, memory_limit: str | None) -> None:
+def _sha256_of_rows(rows: list[tuple[Any, ...]]) -> str:
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(repr(row).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def digests(db_path: Path, validated: bool) -> dict[str, Any]:
+    """What a run left, as counts and sha256 digests, to compare runs and code versions.
+
+    Run in a process of its own after the measured one, so neither its time nor its memory counts.
+
+    Staged rows with their lineage and content hash, every reject (staging's, validation's and the set
+    rules') with its row, code and message, and the validated rows: any difference in any of them changes
+    its digest.
+    """
+    from batch_orchestration.entities.registry import ENTITIES
+    from batch_orchestration.warehouse.backend import DuckDBWarehouse, quote_identifier
+    from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
+
+    with DuckDBWarehouse(str(db_path)).session() as session:
+        staged = session.fetch_all(
+            f"SELECT * FROM {quote_identifier(staged_table(ENTITY))} ORDER BY source_file, source_row")
+        rejects = session.fetch_all(
+            "SELECT source_file, source_row, source_key, stage, code, message FROM rejects "
+            "WHERE entity = ? AND partition_day = ? ORDER BY source_file, source_row NULLS FIRST, stage, code, message",
+            (ENTITY, DAY))
+        out: dict[str, Any] = {"staged_sha256": _sha256_of_rows(staged), "rejects": len(rejects),
+                               "rejects_sha256": _sha256_of_rows(rejects)}
+        if validated:
+            columns = ", ".join(quote_identifier(c) for c in validated_columns(ENTITIES[ENTITY]))
+            valid = session.fetch_all(
+                f"SELECT {columns} FROM {quote_identifier(validated_table(ENTITY))} ORDER BY source_file, source_row")
+            out["validated_sha256"] = _sha256_of_rows(valid)
+    return out
+
+
+def child_main(mode: str, workdir: Path, memory_limit: str | None, digest: bool) -> None:
     db_path = workdir / f"{mode}.duckdb"
+    if digest:
+        print(json.dumps(digests(db_path, mode == "staging_validate")))
+        return
     for stale in (db_path, Path(str(db_path) + ".wal")):
         stale.unlink(missing_ok=True)
-    started = time.perf_counter()
     if mode == "baseline":
-        rows = run_baseline(csv_path(workdir), db_path, memory_limit)
+        started = time.perf_counter()
+        outcome: dict[str, Any] = {"rows": run_baseline(csv_path(workdir), db_path, memory_limit)}
+        outcome["seconds"] = time.perf_counter() - started
     else:
-        rows = run_staging(workdir / "landing", db_path, mode == "staging_validate", memory_limit)
-    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+        outcome = run_staging(workdir / "landing", db_path, mode == "staging_validate", memory_limit)
+    print(json.dumps(outcome))
 
 
 # -- the parent: orchestration and reporting -----------------------------------------------------
@@ -179,28 +188,26 @@ def measure(mode: str, workdir: Path, memory_limit: str) -> dict[str, float]:
     if process.returncode != 0:
         raise RuntimeError(f"{mode} failed with exit code {process.returncode}")
     child = json.loads(output.strip().splitlines()[-1])
-    return {
-        "seconds": child["seconds"],
-        "process_seconds": total,
-        "peak_rss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
-        "rows": child["rows"],
-    }
+    if mode != "baseline":
+        digest = subprocess.run([*command, "--digest"], check=True, capture_output=True, text=True).stdout
+        child.update(json.loads(digest.strip().splitlines()[-1]))
+    return {**child, "process_seconds": total, "peak_rss_mb": usage.ru_maxrss / 1024}  # kilobytes on Linux
 
 
-def validation_available() -> bool:
-    try:
-        module = importlib.import_module("batch_orchestration.validate.rows")
-    except ImportError:
-        return False
-    return callable(getattr(module, "validate_frame", None))
+OUTCOME_KEYS = ("rows", "valid_rows", "rejects", "staged_sha256", "rejects_sha256", "validated_sha256")
 
 
-def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
+def summarize(mode: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of the measurements; what the runs produced, which must be the same in every run."""
+    outcomes = [{k: r[k] for k in OUTCOME_KEYS if k in r} for r in runs]
+    if any(outcome != outcomes[0] for outcome in outcomes):
+        raise RuntimeError(f"{mode}: the runs did not produce the same rows and rejects: {outcomes}")
     return {
         "median_seconds": statistics.median(r["seconds"] for r in runs),
         "median_process_seconds": statistics.median(r["process_seconds"] for r in runs),
         "median_peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
         "rows_out": runs[0]["rows"],
+        "outcome": outcomes[0],
     }
 
 
@@ -210,13 +217,11 @@ def parent_main(args: argparse.Namespace) -> None:
     if not path.exists():
         print(f"generating {args.rows:,} rows into {path} ...", flush=True)
         write_customers_csv(path, args.rows, args.bad_fraction)
-    modes = [m for m in MODES if m != "staging_validate" or validation_available()]
-    if "staging_validate" not in modes:
-        print("batch_orchestration.validate.rows.validate_frame not found: skipping staging_validate")
+    modes = ["baseline", *(m for m in args.modes if m != "baseline")]
     results: dict[str, Any] = {}
     for mode in modes:
         runs = [measure(mode, workdir, args.duckdb_memory_limit) for _ in range(args.repeat)]
-        results[mode] = {"runs": runs, **summarize(runs)}
+        results[mode] = {"runs": runs, **summarize(mode, runs)}
         print(f"{mode:>17}: {results[mode]['median_seconds']:7.2f} s  {results[mode]['median_peak_rss_mb']:7.0f} MB")
     base = results["baseline"]
     for mode in modes:
@@ -235,8 +240,8 @@ def parent_main(args: argparse.Namespace) -> None:
         "cpu_count": os.cpu_count(),
         "results": results,
     }
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    out = OUT_DIR / f"bench_staging_{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out = Path(args.out) if args.out else OUT_DIR / f"bench_staging_{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=2))
     print(f"wrote {out}")
 
@@ -261,10 +266,13 @@ def main() -> None:
         default="512MB",
         help="DuckDB memory_limit for baseline and staging alike ('' = DuckDB's default, 80%% of RAM)",
     )
+    parser.add_argument("--out", help="where to write the JSON results (default: bench/out/bench_staging_<UTC>.json)")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="the modes to run")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--digest", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_main(args.child, Path(args.workdir), args.duckdb_memory_limit or None)
+        child_main(args.child, Path(args.workdir), args.duckdb_memory_limit or None, args.digest)
     else:
         parent_main(args)
 
