@@ -39,7 +39,9 @@ from batch_orchestration.entities.rules import (
     optional_choice,
     optional_text,
     valid_tax_number,
+    valid_tax_number_twin,
 )
+from batch_orchestration.entities.sql_twins import Check, sql_twin
 
 Key = Annotated[str, Field(min_length=1, max_length=64)]
 OptionalKey = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=64)]
@@ -73,6 +75,8 @@ class Party(SourceRecord):
     status: Status = "active"
 
     @model_validator(mode="after")
+    @sql_twin(lambda sql, f: Check(
+        f"({f['tax_number']} IS NULL OR {valid_tax_number_twin(sql, f['tax_number'], f['country'])})"))
     def _tax_number_fits_country(self) -> Party:
         if self.tax_number is not None and not valid_tax_number(self.tax_number, self.country):
             raise PydanticCustomError(
@@ -121,6 +125,8 @@ class DocumentLine(SourceRecord):
     tax_code: optional_text(20) = None
 
     @model_validator(mode="after")
+    @sql_twin(lambda sql, f: Check(f"({f['description']} IS NOT NULL OR {f['item_code']} IS NULL "
+                                   f"OR {sql.byte_length(f['item_code'])} <= {LINE_DESCRIPTION_MAX_LENGTH})"))
     def _item_code_fits_as_description(self) -> DocumentLine:
         """A line without a description is sent with its item code as the description."""
         if self.description is None and self.item_code is not None \
@@ -216,6 +222,7 @@ class JournalEntryLine(SourceRecord):
     credit: OptionalAmount = None
 
     @model_validator(mode="after")
+    @sql_twin(lambda sql, f: Check(f"((COALESCE({f['debit']}, 0) <> 0) <> (COALESCE({f['credit']}, 0) <> 0))"))
     def _debit_or_credit(self) -> JournalEntryLine:
         if bool(self.debit) == bool(self.credit):
             raise PydanticCustomError("INVALID_LINE", "A line needs either a debit or a credit amount, not both", {})
@@ -248,6 +255,7 @@ class Payment(SourceRecord):
     reference: optional_text(100) = None
 
     @model_validator(mode="after")
+    @sql_twin(lambda sql, f: Check(f"(({f['customer_key']} IS NULL) <> ({f['supplier_key']} IS NULL))"))
     def _one_party(self) -> Payment:
         if (self.customer_key is None) == (self.supplier_key is None):
             raise PydanticCustomError("REQUIRED", "Exactly one of customer_key or supplier_key is required", {})

@@ -17,6 +17,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from batch_orchestration.entities.sql_twins import Check, Sql, sql_twin
+
 # "+" then digits, spaces and dashes, ending in a digit; 7-15 digits; at most 30 characters.
 PHONE = re.compile(r"\+[0-9][0-9 \-]*[0-9]")
 PHONE_DIGITS = range(7, 16)
@@ -50,12 +52,17 @@ ACCOUNT_CODE = re.compile(r"[A-Za-z0-9.\-]+")
 ACCOUNT_CODE_MAX_LENGTH = 20
 
 
+# Staged values are stripped and never empty (empty cells are null), so none of them is blank.
+@sql_twin(lambda sql, value: Check("TRUE"))
 def _blank_to_none(value: object) -> object:
     if isinstance(value, str) and not value.strip():
         return None
     return value
 
 
+@sql_twin(lambda sql, value: Check(sql.guarded(
+    sql.matches(value, PHONE.pattern),
+    f"length(regexp_replace({value}, '[^0-9]', '', 'g')) BETWEEN {PHONE_DIGITS.start} AND {PHONE_DIGITS.stop - 1}")))
 def _check_phone(value: str | None) -> str | None:
     if value is None:
         return None
@@ -66,6 +73,7 @@ def _check_phone(value: str | None) -> str | None:
     return value
 
 
+@sql_twin(lambda sql, value: Check(sql.matches(value, EMAIL.pattern)))
 def _check_email(value: str | None) -> str | None:
     if value is None:
         return None
@@ -80,6 +88,14 @@ def valid_tax_number(number: str, country: str) -> bool:
     return pattern.fullmatch(number.replace("-", "")) is not None
 
 
+def valid_tax_number_twin(sql: Sql, number: str, country: str) -> str:
+    """SQL of :func:`valid_tax_number` (the validated number and country)."""
+    bare = f"replace({number}, '-', '')"
+    return (f"CASE WHEN {country} = {sql.text('MY')} THEN {sql.matches(bare, MY_TAX_NUMBER.pattern)} "
+            f"ELSE {sql.matches(bare, OTHER_TAX_NUMBER.pattern)} END")
+
+
+@sql_twin(lambda sql, value: Check(sql.matches(value, COUNTRY.pattern), f"upper({value})"))
 def _check_country(value: str) -> str:
     """Two letters in either case, kept upper-case (ISO 3166 writes them so)."""
     if not COUNTRY.fullmatch(value):
@@ -99,9 +115,13 @@ def one_of(label: str, allowed: tuple[str, ...]) -> Any:
                                       {"label": label, "allowed": ", ".join(allowed), "value": value})
         return value.lower()
 
-    return check
+    # Printable ASCII first: lower() of some other characters is ASCII in Python (the Kelvin sign is "k").
+    listed = ", ".join(Sql.text(name) for name in allowed)
+    return sql_twin(lambda sql, value: Check(
+        sql.guarded(sql.matches(value, "[ -~]*"), f"lower({value}) IN ({listed})"), f"lower({value})"))(check)
 
 
+@sql_twin(lambda sql, value: Check(sql.matches(value, ACCOUNT_CODE.pattern)))
 def _check_account_code(value: str) -> str:
     if not ACCOUNT_CODE.fullmatch(value):
         raise PydanticCustomError("INVALID_FORMAT", "Account code may hold letters, digits, '.' and '-' only: {value}",
@@ -109,6 +129,13 @@ def _check_account_code(value: str) -> str:
     return value
 
 
+# Vouched for: years from 1000 (ISO text then sorts as dates do) and days every month has; the model decides
+# on the 29th to 31st.
+_PLAIN_ISO_DATE = (r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+                   r"|[1-9][0-9]{3}-(?:0[13-9]|1[0-2])-(?:29|30)|[1-9][0-9]{3}-(?:0[13578]|1[02])-31")
+
+
+@sql_twin(lambda sql, value: Check(sql.matches(value, _PLAIN_ISO_DATE), kind="date"))
 def _parse_iso_date(value: object) -> object:
     """Only ``YYYY-MM-DD``: a legacy ``31/12/2024`` is ambiguous, so it is rejected, not guessed."""
     if isinstance(value, str):
@@ -122,9 +149,15 @@ def _parse_iso_date(value: object) -> object:
     return value
 
 
-def _check_not_future(value: date) -> date:
+def today_utc() -> date:
+    """Today in UTC, the target's calendar."""
+    return datetime.now(UTC).date()
+
+
+@sql_twin(lambda sql, value: Check(f"{value} <= {sql.text(today_utc().isoformat())}"))
+def _check_not_future(value: date | None) -> date | None:
     """Not after today in UTC, the target's calendar."""
-    if value > datetime.now(UTC).date():
+    if value is not None and value > today_utc():
         raise PydanticCustomError("FUTURE_DATE", "Date {value} is in the future", {"value": str(value)})
     return value
 
@@ -137,6 +170,11 @@ _AMOUNT = re.compile(
 )
 
 
+# Vouched for: what fits the ledger as written, at most 14 digits and 4 places (so _check_fits_ledger holds).
+_PLAIN_AMOUNT = r"-?[0-9]{1,14}(?:\.[0-9]{1,4})?"
+
+
+@sql_twin(lambda sql, value: Check(sql.matches(value, _PLAIN_AMOUNT), f"CAST({value} AS DECIMAL(18,4))", "decimal"))
 def _parse_decimal(value: object) -> object:
     if isinstance(value, str):
         text = value.strip()
@@ -146,6 +184,7 @@ def _parse_decimal(value: object) -> object:
     return value
 
 
+@sql_twin(lambda sql, value: Check(f"{value} >= 0"))
 def _check_non_negative(value: Decimal) -> Decimal:
     if not value.is_finite() or value < 0:
         raise PydanticCustomError("INVALID_AMOUNT", "Must be a non-negative number, got {value}",
@@ -153,6 +192,7 @@ def _check_non_negative(value: Decimal) -> Decimal:
     return value
 
 
+@sql_twin(lambda sql, value: Check(f"{value} > 0"))
 def _check_positive(value: Decimal) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise PydanticCustomError("INVALID_AMOUNT", "Must be a positive number, got {value}",
@@ -160,6 +200,7 @@ def _check_positive(value: Decimal) -> Decimal:
     return value
 
 
+@sql_twin(lambda sql, value: Check(f"{value} <> 0"))
 def _check_non_zero(value: Decimal) -> Decimal:
     if not value.is_finite() or value == 0:
         raise PydanticCustomError("INVALID_AMOUNT", "Must be a number other than 0, got {value}",
@@ -198,7 +239,11 @@ IsoDate = Annotated[date, BeforeValidator(_parse_iso_date)]
 PastOrTodayDate = Annotated[date, BeforeValidator(_parse_iso_date), AfterValidator(_check_not_future)]
 OptionalIsoDate = Annotated[date | None, BeforeValidator(_blank_to_none), BeforeValidator(_parse_iso_date)]
 OptionalPastOrTodayDate = Annotated[date | None, BeforeValidator(_blank_to_none), BeforeValidator(_parse_iso_date),
-                                    AfterValidator(lambda value: value if value is None else _check_not_future(value))]
+                                    AfterValidator(_check_not_future)]
+
+
+# Amounts reach the ledger check only through _parse_decimal, whose twin vouches for none that does not fit.
+@sql_twin(lambda sql, value: Check("TRUE"))
 def _check_fits_ledger(value: Decimal) -> Decimal:
     """Amounts are kept as DECIMAL(18,4): a value that would be rounded or overflow is refused, never changed.
 

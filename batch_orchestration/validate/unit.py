@@ -1,13 +1,14 @@
 """Validating one unit (an aggregate: a header with its lines; or a lone entity) for one day.
 
-A changes export's rows are sorted by operation first (``validate/changes.py``): its deletes are kept
-apart, and only the records go on.
+A changes export's day that names operations is sorted by operation first (``validate/changes.py``):
+its deletes are kept apart, and only the records go on.
 
-Row rules (the pydantic models, ``validate/rows.py``) for each member, then the set rules
-(``validate/set_rules.py``, and an entity's own SQL model), in this order: each line's own rules; the
-header's (a header with a rejected line falls whole; the others count only the lines still standing);
-last, the lines whose header fell. The validated rows and the rejects of every member are replaced
-together, in one session.
+Row rules (the pydantic models: over the whole day in the warehouse, ``validate/vectorized.py``, and
+through the model for the rows that vectorized form does not vouch for, ``validate/rows.py``) for each
+member, then the set rules (``validate/set_rules.py``, and an entity's own SQL model), in this order:
+each line's own rules; the header's (a header with a rejected line falls whole; the others count only
+the lines still standing); last, the lines whose header fell. The validated rows and the rejects of
+every member are replaced together, in one session.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
-from batch_orchestration.ingest.mapping import load_mapping
-from batch_orchestration.validate.changes import replace_deletes, split_changes
+from batch_orchestration.ingest.mapping import OPERATION_FIELD, ColumnMapping, load_mapping
+from batch_orchestration.validate.changes import DELETE_COLUMNS, replace_deletes, split_changes
 from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
 from batch_orchestration.validate.rows import validate_frame
 from batch_orchestration.validate.set_rules import (
@@ -32,6 +33,7 @@ from batch_orchestration.validate.set_rules import (
     line_rejected,
     record_rules,
 )
+from batch_orchestration.validate.vectorized import RowCheck, check_rows
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier
 from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
@@ -43,10 +45,31 @@ def _staged_frame(session: WarehouseSession, entity: EntitySpec, day: str) -> pd
     return session.fetch_df(f"SELECT * FROM {table} WHERE partition_day = ? ORDER BY source_file, source_row", (day,))
 
 
-def _create_candidates(session: WarehouseSession, entity: EntitySpec, valid: pd.DataFrame) -> None:
-    """The day's rows that passed the row rules, as ``candidate_<entity>``, typed as the validated table."""
+def _says_operations(session: WarehouseSession, entity: EntitySpec, day: str, mapping: ColumnMapping) -> bool:
+    """A changes export whose day names an operation on some row (most days of most exports do not)."""
+    if mapping.sync != "changes" or OPERATION_FIELD not in mapping.fields:
+        return False
+    table, column = quote_identifier(staged_table(entity.name)), quote_identifier(OPERATION_FIELD)
+    return bool(session.fetch_all(f"SELECT 1 FROM {table} WHERE partition_day = ? AND {column} IS NOT NULL LIMIT 1",
+                                  (day,)))
+
+
+def _row_rules(session: WarehouseSession, entity: EntitySpec, day: str) -> tuple[RowCheck, pd.DataFrame]:
+    """The row rules of the day (``candidate_<entity>``, typed as the validated table) and its deletes.
+
+    A day of upserts is checked in the warehouse (``validate/vectorized.py``); a day that names operations
+    is sorted out first (``validate/changes.py``), then its records go through the model.
+    """
+    mapping = load_mapping(entity.name)
+    if not _says_operations(session, entity, day, mapping):
+        return check_rows(session, entity, day, mapping), pd.DataFrame(columns=list(DELETE_COLUMNS))
+    changes = split_changes(entity, _staged_frame(session, entity, day), mapping)
+    checked = validate_frame(entity, changes.upserts, mapping)
     types = validated_columns(entity)
-    session.create_temp_table(candidate_table(entity.name), valid.reindex(columns=list(types)), types)
+    session.create_temp_table(candidate_table(entity.name), checked.valid.reindex(columns=list(types)), types)
+    row_check = RowCheck(checked_rows=len(changes.upserts) + len(changes.rejects), valid_rows=len(checked.valid),
+                         rejects=changes.rejects + checked.rejects)
+    return row_check, changes.deletes
 
 
 @dataclass
@@ -147,13 +170,9 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
     results: dict[str, ValidationResult] = {}
     with warehouse.session() as session:
         session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day]}))
-        checked, changes = {}, {}
+        checked, deletes = {}, {}
         for member in members(root):
-            mapping = load_mapping(member.name)
-            changes[member.name] = split_changes(member, _staged_frame(session, member, day), mapping)
-            checked[member.name] = validate_frame(member, changes[member.name].upserts, mapping)
-            checked[member.name].rejects[:0] = changes[member.name].rejects
-            _create_candidates(session, member, checked[member.name].valid)
+            checked[member.name], deletes[member.name] = _row_rules(session, member, day)
         run = _SetRuleRun(session, day)
         for member in members(root):
             run.apply(member, [duplicate_key(member)])
@@ -172,11 +191,11 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
             session.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} "
                             f"FROM {quote_identifier(candidate_table(member.name))}")
             (valid_rows,) = session.fetch_all(f"SELECT COUNT(*) FROM {table} WHERE partition_day = ?", (day,))[0]
-            row_check, deletes = checked[member.name], changes[member.name].deletes
-            replace_deletes(session, member.name, day, deletes)
+            row_check, day_deletes = checked[member.name], deletes[member.name]
+            replace_deletes(session, member.name, day, day_deletes)
             rejects = row_check.rejects + run.rejects.get(member.name, [])
             replace_rejects(session, member.name, day, ("validation", "set_rule"), rejects)
             results[member.name] = ValidationResult(
-                staged_rows=len(row_check.valid) + len(row_check.rejects) + len(deletes), valid_rows=int(valid_rows),
-                rejects=rejects, models_run=run.runs.get(member.name, []), deletes=len(deletes))
+                staged_rows=row_check.checked_rows + len(day_deletes), valid_rows=int(valid_rows),
+                rejects=rejects, models_run=run.runs.get(member.name, []), deletes=len(day_deletes))
     return results

@@ -62,6 +62,10 @@ class WarehouseSession(ABC):
         empty or all-NULL column cannot tell.
         """
 
+    @abstractmethod
+    def create_temp_table_as(self, table: str, query: str, params: Sequence[Any] = ()) -> None:
+        """A session-private table holding what ``query`` selects (replacing one of that name)."""
+
     def table_exists(self, table: str) -> bool:
         rows = self.fetch_all(
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", (table,)
@@ -158,6 +162,9 @@ class DuckDBSession(WarehouseSession):
         finally:
             self._con.unregister("_temp_frame")
 
+    def create_temp_table_as(self, table: str, query: str, params: Sequence[Any] = ()) -> None:
+        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(table)} AS {query}", list(params))
+
 
 class DuckDBWarehouse(Warehouse):
     """A DuckDB file. DuckDB lets one process write at a time, so sessions hold a file lock.
@@ -245,6 +252,11 @@ class PostgresSession(WarehouseSession):
         self._con.execute(f"DROP TABLE IF EXISTS {name}")
         self._con.execute(f"CREATE TEMP TABLE {name} ({definitions}) ON COMMIT DROP")
         self.append_df(table, frame)
+
+    def create_temp_table_as(self, table: str, query: str, params: Sequence[Any] = ()) -> None:
+        name = quote_identifier(table)
+        self._con.execute(f"DROP TABLE IF EXISTS {name}")
+        self._con.execute(*_to_pyformat(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {query}", params))
 
 
 class PostgresWarehouse(Warehouse):
