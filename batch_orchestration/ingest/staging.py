@@ -2,9 +2,10 @@
 
 Memory stays flat whatever the file size: bytes are decoded block by block
 (:mod:`~batch_orchestration.ingest.csv_stream`), parsed by ``csv.reader`` and handed to the sink
-every ``chunk_rows`` rows as a DataFrame. Each staged row carries its lineage (``partition_day``,
-``source_file``, 1-based ``source_row`` counting data rows after the header, ``content_hash``) and
-every canonical field as a nullable string, stripped, empty -> null.
+every ``chunk_rows`` rows as a DataFrame, built column by column (the per-row work is the parser's).
+Each staged row carries its lineage (``partition_day``, ``source_file``, 1-based ``source_row``
+counting data rows after the header, ``content_hash``) and every canonical field as a nullable
+string, stripped, empty -> null.
 
 Bad input never crashes and is never dropped silently: a file is refused as a whole (empty,
 not in its declared encoding, malformed quoting, unusable header) and then nothing of it stays
@@ -19,8 +20,10 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
+import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from batch_orchestration.entities.registry import join_key
 from batch_orchestration.ingest import reports as codes
@@ -109,42 +112,70 @@ def check_policies(plan: HeaderPlan, mapping: ColumnMapping) -> None:
         raise FileRejected(codes.MISSING_COLUMNS, f"required columns missing from the header: {legacy}")
 
 
-class _Chunk:
-    """Rows of one file waiting to become a DataFrame."""
+def _content_hash_sql(count: int) -> str:
+    """:func:`content_hash` in DuckDB over columns ``c0``..``c<count-1>``, for a whole chunk at once."""
+    joined = ", ".join(f"coalesce(c{i}, '')" for i in range(count))
+    return f"sha256(concat_ws(chr(0), {joined}))"
 
-    def __init__(self, mapping: ColumnMapping, day: str, key: str) -> None:
+
+class _Chunk:
+    """Rows of one file waiting to become a DataFrame: the records as parsed, turned into columns at once.
+
+    Per row, only the parsed record and its row number are kept; stripping, empty -> null and the
+    content hash are done column by column (the hash by DuckDB), which is most of what staging costs.
+    """
+
+    def __init__(self, mapping: ColumnMapping, day: str, key: str, positions: tuple[int, ...], width: int) -> None:
         self.mapping = mapping
         self.day = day
         self.key = key
+        self.positions = positions
+        self.width = width
         self.rows: list[int] = []
-        self.hashes: list[str] = []
-        self.values: list[list[str | None]] = []
+        self.records: list[list[str]] = []
         # The hash is of the record's own fields: a changes export's operation is no part of its content.
-        hashed = [mapping.fields.index(name) for name in mapping.record_fields]
-        self.hashed = None if len(hashed) == len(mapping.fields) else hashed
+        self.hashed = [mapping.fields.index(name) for name in mapping.record_fields]
+        self._hasher = duckdb.connect()
+        self._hash_sql = f"SELECT {_content_hash_sql(len(self.hashed))} AS content_hash FROM chunk"
 
-    def add(self, row: int, values: list[str | None]) -> None:
+    def add(self, row: int, record: list[str]) -> None:
         self.rows.append(row)
-        self.hashes.append(content_hash(values if self.hashed is None else [values[i] for i in self.hashed]))
-        self.values.append(values)
+        self.records.append(record)
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    def _field_columns(self) -> list[pa.Array]:
+        count = len(self.records)
+        parsed = list(zip(*self.records, strict=True)) if count else []
+        columns = []
+        for position in self.positions:
+            if position == self.width or not count:  # absent from the header: read as empty, so null
+                columns.append(pa.nulls(count, pa.string()))
+                continue
+            stripped = pa.array(list(map(str.strip, parsed[position])), pa.string())
+            columns.append(pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped))
+        return columns
+
     def take_frame(self) -> pd.DataFrame:
         count = len(self.rows)
-        fields = self.mapping.fields
-        columns = list(zip(*self.values, strict=True)) if count else [() for _ in fields]
-        data: dict[str, object] = {
-            "partition_day": pd.array([self.day] * count, dtype=STRING),
-            "source_file": pd.array([self.key] * count, dtype=STRING),
-            "source_row": np.asarray(self.rows, dtype=np.int64),
-            "content_hash": pd.array(self.hashes, dtype=STRING),
+        columns = self._field_columns()
+        chunk = pa.table([columns[i] for i in self.hashed], names=[f"c{i}" for i in range(len(self.hashed))])
+        self._hasher.register("chunk", chunk)
+        try:
+            hashes = self._hasher.sql(self._hash_sql).to_arrow_table().column(0)
+        finally:
+            self._hasher.unregister("chunk")
+        data = {
+            "partition_day": pa.array([self.day] * count, pa.string()),
+            "source_file": pa.array([self.key] * count, pa.string()),
+            "source_row": pa.array(self.rows, pa.int64()),
+            "content_hash": hashes,
+            **dict(zip(self.mapping.fields, columns, strict=True)),
         }
-        for name, column in zip(fields, columns, strict=True):
-            data[name] = pd.array(column, dtype=STRING)
-        self.rows, self.hashes, self.values = [], [], []
-        return pd.DataFrame(data, columns=staged_columns(self.mapping))
+        self.rows, self.records = [], []
+        table = pa.table(data).select(staged_columns(self.mapping))
+        return table.to_pandas(types_mapper=lambda kind: STRING if kind == pa.string() else None)
 
 
 class _FileStager:
@@ -200,17 +231,25 @@ class _FileStager:
         reader = csv.reader(lines, strict=True, delimiter=self.mapping.formats.delimiter)
         blank = 0
         plan: HeaderPlan | None = None
-        chunk = _Chunk(self.mapping, self.day, self.file.key)
+        chunk: _Chunk | None = None  # from the header on
         key_positions: list[int] = []
         previous_end = 0  # last physical line of the last record read
         try:
             for record in reader:
                 record_start, previous_end = previous_end + 1, reader.line_num
+                if chunk is not None and len(record) == chunk.width \
+                        and not (lines.nul_seen and any("\x00" in value for value in record)):
+                    self.report.rows_read += 1  # the common row: as wide as the header, so never blank
+                    chunk.add(self.report.rows_read, record)
+                    if len(chunk) >= self.chunk_rows:
+                        self._flush(chunk)
+                    continue
                 if _is_blank(record, plan):
                     blank += 1
                     continue
                 if plan is None:
                     plan = self._accept_header(record)
+                    chunk = _Chunk(self.mapping, self.day, self.file.key, plan.positions, plan.width)
                     key_positions = [plan.positions[self.mapping.fields.index(f)] for f in self.mapping.key_fields]
                     continue
                 self.report.rows_read += 1
@@ -224,21 +263,15 @@ class _FileStager:
                         self._source_key(record, key_positions),
                     )
                     continue
-                if lines.nul_seen and any("\x00" in value for value in record):
-                    self.reject(
-                        codes.NUL_BYTE,
-                        f"{_where(row, record_start, reader.line_num)} contains a NUL byte",
-                        row,
-                        self._source_key(record, key_positions),
-                    )
-                    continue
-                record.append("")  # what an absent field (position == width) reads
-                chunk.add(row, [record[i].strip() or None for i in plan.positions])
-                if len(chunk) >= self.chunk_rows:
-                    self._flush(chunk)
+                self.reject(  # as wide as the header, with a NUL byte
+                    codes.NUL_BYTE,
+                    f"{_where(row, record_start, reader.line_num)} contains a NUL byte",
+                    row,
+                    self._source_key(record, key_positions),
+                )
         except csv.Error as exc:
             raise FileRejected(codes.MALFORMED_CSV, self._csv_error_message(exc, previous_end + 1)) from None
-        if plan is None:
+        if plan is None or chunk is None:
             raise FileRejected(codes.EMPTY_FILE, "the file is empty (no header, no rows)")
         self._flush(chunk)
         if blank:
