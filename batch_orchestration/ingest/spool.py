@@ -30,7 +30,8 @@ class ParquetSpool:
         writer = self._writers.get(source_file)
         if writer is None:
             path = self.root / f"{len(self._paths):06d}.parquet"  # never a name taken from the data
-            writer = pq.ParquetWriter(path, table.schema)
+            # Read back once, moments later, from local disk: compressing it would cost more than it saves.
+            writer = pq.ParquetWriter(path, table.schema, compression="none")
             self._writers[source_file], self._paths[source_file] = writer, path
         writer.write_table(table)
 

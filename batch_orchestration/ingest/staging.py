@@ -138,10 +138,6 @@ class _Chunk:
         self._hasher = duckdb.connect()
         self._hash_sql = f"SELECT {_content_hash_sql(len(self.hashed))} AS content_hash FROM chunk"
 
-    def add(self, row: int, record: list[str]) -> None:
-        self.rows.append(row)
-        self.records.append(record)
-
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -240,7 +236,8 @@ class _FileStager:
                 if chunk is not None and len(record) == chunk.width \
                         and not (lines.nul_seen and any("\x00" in value for value in record)):
                     self.report.rows_read += 1  # the common row: as wide as the header, so never blank
-                    chunk.add(self.report.rows_read, record)
+                    chunk.rows.append(self.report.rows_read)
+                    chunk.records.append(record)
                     if len(chunk) >= self.chunk_rows:
                         self._flush(chunk)
                     continue
