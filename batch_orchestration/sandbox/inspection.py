@@ -61,6 +61,19 @@ def company_responses(company: str, ctx: Context, authorization: Annotated[str |
     return CompanyResponses(company=company, statuses=ctx.journal.statuses(company))
 
 
+class CompanyTimeline(BaseModel):
+    company: str
+    answers: list[dict[str, str | int | float]] = Field(
+        description="The newest answers, oldest first: method, path, status, received_at, answered_at (epoch s)")
+
+
+@router.get("/companies/{company}/timeline", response_model=CompanyTimeline)
+def company_timeline(company: str, ctx: Context, authorization: Annotated[str | None, Header()] = None):
+    """When each of the company's requests came and was answered, and how (no bodies): pacing, 429s."""
+    _require_company_key(ctx, company, authorization)
+    return CompanyTimeline(company=company, answers=ctx.journal.timeline(company))
+
+
 @router.delete("/companies/{company}", status_code=204)
 def reset_company(company: str, ctx: Context, authorization: Annotated[str | None, Header()] = None) -> None:
     _require_company_key(ctx, company, authorization)

@@ -24,6 +24,7 @@ from batch_orchestration.targets.retry import DEFAULT_POLICY, RetryPolicy
 from batch_orchestration.targets.wire import holds
 
 LARGE_BATCH = 100  # seed 000: batches over 100 records have the stricter limit
+BATCHES_PER_WINDOW, LARGE_BATCHES_PER_WINDOW = 10, 5  # seed 000; a large batch counts against both
 LOOKUP_PAGE = 100  # seed 002 pagination, and the length of one ``referenceId[in]`` list
 
 
@@ -47,11 +48,20 @@ class BigLedgerSettings:
 def _budgets(window: float) -> list[Budget]:
     """Seed 000 rate limits and seed 002 request limits, as the client's own budgets."""
     return [
-        Budget("batches", 10, window),
-        Budget("large_batches", 5, window),
+        Budget("batches", BATCHES_PER_WINDOW, window),
+        Budget("large_batches", LARGE_BATCHES_PER_WINDOW, window),
         Budget("requests_second", 10, 1.0),
         Budget("requests_hour", 1000, 60 * window),
     ]
+
+
+def records_ceiling(max_batch: int, window: float) -> float:
+    """The records a second the documented limits let one entity send at most: every batch at its largest,
+    the large ones in their slots and the rest at the standard size."""
+    if max_batch <= LARGE_BATCH:
+        return BATCHES_PER_WINDOW * max_batch / window
+    large = LARGE_BATCHES_PER_WINDOW * max_batch
+    return (large + (BATCHES_PER_WINDOW - LARGE_BATCHES_PER_WINDOW) * LARGE_BATCH) / window
 
 
 class BigLedgerConnector:
