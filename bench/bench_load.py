@@ -72,13 +72,26 @@ def analyse(outcome: dict[str, Any], window: float) -> dict[str, dict[str, float
         report[binding.entity] = {"records": records, "seconds": seconds, "per_second": records / seconds,
                                   "ceiling": ceiling, "share": records / seconds / ceiling,
                                   "responses_429": sum(a["status"] == 429 for a in batches)}
-    batches = [a for a in answers if a["method"] == "POST" and a["path"].startswith(BATCH_PATH)]
-    seconds = max(a["answered_at"] for a in batches) - min(a["received_at"] for a in batches)
+    batches = sorted((a for a in answers if a["method"] == "POST" and a["path"].startswith(BATCH_PATH)),
+                     key=lambda a: a["received_at"])
+    seconds = max(a["answered_at"] for a in batches) - batches[0]["received_at"]
     records = sum(entry["records"] for entry in report.values())
     report["all"] = {"records": records, "seconds": seconds, "per_second": records / seconds,
                      "ceiling": records / ceiling_seconds, "share": ceiling_seconds / seconds,
-                     "responses_429": sum(a["status"] == 429 for a in answers)}
+                     "responses_429": sum(a["status"] == 429 for a in answers),
+                     "idle_seconds": idle_seconds(batches, window)}
     return report
+
+
+def idle_seconds(batches: list[dict[str, Any]], window: float) -> float:
+    """Seconds with no batch in flight for longer than a tenth of a window: time the rate budget is not used
+    (staging and validation between loads, steps starting), as opposed to pacing within a window."""
+    idle, answered = 0.0, batches[0]["answered_at"]
+    for batch in batches[1:]:
+        if batch["received_at"] - answered > window / 10:
+            idle += batch["received_at"] - answered
+        answered = max(answered, batch["answered_at"])
+    return idle
 
 
 def measure(workdir: Path, run: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -103,6 +116,8 @@ def parent_main(args: argparse.Namespace) -> None:
         m = medians[name]
         print(f"{name:<18} {m['records']:8.0f} {m['seconds']:8.1f} {m['per_second']:8.1f} {m['ceiling']:8.1f} "
               f"{m['share']:6.1%} {m['responses_429']:5.0f}")
+    print(f"no batch in flight (gaps over a tenth of a window) for {medians['all']['idle_seconds']:.1f} s "
+          f"of the run's {medians['all']['seconds']:.1f} s")
     for name in names:  # machine-readable: medians of the runs
         print(f"share_of_ceiling {name} {medians[name]['share']:.3f}")
         print(f"responses_429 {name} {medians[name]['responses_429']:.0f}")

@@ -64,7 +64,7 @@ def test_the_journal_keeps_what_each_client_sent_and_no_key(sandbox, demo_header
     assert refused.status_code == 401
 
 
-def test_every_answer_is_counted_by_status(
+def test_every_answer_is_counted_by_status_and_kept_on_the_timeline(
         sandbox_factory: Callable[..., RunningSandbox]) -> None:
     sandbox = sandbox_factory(window_seconds=60.0)
     headers = {"Authorization": f"Bearer {DEMO_API_KEY}", "X-Company-Id": DEMO_COMPANY}
@@ -76,3 +76,10 @@ def test_every_answer_is_counted_by_status(
                             headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).json()["statuses"]
     assert statuses == {"200": 10, "429": 1}
     assert requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/responses", timeout=10).status_code == 401
+    timeline = requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/timeline", timeout=10,
+                            headers={"Authorization": f"Bearer {DEMO_API_KEY}"}).json()["answers"]
+    assert [(a["method"], a["path"], a["status"]) for a in timeline] == [("POST", "/v1/batch/customers", 200)] * 10 \
+        + [("POST", "/v1/batch/customers", 429)]
+    assert all(a["received_at"] <= a["answered_at"] for a in timeline)
+    assert [a["received_at"] for a in timeline] == sorted(a["received_at"] for a in timeline)
+    assert requests.get(f"{sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/timeline", timeout=10).status_code == 401
