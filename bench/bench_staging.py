@@ -114,40 +114,44 @@ def run_staging(landing_root: Path, db_path: Path, validate: bool, memory_limit:
     return outcome
 
 
-def _sha256_of_rows(rows: list[tuple[Any, ...]]) -> str:
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(repr(row).encode("utf-8"))
-    return digest.hexdigest()
+def _digest(connection: Any, query: str, params: tuple[Any, ...] = ()) -> tuple[int, str]:
+    """How many rows ``query`` gives, and a sha256 of them in order, read a batch at a time."""
+    digest, count = hashlib.sha256(), 0
+    cursor = connection.execute(query, list(params))
+    while batch := cursor.fetchmany(100_000):
+        count += len(batch)
+        for row in batch:
+            digest.update(repr(row).encode("utf-8"))
+    return count, digest.hexdigest()
 
 
 def digests(db_path: Path, validated: bool) -> dict[str, Any]:
     """What a run left, as counts and sha256 digests, to compare runs and code versions.
 
     Run in a process of its own after the measured one, so neither its time nor its memory counts.
-
     Staged rows with their lineage and content hash, every reject (staging's, validation's and the set
     rules') with its row, code and message, and the validated rows: any difference in any of them changes
     its digest.
     """
+    import duckdb
+
     from batch_orchestration.entities.registry import ENTITIES
-    from batch_orchestration.warehouse.backend import DuckDBWarehouse, quote_identifier
+    from batch_orchestration.warehouse.backend import quote_identifier
     from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
 
-    with DuckDBWarehouse(str(db_path)).session() as session:
-        staged = session.fetch_all(
-            f"SELECT * FROM {quote_identifier(staged_table(ENTITY))} ORDER BY source_file, source_row")
-        rejects = session.fetch_all(
-            "SELECT source_file, source_row, source_key, stage, code, message FROM rejects "
-            "WHERE entity = ? AND partition_day = ? ORDER BY source_file, source_row NULLS FIRST, stage, code, message",
-            (ENTITY, DAY))
-        out: dict[str, Any] = {"staged_sha256": _sha256_of_rows(staged), "rejects": len(rejects),
-                               "rejects_sha256": _sha256_of_rows(rejects)}
-        if validated:
-            columns = ", ".join(quote_identifier(c) for c in validated_columns(ENTITIES[ENTITY]))
-            valid = session.fetch_all(
-                f"SELECT {columns} FROM {quote_identifier(validated_table(ENTITY))} ORDER BY source_file, source_row")
-            out["validated_sha256"] = _sha256_of_rows(valid)
+    connection = duckdb.connect(str(db_path), read_only=True)
+    _, staged = _digest(connection, f"SELECT * FROM {quote_identifier(staged_table(ENTITY))} "
+                                    "ORDER BY source_file, source_row")
+    rejects, rejected = _digest(
+        connection, "SELECT source_file, source_row, source_key, stage, code, message FROM rejects WHERE entity = ? "
+        "AND partition_day = ? ORDER BY source_file, source_row NULLS FIRST, stage, code, message", (ENTITY, DAY))
+    out: dict[str, Any] = {"staged_sha256": staged, "rejects": rejects, "rejects_sha256": rejected}
+    if validated:
+        columns = ", ".join(quote_identifier(c) for c in validated_columns(ENTITIES[ENTITY]))
+        _, out["validated_sha256"] = _digest(
+            connection, f"SELECT {columns} FROM {quote_identifier(validated_table(ENTITY))} "
+                        "ORDER BY source_file, source_row")
+    connection.close()
     return out
 
 
