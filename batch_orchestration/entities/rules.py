@@ -95,7 +95,7 @@ def valid_tax_number_twin(sql: Sql, number: str, country: str) -> str:
             f"ELSE {sql.matches(bare, OTHER_TAX_NUMBER.pattern)} END")
 
 
-@sql_twin(lambda sql, value: Check(sql.matches(value, COUNTRY.pattern), f"upper({value})"))
+@sql_twin(lambda sql, value: Check(sql.matches(value, COUNTRY.pattern), sql.upper(value)))
 def _check_country(value: str) -> str:
     """Two letters in either case, kept upper-case (ISO 3166 writes them so)."""
     if not COUNTRY.fullmatch(value):
@@ -118,7 +118,7 @@ def one_of(label: str, allowed: tuple[str, ...]) -> Any:
     # Printable ASCII first: lower() of some other characters is ASCII in Python (the Kelvin sign is "k").
     listed = ", ".join(Sql.text(name) for name in allowed)
     return sql_twin(lambda sql, value: Check(
-        sql.guarded(sql.matches(value, "[ -~]*"), f"lower({value}) IN ({listed})"), f"lower({value})"))(check)
+        sql.guarded(sql.matches(value, "[ -~]*"), f"{sql.lower(value)} IN ({listed})"), sql.lower(value)))(check)
 
 
 @sql_twin(lambda sql, value: Check(sql.matches(value, ACCOUNT_CODE.pattern)))

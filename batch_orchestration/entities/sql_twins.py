@@ -49,6 +49,13 @@ class Sql:
             return f"regexp_full_match({expression}, {self.text(pattern)})"
         return f"({expression} ~ {self.text('^(?:' + pattern + ')$')})"
 
+    def upper(self, expression: str) -> str:
+        """Upper case as Python's ``str.upper`` has it for ASCII, whatever the database's locale (Turkish: i)."""
+        return f"upper({expression})" if self.dialect == "duckdb" else f'upper({expression} COLLATE "C")'
+
+    def lower(self, expression: str) -> str:
+        return f"lower({expression})" if self.dialect == "duckdb" else f'lower({expression} COLLATE "C")'
+
     def byte_length(self, expression: str) -> str:
         """Bytes in UTF-8: never fewer than characters, so ``<= n`` on it vouches for ``len() <= n``."""
         return f"strlen({expression})" if self.dialect == "duckdb" else f"octet_length({expression})"

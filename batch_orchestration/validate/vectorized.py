@@ -12,7 +12,6 @@ value go to the model, and a model validator without a twin sends every row ther
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -116,10 +115,19 @@ def _present(info: FieldInfo, column: str, sql: Sql) -> tuple[list[str], str] | 
     return conditions, value
 
 
+# Model settings the plan reproduces: fields are forbidden or not (staged columns are the fields), frozen, and
+# stripped (staged values already are). Any other setting (str_to_lower, str_max_length...) could change a
+# verdict or a value, so a model that has one is validated by the model alone.
+_UNDERSTOOD_CONFIG = {"extra", "str_strip_whitespace", "frozen"}
+
+
 def _model_conditions(entity: EntitySpec, sql: Sql, values: dict[str, str]) -> list[str]:
-    """The model's own validators: each after-validator's twin; any other validator vouches for no row."""
-    decorators = entity.model.__pydantic_decorators__
-    if decorators.field_validators or decorators.validators or decorators.root_validators:
+    """The model's own validators: each after-validator's twin; any other validator, serializer, computed field
+    or setting vouches for no row."""
+    decorators, model = entity.model.__pydantic_decorators__, entity.model
+    if (decorators.field_validators or decorators.validators or decorators.root_validators
+            or decorators.field_serializers or decorators.model_serializers or model.model_computed_fields
+            or set(model.model_config) - _UNDERSTOOD_CONFIG):
         return ["FALSE"]
     conditions = []
     for decorator in decorators.model_validators.values():
@@ -128,13 +136,14 @@ def _model_conditions(entity: EntitySpec, sql: Sql, values: dict[str, str]) -> l
     return conditions
 
 
-def plan_rows(entity: EntitySpec, sql: Sql, formatted: set[str]) -> RowPlan:
-    """The row rules of ``entity`` as SQL over its staged columns; ``formatted``: fields the export writes in
-    a declared format (their conversion is the model path's)."""
+def plan_rows(entity: EntitySpec, sql: Sql, staged: set[str], formatted: set[str]) -> RowPlan:
+    """The row rules of ``entity`` as SQL over its ``staged`` columns (a field its mapping leaves out is read
+    as absent); ``formatted``: fields the export writes in a declared format (their conversion is the model
+    path's)."""
     conditions: list[str] = []
     values: dict[str, str] = {}
     for name, info in entity.model.model_fields.items():
-        column = quote_identifier(name)
+        column = quote_identifier(name) if name in staged else "CAST(NULL AS TEXT)"
         present = None if name in formatted else _present(info, column, sql)
         absent = "FALSE" if info.is_required() else "TRUE"
         default = "NULL" if info.is_required() else _literal(sql, info.get_default(call_default_factory=True))
@@ -173,7 +182,7 @@ def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping:
     No parameters: a regular expression's ``?`` is no placeholder (the day is a checked literal).
     """
     sql = Sql(session.dialect)
-    plan = plan_rows(entity, sql, set(field_formats(entity, mapping)))
+    plan = plan_rows(entity, sql, set(mapping.fields), set(field_formats(entity, mapping)))
     types = validated_columns(entity)
     staged, candidates = quote_identifier(staged_table(entity.name)), candidate_table(entity.name)
     of_the_day = f"partition_day = {sql.text(check_day(day))}"
@@ -185,9 +194,10 @@ def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping:
     ((vouched,),) = session.fetch_all(f"SELECT COUNT(*) FROM {quote_identifier(candidates)}")
     columns = ", ".join(quote_identifier(c) for c in types)
     result = RowCheck(checked_rows=int(vouched), valid_rows=int(vouched), rejects=[])
-    for offset in itertools.count(0, CHUNK_ROWS):
-        chunk = session.fetch_df(f"SELECT * FROM {_NOT_VOUCHED} ORDER BY source_file, source_row "
-                                 f"LIMIT {CHUNK_ROWS} OFFSET {offset}")
+    after = ""  # keyset paging: each chunk starts after the last row of the one before
+    while True:
+        chunk = session.fetch_df(f"SELECT * FROM {_NOT_VOUCHED} {after} ORDER BY source_file, source_row "
+                                 f"LIMIT {CHUNK_ROWS}")
         if chunk.empty:
             break
         checked = validate_frame(entity, chunk, mapping)
@@ -196,4 +206,6 @@ def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping:
         result.checked_rows += len(chunk)
         result.valid_rows += len(checked.valid)
         result.rejects += checked.rejects
+        file, row = sql.text(str(chunk["source_file"].iloc[-1])), int(chunk["source_row"].iloc[-1])
+        after = f"WHERE source_file > {file} OR (source_file = {file} AND source_row > {row})"
     return result

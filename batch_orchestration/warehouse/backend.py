@@ -1,8 +1,10 @@
 """One small interface over DuckDB and PostgreSQL, so the same pipeline code and tests run on both.
 
-SQL is written with ``?`` placeholders (values are always bound, never formatted into the text) and
-in the subset both engines share. A :class:`WarehouseSession` is one connection and one transaction:
-temporary tables created in it are private to it, which lets partitions run side by side.
+SQL is written with ``?`` placeholders (values from data are bound, never formatted into the text; the
+row rules' SQL, whose regular expressions hold ``?`` and ``%``, takes no parameters and writes its few
+values as escaped literals) and in the subset both engines share. A :class:`WarehouseSession` is one
+connection and one transaction: temporary tables created in it are private to it, which lets
+partitions run side by side.
 """
 
 from __future__ import annotations
@@ -63,8 +65,12 @@ class WarehouseSession(ABC):
         """
 
     @abstractmethod
-    def create_temp_table_as(self, table: str, query: str, params: Sequence[Any] = ()) -> None:
-        """A session-private table holding what ``query`` selects (replacing one of that name)."""
+    def create_temp_table_as(self, table: str, query: str) -> None:
+        """A session-private table holding what ``query`` selects (replacing one of that name).
+
+        No parameters: such a query's literals (regular expressions holding ``?`` and ``%``) would not survive
+        PostgreSQL's placeholders, so its values are literals the caller wrote with ``Sql.text``.
+        """
 
     def table_exists(self, table: str) -> bool:
         rows = self.fetch_all(
@@ -162,8 +168,8 @@ class DuckDBSession(WarehouseSession):
         finally:
             self._con.unregister("_temp_frame")
 
-    def create_temp_table_as(self, table: str, query: str, params: Sequence[Any] = ()) -> None:
-        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(table)} AS {query}", list(params))
+    def create_temp_table_as(self, table: str, query: str) -> None:
+        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(table)} AS {query}")
 
 
 class DuckDBWarehouse(Warehouse):
@@ -253,10 +259,10 @@ class PostgresSession(WarehouseSession):
         self._con.execute(f"CREATE TEMP TABLE {name} ({definitions}) ON COMMIT DROP")
         self.append_df(table, frame)
 
-    def create_temp_table_as(self, table: str, query: str, params: Sequence[Any] = ()) -> None:
+    def create_temp_table_as(self, table: str, query: str) -> None:
         name = quote_identifier(table)
         self._con.execute(f"DROP TABLE IF EXISTS {name}")
-        self._con.execute(*_to_pyformat(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {query}", params))
+        self._con.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {query}")
 
 
 class PostgresWarehouse(Warehouse):

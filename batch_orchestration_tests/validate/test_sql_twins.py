@@ -6,6 +6,7 @@ twin looser than its validator would let a row through here that the model refus
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -116,9 +117,28 @@ def test_the_ordinary_record_of_every_entity_but_payables_is_vouched_for_in_sql(
     and paid-date rule has no twin yet, so every payable goes through the model)."""
     connection = duckdb.connect()
     for name, entity in ENTITIES.items():
-        plan = plan_rows(entity, Sql("duckdb"), set())
+        plan = plan_rows(entity, Sql("duckdb"), set(entity.fields), set())
         row = BASE[name]
         columns = ", ".join(f"CAST({Sql.text(row[f]) if f in row else 'NULL'} AS TEXT) AS \"{f}\""
                             for f in entity.fields)
         ((vouched,),) = connection.execute(f"SELECT {plan.valid} FROM (SELECT {columns})").fetchall()
         assert vouched is (name != "payables"), name
+
+
+def test_a_field_the_mapping_leaves_out_is_read_as_absent(warehouse_url: str, tmp_path: Path) -> None:
+    """A mapping may leave out an optional field: its column is not staged, and the model's default stands."""
+    columns = {name: legacy for name, legacy in load_mapping("suppliers").columns.items() if name != "state"}
+    path = tmp_path / "suppliers.yaml"
+    path.write_text("entity: suppliers\ncolumns:\n" + "".join(f"  {k}: {v}\n" for k, v in columns.items())
+                    + "required: [supplier_key, name]\n", encoding="utf-8")
+    entity, mapping = ENTITIES["suppliers"], load_mapping("suppliers", path)
+    assert "state" not in mapping.fields
+    rows = [BASE["suppliers"], {**BASE["suppliers"], "supplier_key": "S2", "name": None}]
+    frame = staged_frame(entity, rows).drop(columns=["state"])
+    with open_warehouse(warehouse_url).session() as session:
+        ensure_staged_table(session, staged_table("suppliers"), list(mapping.fields))
+        session.append_df(staged_table("suppliers"), frame)
+        checked = check_rows(session, entity, DAY, mapping)
+        candidates = session.fetch_all(f'SELECT source_key, state FROM "{candidate_table("suppliers")}"')
+    assert candidates == [("S1", None)]
+    assert [(r.source_row, r.code) for r in checked.rejects] == [(2, "REQUIRED")]
