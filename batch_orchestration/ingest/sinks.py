@@ -114,15 +114,10 @@ class WarehouseStagingSink:
             files = [str(path) for path in spool.files()]
             if files:
                 columns = ", ".join(quote_identifier(c) for c in self.columns)
-                # Staged rows are always read ordered by file and row, so DuckDB may insert them in any
-                # order: that halves the time the day's write lock is held. (A failed insert leaves the
-                # setting to the session's connection, which is closed as the transaction rolls back.)
-                session.execute("SET preserve_insertion_order = false")
-                session.execute(
+                session.insert_unordered(  # staged rows are always read ordered by file and row
                     f"INSERT INTO {quote_identifier(self.table)} ({columns}) SELECT {columns} FROM read_parquet(?)",
                     (files,),
                 )
-                session.execute("RESET preserve_insertion_order")
             return
         for frame in spool.batches(SPOOL_BATCH_ROWS):
             session.append_df(self.table, frame)

@@ -188,8 +188,8 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
             table = quote_identifier(validated_table(member.name))
             columns = ", ".join(quote_identifier(c) for c in validated_columns(member))
             session.execute(f"DELETE FROM {table} WHERE partition_day = ?", (day,))
-            session.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} "
-                            f"FROM {quote_identifier(candidate_table(member.name))}")
+            session.insert_unordered(f"INSERT INTO {table} ({columns}) SELECT {columns} "
+                                     f"FROM {quote_identifier(candidate_table(member.name))}")
             (valid_rows,) = session.fetch_all(f"SELECT COUNT(*) FROM {table} WHERE partition_day = ?", (day,))[0]
             row_check, day_deletes = checked[member.name], deletes[member.name]
             replace_deletes(session, member.name, day, day_deletes)

@@ -72,6 +72,11 @@ class WarehouseSession(ABC):
         PostgreSQL's placeholders, so its values are literals the caller wrote with ``Sql.text``.
         """
 
+    def insert_unordered(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run an ``INSERT ... SELECT`` whose rows may land in any order (every reader of the table orders
+        its rows); DuckDB then inserts in parallel, about twice as fast on a large day."""
+        self.execute(sql, params)
+
     def table_exists(self, table: str) -> bool:
         rows = self.fetch_all(
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", (table,)
@@ -170,6 +175,13 @@ class DuckDBSession(WarehouseSession):
 
     def create_temp_table_as(self, table: str, query: str) -> None:
         self._con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(table)} AS {query}")
+
+    def insert_unordered(self, sql: str, params: Sequence[Any] = ()) -> None:
+        # The setting is the database's: reset at once (a failed insert leaves it to the connection, which is
+        # closed as the session rolls back).
+        self.execute("SET preserve_insertion_order = false")
+        self.execute(sql, params)
+        self.execute("RESET preserve_insertion_order")
 
 
 class DuckDBWarehouse(Warehouse):
