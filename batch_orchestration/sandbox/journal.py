@@ -5,8 +5,9 @@ read was tried) rather than what the sandbox made of it. Kept in memory, the new
 :data:`JOURNAL_SIZE` requests of all companies (a batch of 500 customers is about 200 KB, so the
 journal stays under about 100 MB); the Authorization header is never recorded. Beside it, the status of
 every response each company was given is counted, whatever the journal has forgotten since (how many
-429s a client met), and the newest :data:`TIMELINE_SIZE` answers are kept without their bodies: method,
-path, status and when the request came and was answered (how close a client runs to the rate limits).
+429s a client met), and each company's newest :data:`TIMELINE_SIZE` answers are kept without their bodies
+(method, path, status, when the request came and was answered: how close a client runs to the rate
+limits), some 40 MB for a company that sent that many.
 """
 
 from __future__ import annotations
