@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from annotated_types import Ge, MaxLen, MinLen
 from pydantic import AfterValidator, BeforeValidator
@@ -47,9 +48,11 @@ class RowPlan:
 
 
 def _base_type(annotation: Any) -> Any:
-    """``X`` of ``X | None``."""
+    """``X`` of ``X | None``; any other annotation as it is (a ``Literal`` or a ``list`` has no twin)."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return annotation
     arguments = [a for a in get_args(annotation) if a is not type(None)]
-    return arguments[0] if arguments else annotation
+    return arguments[0] if len(arguments) == 1 else annotation
 
 
 def _literal(sql: Sql, value: Any) -> str:
