@@ -84,11 +84,11 @@ def analyse(outcome: dict[str, Any], window: float) -> dict[str, dict[str, float
 
 
 def idle_seconds(batches: list[dict[str, Any]], window: float) -> float:
-    """Seconds with no batch in flight for longer than a tenth of a window: time the rate budget is not used
-    (staging and validation between loads, steps starting), as opposed to pacing within a window."""
+    """Seconds in gaps between batches longer than a window and a tenth: no wait for a rate slot lasts that
+    long, so such a gap is time between loads (staging and validation, steps starting), not pacing."""
     idle, answered = 0.0, batches[0]["answered_at"]
     for batch in batches[1:]:
-        if batch["received_at"] - answered > window / 10:
+        if batch["received_at"] - answered > window * 1.1:
             idle += batch["received_at"] - answered
         answered = max(answered, batch["answered_at"])
     return idle
@@ -116,7 +116,7 @@ def parent_main(args: argparse.Namespace) -> None:
         m = medians[name]
         print(f"{name:<18} {m['records']:8.0f} {m['seconds']:8.1f} {m['per_second']:8.1f} {m['ceiling']:8.1f} "
               f"{m['share']:6.1%} {m['responses_429']:5.0f}")
-    print(f"no batch in flight (gaps over a tenth of a window) for {medians['all']['idle_seconds']:.1f} s "
+    print(f"between loads (no batch for over a window): {medians['all']['idle_seconds']:.1f} s "
           f"of the run's {medians['all']['seconds']:.1f} s")
     for name in names:  # machine-readable: medians of the runs
         print(f"share_of_ceiling {name} {medians[name]['share']:.3f}")
