@@ -176,6 +176,7 @@ class RowCheck:
     checked_rows: int
     valid_rows: int
     rejects: list[RejectRecord]
+    vouched_rows: int = 0  # of the valid rows, those the SQL plan took without the model
 
 
 def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping: ColumnMapping) -> RowCheck:
@@ -196,7 +197,7 @@ def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping:
     session.create_temp_table_as(_NOT_VOUCHED, f"SELECT * FROM {staged} WHERE {of_the_day} AND NOT {plan.valid}")
     ((vouched,),) = session.fetch_all(f"SELECT COUNT(*) FROM {quote_identifier(candidates)}")
     columns = ", ".join(quote_identifier(c) for c in types)
-    result = RowCheck(checked_rows=int(vouched), valid_rows=int(vouched), rejects=[])
+    result = RowCheck(checked_rows=int(vouched), valid_rows=int(vouched), rejects=[], vouched_rows=int(vouched))
     after = ""  # keyset paging: each chunk starts after the last row of the one before
     while True:
         chunk = session.fetch_df(f"SELECT * FROM {_NOT_VOUCHED} {after} ORDER BY source_file, source_row "
