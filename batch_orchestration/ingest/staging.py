@@ -1,8 +1,10 @@
 """Stage the CSV exports of one entity and day: map legacy headers to canonical fields, in chunks.
 
-Memory stays flat whatever the file size: bytes are decoded block by block
-(:mod:`~batch_orchestration.ingest.csv_stream`), parsed by ``csv.reader`` and handed to the sink
-every ``chunk_rows`` rows as a DataFrame, built column by column (the per-row work is the parser's).
+Memory stays flat whatever the file size: a UTF-8 file is read in blocks of lines, split column-wise
+(:mod:`~batch_orchestration.ingest.line_blocks`); a file that block reader cannot read exactly (or in
+another encoding) is decoded block by block (:mod:`~batch_orchestration.ingest.csv_stream`) and
+parsed record by record by ``csv.reader``. Either way rows reach the sink every ``chunk_rows`` rows as
+a DataFrame, stripped and hashed column by column.
 Each staged row carries its lineage (``partition_day``, ``source_file``, 1-based ``source_row``
 counting data rows after the header, ``content_hash``) and every canonical field as a nullable
 string, stripped, empty -> null.
@@ -17,10 +19,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import threading
 from collections import Counter
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +34,7 @@ from batch_orchestration.entities.registry import join_key
 from batch_orchestration.ingest import reports as codes
 from batch_orchestration.ingest.csv_stream import DecodedLines, InvalidEncoding
 from batch_orchestration.ingest.landing import LandingFile, LandingZone, check_day
+from batch_orchestration.ingest.line_blocks import LineBlock, NeedsRecordReader, line_blocks
 from batch_orchestration.ingest.mapping import ColumnMapping, normalize_header
 from batch_orchestration.ingest.reports import FileNote, FileReport, PartitionResult
 from batch_orchestration.ingest.sinks import StagingSink, staged_columns
@@ -118,73 +124,88 @@ def _content_hash_sql(count: int) -> str:
     return f"sha256(concat_ws(chr(0), {joined}))"
 
 
-class _Chunk:
-    """Rows of one file waiting to become a DataFrame: the records as parsed, turned into columns at once.
+# What str.strip() removes (the characters for which str.isspace() holds), so Arrow strips exactly those.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
-    Per row, only the parsed record and its row number are kept; stripping, empty -> null and the
-    content hash are done column by column (the hash by DuckDB), which is most of what staging costs.
+
+_HASHERS = threading.local()
+
+
+def _hasher() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB for content hashes (a connection is not for two threads at once)."""
+    if not hasattr(_HASHERS, "connection"):
+        _HASHERS.connection = duckdb.connect()
+    return _HASHERS.connection
+
+
+class _TableBuilder:
+    """Turns one file's fields, column by column, into staged rows: stripped, empty -> null, with lineage.
+
+    Both readers hand their rows here, so what a staged row is has one owner; the content hash is
+    computed by DuckDB over the whole chunk.
     """
 
-    def __init__(self, mapping: ColumnMapping, day: str, key: str, positions: tuple[int, ...], width: int) -> None:
+    def __init__(self, mapping: ColumnMapping, day: str, key: str) -> None:
         self.mapping = mapping
         self.day = day
         self.key = key
-        self.positions = positions
-        self.width = width
-        self.rows: list[int] = []
-        self.records: list[list[str]] = []
         # The hash is of the record's own fields: a changes export's operation is no part of its content.
         self.hashed = [mapping.fields.index(name) for name in mapping.record_fields]
-        self._hasher = duckdb.connect()
         self._hash_sql = f"SELECT {_content_hash_sql(len(self.hashed))} AS content_hash FROM chunk"
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def _field_columns(self) -> list[pa.Array]:
-        count = len(self.records)
-        parsed = list(zip(*self.records, strict=True)) if count else []
+    def table(self, rows: pa.Array, raw: list[pa.Array | None]) -> pa.Table:
+        """Staged rows for ``rows`` (source row numbers); ``raw``: each field's values, None if not in the file."""
+        count = len(rows)
         columns = []
-        for position in self.positions:
-            if position == self.width or not count:  # absent from the header: read as empty, so null
+        for values in raw:
+            if values is None:
                 columns.append(pa.nulls(count, pa.string()))
                 continue
-            stripped = pa.array(list(map(str.strip, parsed[position])), pa.string())
+            stripped = pc.utf8_trim(values, characters=WHITESPACE)
             columns.append(pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped))
-        return columns
-
-    def take_frame(self) -> pd.DataFrame:
-        count = len(self.rows)
-        columns = self._field_columns()
         chunk = pa.table([columns[i] for i in self.hashed], names=[f"c{i}" for i in range(len(self.hashed))])
-        self._hasher.register("chunk", chunk)
+        hasher = _hasher()
+        hasher.register("chunk", chunk)
         try:
-            hashes = self._hasher.sql(self._hash_sql).to_arrow_table().column(0)
+            hashes = hasher.sql(self._hash_sql).to_arrow_table().column(0)
         finally:
-            self._hasher.unregister("chunk")
+            hasher.unregister("chunk")
         data = {
             "partition_day": pa.array([self.day] * count, pa.string()),
             "source_file": pa.array([self.key] * count, pa.string()),
-            "source_row": pa.array(self.rows, pa.int64()),
+            "source_row": rows.cast(pa.int64()),
             "content_hash": hashes,
             **dict(zip(self.mapping.fields, columns, strict=True)),
         }
-        self.rows, self.records = [], []
-        table = pa.table(data).select(staged_columns(self.mapping))
-        return table.to_pandas(types_mapper=lambda kind: STRING if kind == pa.string() else None)
+        return pa.table(data).select(staged_columns(self.mapping))
 
 
 class _FileStager:
-    """Stages one file into the sink, filling in its report."""
+    """Stages one file into the sink, filling in its report.
 
-    def __init__(self, file: LandingFile, mapping: ColumnMapping, day: str, sink: StagingSink, chunk_rows: int) -> None:
+    The file is read by lines in blocks (:mod:`~batch_orchestration.ingest.line_blocks`) when it is UTF-8,
+    and record by record (``csv.reader``) when it is not, or when the block reader finds what only the
+    record reader reads exactly; both give the same rows, rejects and notes.
+    """
+
+    def __init__(self, file: LandingFile, mapping: ColumnMapping, day: str, sink: StagingSink, chunk_rows: int,
+                 by_lines: bool) -> None:
         self.file = file
         self.mapping = mapping
         self.day = day
         self.sink = sink
         self.chunk_rows = chunk_rows
+        self.by_lines = by_lines and mapping.formats.encoding == "utf-8"
         self.report = FileReport(key=file.key, version=file.version, size=file.size)
         self.appended = False
+        self.builder = _TableBuilder(mapping, day, file.key)
+        self.pending: list[pa.Table] = []  # staged rows not yet handed to the sink, fewer than chunk_rows
+        self.plan: HeaderPlan | None = None
+        self.key_positions: list[int] = []
+        self.blank = 0
 
     def reject(self, code: str, message: str, row: int | None = None, key: str | None = None) -> None:
         self.report.rejects.append(
@@ -205,8 +226,15 @@ class _FileStager:
 
     def run(self) -> FileReport:
         try:
+            if self.by_lines:
+                try:
+                    with self.file.open() as stream:
+                        self._stage_lines(stream)
+                    return self.report
+                except NeedsRecordReader:
+                    self._restart()
             with self.file.open() as stream:
-                self._stage(DecodedLines(stream, encoding=self.mapping.formats.encoding))
+                self._stage_records(DecodedLines(stream, encoding=self.mapping.formats.encoding))
         except FileRejected as exc:
             self._refuse(exc.code, str(exc))
         except InvalidEncoding as exc:
@@ -214,67 +242,23 @@ class _FileStager:
             self._refuse(code, f"{exc}; the whole file is refused")
         return self.report
 
+    def _restart(self) -> None:
+        """Forget what the block reader did, to read the file again record by record."""
+        if self.appended:
+            self.sink.discard_file(self.file.key)
+        self.appended = False
+        self.report = FileReport(key=self.file.key, version=self.file.version, size=self.file.size)
+        self.pending, self.plan, self.key_positions, self.blank = [], None, [], 0
+
     def _refuse(self, code: str, message: str) -> None:
         """Refuse the whole file: forget its rows (staged or rejected), keep one file-level reject."""
         if self.appended:
             self.sink.discard_file(self.file.key)
+        self.pending = []
         self.report.rows_staged = 0
         self.report.rejected = True
         self.report.rejects = []
         self.reject(code, message)
-
-    def _stage(self, lines: DecodedLines) -> None:
-        reader = csv.reader(lines, strict=True, delimiter=self.mapping.formats.delimiter)
-        blank = 0
-        plan: HeaderPlan | None = None
-        chunk: _Chunk | None = None  # from the header on
-        key_positions: list[int] = []
-        previous_end = 0  # last physical line of the last record read
-        try:
-            for record in reader:
-                record_start, previous_end = previous_end + 1, reader.line_num
-                if chunk is not None and len(record) == chunk.width \
-                        and not (lines.nul_seen and any("\x00" in value for value in record)):
-                    self.report.rows_read += 1  # the common row: as wide as the header, so never blank
-                    chunk.rows.append(self.report.rows_read)
-                    chunk.records.append(record)
-                    if len(chunk) >= self.chunk_rows:
-                        self._flush(chunk)
-                    continue
-                if _is_blank(record, plan):
-                    blank += 1
-                    continue
-                if plan is None:
-                    plan = self._accept_header(record)
-                    chunk = _Chunk(self.mapping, self.day, self.file.key, plan.positions, plan.width)
-                    key_positions = [plan.positions[self.mapping.fields.index(f)] for f in self.mapping.key_fields]
-                    continue
-                self.report.rows_read += 1
-                row = self.report.rows_read
-                if len(record) != plan.width:
-                    self.reject(
-                        codes.RAGGED_ROW,
-                        f"{_where(row, record_start, reader.line_num)} has {len(record)} fields, "
-                        f"the header has {plan.width}",
-                        row,
-                        self._source_key(record, key_positions),
-                    )
-                    continue
-                self.reject(  # as wide as the header, with a NUL byte
-                    codes.NUL_BYTE,
-                    f"{_where(row, record_start, reader.line_num)} contains a NUL byte",
-                    row,
-                    self._source_key(record, key_positions),
-                )
-        except csv.Error as exc:
-            raise FileRejected(codes.MALFORMED_CSV, self._csv_error_message(exc, previous_end + 1)) from None
-        if plan is None or chunk is None:
-            raise FileRejected(codes.EMPTY_FILE, "the file is empty (no header, no rows)")
-        self._flush(chunk)
-        if blank:
-            self.note(codes.BLANK_LINES, f"{blank} blank line(s) ignored")
-        if self.report.rows_read == 0:
-            self.note(codes.HEADERS_ONLY, "the file has a header and no data rows")
 
     def _accept_header(self, header: list[str]) -> HeaderPlan:
         plan = plan_header(header, self.mapping)
@@ -289,13 +273,124 @@ class _FileStager:
             self.note(
                 codes.MISSING_OPTIONAL_COLUMNS, f"optional fields absent, staged as null: {plan.missing_optional}"
             )
+        self.plan = plan
+        self.key_positions = [plan.positions[self.mapping.fields.index(f)] for f in self.mapping.key_fields]
         return plan
 
-    @staticmethod
-    def _source_key(record: list[str], positions: list[int]) -> str | None:
+    def _reject_row(self, record: list[str], row: int, first_line: int, last_line: int) -> None:
+        """A row as wide as the header is refused for its NUL byte; any other, for its width."""
+        where, key = _where(row, first_line, last_line), self._source_key(record)
+        assert self.plan is not None
+        if len(record) != self.plan.width:
+            message = f"{where} has {len(record)} fields, the header has {self.plan.width}"
+            self.reject(codes.RAGGED_ROW, message, row, key)
+        else:
+            self.reject(codes.NUL_BYTE, f"{where} contains a NUL byte", row, key)
+
+    def _source_key(self, record: list[str]) -> str | None:
         """Best-effort record key for a refused row (the values at the key columns, if present)."""
-        parts = [record[p].strip() for p in positions if p < len(record)]
+        parts = [record[p].strip() for p in self.key_positions if p < len(record)]
         return join_key(parts) if any(parts) else None
+
+    def _finish(self) -> None:
+        if self.plan is None:
+            raise FileRejected(codes.EMPTY_FILE, "the file is empty (no header, no rows)")
+        self._emit(final=True)
+        if self.blank:
+            self.note(codes.BLANK_LINES, f"{self.blank} blank line(s) ignored")
+        if self.report.rows_read == 0:
+            self.note(codes.HEADERS_ONLY, "the file has a header and no data rows")
+
+    # -- the block reader ---------------------------------------------------------------------------
+
+    def _stage_lines(self, stream: BinaryIO) -> None:
+        for block in line_blocks(stream, self.mapping.formats.delimiter):
+            start = 0
+            if self.plan is None:
+                start = self._header_in(block)
+                if start == len(block):
+                    continue
+            self._rows_in(block, start)
+        self._finish()
+
+    @staticmethod
+    def _blank(block: LineBlock) -> np.ndarray:
+        """Lines that are empty, or one whitespace-only field (a row of a single-column file is not blank:
+        the caller takes a line as wide as the header for a row first)."""
+        stripped = pc.utf8_trim(block.first_fields(), characters=WHITESPACE)
+        return (block.counts == 0) | ((block.counts == 1) & pc.equal(stripped, "").to_numpy(zero_copy_only=False))
+
+    def _header_in(self, block: LineBlock) -> int:
+        """Find the header (the first line that is not blank): the index of the line after it, or the block's
+        length if the block has none."""
+        blank = self._blank(block)
+        if blank.all():
+            self.blank += len(block)
+            return len(block)
+        at = int(np.argmin(blank))
+        self.blank += at
+        self._accept_header(block.record(at))
+        return at + 1
+
+    def _rows_in(self, block: LineBlock, start: int) -> None:
+        """The lines of ``block`` from ``start`` on, after the header: rows staged or refused, or blank."""
+        assert self.plan is not None
+        common = block.counts == self.plan.width
+        common[:start] = False
+        blank = ~common & self._blank(block)
+        blank[:start] = False
+        self.blank += int(blank.sum())
+        is_row = ~blank
+        is_row[:start] = False
+        rows = self.report.rows_read + np.cumsum(is_row)
+        self.report.rows_read += int(is_row.sum())
+        for line in np.flatnonzero(is_row & ~common):
+            number = block.first_line + int(line)
+            self._reject_row(block.record(int(line)), int(rows[line]), number, number)
+        lines = np.flatnonzero(common)
+        raw: list[pa.Array | None] = [None if position == self.plan.width else block.column(lines, position)
+                                      for position in self.plan.positions]
+        self._add(self.builder.table(pa.array(rows[lines]), raw))
+
+    # -- the record reader --------------------------------------------------------------------------
+
+    def _stage_records(self, lines: DecodedLines) -> None:
+        reader = csv.reader(lines, strict=True, delimiter=self.mapping.formats.delimiter)
+        rows: list[int] = []
+        records: list[list[str]] = []
+        width = -1  # the header's, once read
+        previous_end = 0  # last physical line of the last record read
+        try:
+            for record in reader:
+                record_start, previous_end = previous_end + 1, reader.line_num
+                if len(record) == width and not (lines.nul_seen and any("\x00" in value for value in record)):
+                    self.report.rows_read += 1  # the common row: as wide as the header, so never blank
+                    rows.append(self.report.rows_read)
+                    records.append(record)
+                    if len(records) >= self.chunk_rows:
+                        self._add(self._records_table(rows, records))
+                        rows, records = [], []
+                    continue
+                if _is_blank(record, self.plan):
+                    self.blank += 1
+                    continue
+                if self.plan is None:
+                    width = self._accept_header(record).width
+                    continue
+                self.report.rows_read += 1
+                self._reject_row(record, self.report.rows_read, record_start, reader.line_num)
+        except csv.Error as exc:
+            raise FileRejected(codes.MALFORMED_CSV, self._csv_error_message(exc, previous_end + 1)) from None
+        if records:
+            self._add(self._records_table(rows, records))
+        self._finish()
+
+    def _records_table(self, rows: list[int], records: list[list[str]]) -> pa.Table:
+        assert self.plan is not None
+        parsed = list(zip(*records, strict=True))
+        raw: list[pa.Array | None] = [None if position == self.plan.width else pa.array(parsed[position], pa.string())
+                                      for position in self.plan.positions]
+        return self.builder.table(pa.array(rows, pa.int64()), raw)
 
     @staticmethod
     def _csv_error_message(exc: csv.Error, line: int) -> str:
@@ -306,22 +401,40 @@ class _FileStager:
             text = "a quoted field is never closed before the end of the file"
         return f"malformed CSV in the record starting on line {line}: {text}; the whole file is refused"
 
-    def _flush(self, chunk: _Chunk) -> None:
-        if not len(chunk):
+    # -- to the sink, ``chunk_rows`` rows at a time ---------------------------------------------------
+
+    def _add(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.pending.append(table)
+        self._emit(final=False)
+
+    def _emit(self, final: bool) -> None:
+        waiting = sum(t.num_rows for t in self.pending)
+        if not waiting or (waiting < self.chunk_rows and not final):
             return
-        frame = chunk.take_frame()
-        self.sink.append(frame)
-        self.appended = True
-        self.report.rows_staged += len(frame)
+        table = pa.concat_tables(self.pending)
+        sent = 0
+        while table.num_rows - sent >= self.chunk_rows or (final and sent < table.num_rows):
+            chunk = table.slice(sent, self.chunk_rows)
+            self.sink.append(chunk.to_pandas(types_mapper=lambda kind: STRING if kind == pa.string() else None))
+            self.appended = True
+            self.report.rows_staged += chunk.num_rows
+            sent += chunk.num_rows
+        self.pending = [table.slice(sent)] if sent < table.num_rows else []
 
 
 def stage_file(
-    file: LandingFile, mapping: ColumnMapping, day: str, sink: StagingSink, chunk_rows: int = CHUNK_ROWS
+    file: LandingFile, mapping: ColumnMapping, day: str, sink: StagingSink, chunk_rows: int = CHUNK_ROWS,
+    by_lines: bool = True,
 ) -> FileReport:
-    """Stage one file into a sink begun (and later finished) for ``day`` by the caller."""
+    """Stage one file into a sink begun (and later finished) for ``day`` by the caller.
+
+    ``by_lines=False`` reads it record by record whatever it holds: the reference the block reader is
+    tested against.
+    """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
-    return _FileStager(file, mapping, day, sink, chunk_rows).run()
+    return _FileStager(file, mapping, day, sink, chunk_rows, by_lines).run()
 
 
 def stage_partition(
