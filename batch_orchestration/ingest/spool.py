@@ -30,8 +30,10 @@ class ParquetSpool:
         writer = self._writers.get(source_file)
         if writer is None:
             path = self.root / f"{len(self._paths):06d}.parquet"  # never a name taken from the data
-            # Read back once, moments later, from local disk: compressing it would cost more than it saves.
-            writer = pq.ParquetWriter(path, table.schema, compression="none")
+            # Read back once, whole, moments later, from local disk: compression, dictionaries and statistics
+            # would cost more than they save.
+            writer = pq.ParquetWriter(path, table.schema, compression="none", use_dictionary=False,
+                                      write_statistics=False)
             self._writers[source_file], self._paths[source_file] = writer, path
         writer.write_table(table)
 

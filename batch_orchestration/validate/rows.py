@@ -80,17 +80,17 @@ def validate_frame(entity: EntitySpec, frame: pd.DataFrame, mapping: ColumnMappi
     valid["source_key"] = [entity.source_key(row) for row in dumped]
     valid = pd.concat([valid, values], axis=1)
 
+    days, files, rows = (lineage[c].tolist() for c in ("partition_day", "source_file", "source_row"))
     rejects = []
     for position, errors in sorted(failed.items()):
         code, message = _describe(errors)
-        row = lineage.iloc[position]
         key_values = {f: staged[position].get(f) for f in entity.key_fields}
         rejects.append(
             RejectRecord(
                 entity=entity.name,
-                partition_day=str(row["partition_day"]),
-                source_file=row["source_file"],
-                source_row=int(row["source_row"]),
+                partition_day=str(days[position]),
+                source_file=files[position],
+                source_row=int(rows[position]),
                 source_key=entity.source_key(key_values) if all(key_values.values()) else None,
                 stage="validation",
                 code=code,

@@ -13,6 +13,7 @@ every member are replaced together, in one session.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -109,8 +110,10 @@ class _SetRuleRun:
         """The entity's own SQL model, if it has one (``dbt_like_sql/validated/<entity>_set_rejects.sql``)."""
         model = hand_written_model(entity, self.available)
         if model:
-            self.runs.setdefault(entity.name, []).extend(run_models(self.session, select=[model]))
-            self._reject(entity, [self.session.fetch_df(f"SELECT * FROM {quote_identifier(model)}")])
+            *upstream, run = run_models(self.session, select=[model], count_rows=False)
+            found = self.session.fetch_df(f"SELECT * FROM {quote_identifier(model)}")  # the model runs once
+            self.runs.setdefault(entity.name, []).extend([*upstream, dataclasses.replace(run, row_count=len(found))])
+            self._reject(entity, [found])
 
     def _reject(self, entity: EntitySpec, frames: list[pd.DataFrame]) -> None:
         found = pd.concat([f.reindex(columns=list(REJECT_COLUMNS)) for f in frames]) if frames else pd.DataFrame()
