@@ -21,6 +21,7 @@ import csv
 import hashlib
 import threading
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -203,6 +204,8 @@ class _FileStager:
         self.appended = False
         self.builder = _TableBuilder(mapping, day, file.key)
         self.pending: list[pa.Table] = []  # staged rows not yet handed to the sink, fewer than chunk_rows
+        self.worker: ThreadPoolExecutor | None = None  # builds and sends rows while the next ones are read
+        self.in_flight: Future[None] | None = None
         self.plan: HeaderPlan | None = None
         self.key_positions: list[int] = []
         self.blank = 0
@@ -225,25 +228,28 @@ class _FileStager:
         self.report.notes.append(FileNote(code, message))
 
     def run(self) -> FileReport:
-        try:
-            if self.by_lines:
-                try:
-                    with self.file.open() as stream:
-                        self._stage_lines(stream)
-                    return self.report
-                except NeedsRecordReader:
-                    self._restart()
-            with self.file.open() as stream:
-                self._stage_records(DecodedLines(stream, encoding=self.mapping.formats.encoding))
-        except FileRejected as exc:
-            self._refuse(exc.code, str(exc))
-        except InvalidEncoding as exc:
-            code = codes.INVALID_UTF8 if exc.encoding == "utf-8" else codes.INVALID_ENCODING
-            self._refuse(code, f"{exc}; the whole file is refused")
+        # Leaving the executor waits for the rows handed to the worker, whatever happened meanwhile.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging") as self.worker:
+            try:
+                if self.by_lines:
+                    try:
+                        with self.file.open() as stream:
+                            self._stage_lines(stream)
+                        return self.report
+                    except NeedsRecordReader:
+                        self._restart()
+                with self.file.open() as stream:
+                    self._stage_records(DecodedLines(stream, encoding=self.mapping.formats.encoding))
+            except FileRejected as exc:
+                self._refuse(exc.code, str(exc))
+            except InvalidEncoding as exc:
+                code = codes.INVALID_UTF8 if exc.encoding == "utf-8" else codes.INVALID_ENCODING
+                self._refuse(code, f"{exc}; the whole file is refused")
         return self.report
 
     def _restart(self) -> None:
         """Forget what the block reader did, to read the file again record by record."""
+        self._wait()
         if self.appended:
             self.sink.discard_file(self.file.key)
         self.appended = False
@@ -252,6 +258,7 @@ class _FileStager:
 
     def _refuse(self, code: str, message: str) -> None:
         """Refuse the whole file: forget its rows (staged or rejected), keep one file-level reject."""
+        self._wait()
         if self.appended:
             self.sink.discard_file(self.file.key)
         self.pending = []
@@ -295,6 +302,7 @@ class _FileStager:
     def _finish(self) -> None:
         if self.plan is None:
             raise FileRejected(codes.EMPTY_FILE, "the file is empty (no header, no rows)")
+        self._wait()
         self._emit(final=True)
         if self.blank:
             self.note(codes.BLANK_LINES, f"{self.blank} blank line(s) ignored")
@@ -350,7 +358,7 @@ class _FileStager:
         lines = np.flatnonzero(common)
         raw: list[pa.Array | None] = [None if position == self.plan.width else block.column(lines, position)
                                       for position in self.plan.positions]
-        self._add(self.builder.table(pa.array(rows[lines]), raw))
+        self._add_later(pa.array(rows[lines]), raw)
 
     # -- the record reader --------------------------------------------------------------------------
 
@@ -368,7 +376,7 @@ class _FileStager:
                     rows.append(self.report.rows_read)
                     records.append(record)
                     if len(records) >= self.chunk_rows:
-                        self._add(self._records_table(rows, records))
+                        self._add_later(*self._records_columns(rows, records))
                         rows, records = [], []
                     continue
                 if _is_blank(record, self.plan):
@@ -382,15 +390,15 @@ class _FileStager:
         except csv.Error as exc:
             raise FileRejected(codes.MALFORMED_CSV, self._csv_error_message(exc, previous_end + 1)) from None
         if records:
-            self._add(self._records_table(rows, records))
+            self._add_later(*self._records_columns(rows, records))
         self._finish()
 
-    def _records_table(self, rows: list[int], records: list[list[str]]) -> pa.Table:
+    def _records_columns(self, rows: list[int], records: list[list[str]]) -> tuple[pa.Array, list[pa.Array | None]]:
         assert self.plan is not None
         parsed = list(zip(*records, strict=True))
         raw: list[pa.Array | None] = [None if position == self.plan.width else pa.array(parsed[position], pa.string())
                                       for position in self.plan.positions]
-        return self.builder.table(pa.array(rows, pa.int64()), raw)
+        return pa.array(rows, pa.int64()), raw
 
     @staticmethod
     def _csv_error_message(exc: csv.Error, line: int) -> str:
@@ -401,9 +409,22 @@ class _FileStager:
             text = "a quoted field is never closed before the end of the file"
         return f"malformed CSV in the record starting on line {line}: {text}; the whole file is refused"
 
-    # -- to the sink, ``chunk_rows`` rows at a time ---------------------------------------------------
+    # -- to the sink, ``chunk_rows`` rows at a time, built while the next rows are read ---------------
 
-    def _add(self, table: pa.Table) -> None:
+    def _add_later(self, rows: pa.Array, raw: list[pa.Array | None]) -> None:
+        """Build and send these rows in the worker thread (after the rows before them: one batch at a time)."""
+        self._wait()
+        assert self.worker is not None
+        self.in_flight = self.worker.submit(self._add, rows, raw)
+
+    def _wait(self) -> None:
+        """Until the worker is done with the rows handed to it (raising what it raised)."""
+        if self.in_flight is not None:
+            future, self.in_flight = self.in_flight, None
+            future.result()
+
+    def _add(self, rows: pa.Array, raw: list[pa.Array | None]) -> None:
+        table = self.builder.table(rows, raw)
         if table.num_rows:
             self.pending.append(table)
         self._emit(final=False)

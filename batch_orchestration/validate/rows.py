@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from pydantic import TypeAdapter, ValidationError
 
 from batch_orchestration.entities.registry import EntitySpec
@@ -15,7 +16,6 @@ from batch_orchestration.entities.rules import BUILTIN_ERROR_CODES
 from batch_orchestration.ingest.mapping import LINEAGE_COLUMNS, ColumnMapping, load_mapping
 from batch_orchestration.validate.formats import apply_formats, field_formats
 from batch_orchestration.validate.rejects import RejectRecord
-from batch_orchestration.warehouse.backend import nulls_as_none
 
 
 @dataclass
@@ -44,6 +44,15 @@ def _to_column_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
+def _present_values(frame: pd.DataFrame, fields: list[str]) -> list[dict[str, Any]]:
+    """Each row as its non-null fields and their values (what the model reads), read column by column."""
+    absent = [None] * len(frame)
+    columns = [pa.array(frame[name], from_pandas=True).to_pylist() if name in frame.columns else absent
+               for name in fields]
+    return [{name: value for name, value in zip(fields, values, strict=True) if value is not None}
+            for values in zip(*columns, strict=True)] if fields else [{} for _ in range(len(frame))]
+
+
 def validate_frame(entity: EntitySpec, frame: pd.DataFrame, mapping: ColumnMapping | None = None) -> RowValidation:
     """Validate a staged frame (lineage columns + canonical string fields).
 
@@ -53,8 +62,7 @@ def validate_frame(entity: EntitySpec, frame: pd.DataFrame, mapping: ColumnMappi
     mostly-valid case stays fast.
     """
     fields = list(entity.fields)
-    raw = nulls_as_none(frame.reindex(columns=fields))
-    staged = [{k: v for k, v in row.items() if v is not None} for row in raw.to_dict(orient="records")]
+    staged = _present_values(frame, fields)
     records, failed = apply_formats(staged, field_formats(entity, mapping or load_mapping(entity.name)))
     # A value refused by its format was left out of its record; the model's "missing" for it says no more.
     refused = {tuple(error["loc"]) for errors in failed.values() for error in errors}

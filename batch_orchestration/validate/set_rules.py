@@ -26,8 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, Reference
+from batch_orchestration.ingest.landing import check_day
+from batch_orchestration.warehouse.backend import WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier as q
-from batch_orchestration.warehouse.schema import staged_table, validated_table
+from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
 
 REJECT_COLUMNS = ("source_file", "source_row", "source_key", "code", "message")
 # The unit's rejected parts, made by the caller: (source_file, source_row) of a staged row, or the
@@ -41,7 +43,18 @@ def _literal(text: str) -> str:
 
 
 def candidate_table(entity: str) -> str:
+    """What the set rules read: the rows of the day still standing (see :func:`open_candidates`)."""
     return f"candidate_{entity}"
+
+
+def open_candidates(session: WarehouseSession, entity: EntitySpec, day: str) -> None:
+    """``candidate_<entity>``: a view of the day's rows in the validated table, where the row rules put them
+    (each row once: no copy of the day) and from which a set rule's rejects are deleted."""
+    columns = ", ".join(q(c) for c in validated_columns(entity))
+    view, table = q(candidate_table(entity.name)), q(validated_table(entity.name))
+    session.execute(f"DROP VIEW IF EXISTS {view}")
+    of_the_day = f"partition_day = '{check_day(day)}'"  # a view takes no parameters
+    session.execute(f"CREATE TEMP VIEW {view} AS SELECT {columns} FROM {table} WHERE {of_the_day}")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from batch_orchestration.validate.set_rules import (
     hand_written_model,
     header_not_valid,
     line_rejected,
+    open_candidates,
     record_rules,
 )
 from batch_orchestration.validate.vectorized import RowCheck, check_rows
@@ -56,18 +57,24 @@ def _says_operations(session: WarehouseSession, entity: EntitySpec, day: str, ma
 
 
 def _row_rules(session: WarehouseSession, entity: EntitySpec, day: str) -> tuple[RowCheck, pd.DataFrame]:
-    """The row rules of the day (``candidate_<entity>``, typed as the validated table) and its deletes.
+    """The row rules of the day, whose valid rows replace the day's in the validated table (seen by the set rules
+    as ``candidate_<entity>``), and its deletes.
 
     A day of upserts is checked in the warehouse (``validate/vectorized.py``); a day that names operations
     is sorted out first (``validate/changes.py``), then its records go through the model.
     """
     mapping = load_mapping(entity.name)
+    table = quote_identifier(validated_table(entity.name))
+    session.execute(f"DELETE FROM {table} WHERE partition_day = ?", (day,))
+    open_candidates(session, entity, day)
     if not _says_operations(session, entity, day, mapping):
         return check_rows(session, entity, day, mapping), pd.DataFrame(columns=list(DELETE_COLUMNS))
     changes = split_changes(entity, _staged_frame(session, entity, day), mapping)
     checked = validate_frame(entity, changes.upserts, mapping)
     types = validated_columns(entity)
-    session.create_temp_table(candidate_table(entity.name), checked.valid.reindex(columns=list(types)), types)
+    session.create_temp_table("checked_upserts", checked.valid.reindex(columns=list(types)), types)
+    columns = ", ".join(quote_identifier(c) for c in types)
+    session.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM checked_upserts")
     row_check = RowCheck(checked_rows=len(changes.upserts) + len(changes.rejects), valid_rows=len(checked.valid),
                          rejects=changes.rejects + checked.rejects)
     return row_check, changes.deletes
@@ -127,10 +134,10 @@ class _SetRuleRun:
         )
         rows = found[["source_file", "source_row"]].drop_duplicates().astype({"source_row": "int64"})
         self.session.create_temp_table("set_rule_rejected", rows, {"source_file": "TEXT", "source_row": "BIGINT"})
-        table = quote_identifier(candidate_table(entity.name))
+        table = quote_identifier(validated_table(entity.name))  # under the candidates' view
         self.session.execute(
-            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM set_rule_rejected AS r "
-            f"WHERE r.source_file = {table}.source_file AND r.source_row = {table}.source_row)"
+            f"DELETE FROM {table} WHERE partition_day = ? AND EXISTS (SELECT 1 FROM set_rule_rejected AS r "
+            f"WHERE r.source_file = {table}.source_file AND r.source_row = {table}.source_row)", (self.day,)
         )
 
 
@@ -189,10 +196,6 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
             run.apply(ENTITIES[root.parts.entity], [header_not_valid(root, day)])
         for member in members(root):
             table = quote_identifier(validated_table(member.name))
-            columns = ", ".join(quote_identifier(c) for c in validated_columns(member))
-            session.execute(f"DELETE FROM {table} WHERE partition_day = ?", (day,))
-            session.insert_unordered(f"INSERT INTO {table} ({columns}) SELECT {columns} "
-                                     f"FROM {quote_identifier(candidate_table(member.name))}")
             (valid_rows,) = session.fetch_all(f"SELECT COUNT(*) FROM {table} WHERE partition_day = ?", (day,))[0]
             row_check, day_deletes = checked[member.name], deletes[member.name]
             replace_deletes(session, member.name, day, day_deletes)

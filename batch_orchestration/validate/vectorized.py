@@ -29,9 +29,8 @@ from batch_orchestration.ingest.mapping import ColumnMapping
 from batch_orchestration.validate.formats import field_formats
 from batch_orchestration.validate.rejects import RejectRecord
 from batch_orchestration.validate.rows import validate_frame
-from batch_orchestration.validate.set_rules import candidate_table
 from batch_orchestration.warehouse.backend import WarehouseSession, quote_identifier
-from batch_orchestration.warehouse.schema import staged_table, validated_columns
+from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
 
 _VOUCHED_INTEGER = "0|[1-9][0-9]{0,17}"  # fits BIGINT, read by int() as written
 _KIND_OF_TYPE = {str: "text", int: "integer", Decimal: "decimal", date: "date"}
@@ -180,26 +179,28 @@ class RowCheck:
 
 
 def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping: ColumnMapping) -> RowCheck:
-    """The row rules over the staged day: the rows the plan vouches for become candidates in SQL; the
-    others go through the model, a chunk at a time (it writes the rejects and their messages).
+    """The row rules over the staged day: the rows the plan vouches for go into the validated table in SQL;
+    the others go through the model, a chunk at a time (it writes the rejects and their messages), and its
+    valid rows go there too. The caller has emptied the day's validated rows.
 
     No parameters: a regular expression's ``?`` is no placeholder (the day is a checked literal).
     """
     sql = Sql(session.dialect)
     plan = plan_rows(entity, sql, set(mapping.fields), set(field_formats(entity, mapping)))
     types = validated_columns(entity)
-    staged, candidates = quote_identifier(staged_table(entity.name)), candidate_table(entity.name)
+    staged, validated = quote_identifier(staged_table(entity.name)), quote_identifier(validated_table(entity.name))
     of_the_day = f"partition_day = {sql.text(check_day(day))}"
     computed = {"source_key": plan.source_key, **plan.values}
     select = ", ".join(f"CAST({computed.get(c, quote_identifier(c))} AS {t}) AS {quote_identifier(c)}"
                        for c, t in types.items())
-    session.create_temp_table_as(candidates, f"SELECT {select} FROM {staged} WHERE {of_the_day} AND {plan.valid}")
+    columns = ", ".join(quote_identifier(c) for c in types)
+    session.insert_unordered(f"INSERT INTO {validated} ({columns}) SELECT {select} FROM {staged} "
+                             f"WHERE {of_the_day} AND {plan.valid}")
+    ((vouched,),) = session.fetch_all(f"SELECT COUNT(*) FROM {validated} WHERE {of_the_day}")
     # The rows the plan left out, found by key rather than by evaluating the plan a second time.
     session.create_temp_table_as(_NOT_VOUCHED, f"SELECT * FROM {staged} AS s WHERE {of_the_day} AND NOT EXISTS "
-                                               f"(SELECT 1 FROM {quote_identifier(candidates)} AS c "
-                                               "WHERE c.source_file = s.source_file AND c.source_row = s.source_row)")
-    ((vouched,),) = session.fetch_all(f"SELECT COUNT(*) FROM {quote_identifier(candidates)}")
-    columns = ", ".join(quote_identifier(c) for c in types)
+                                               f"(SELECT 1 FROM {validated} AS v WHERE v.{of_the_day} "
+                                               "AND v.source_file = s.source_file AND v.source_row = s.source_row)")
     result = RowCheck(checked_rows=int(vouched), valid_rows=int(vouched), rejects=[], vouched_rows=int(vouched))
     after = ""  # keyset paging: each chunk starts after the last row of the one before
     while True:
@@ -209,7 +210,7 @@ def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping:
             break
         checked = validate_frame(entity, chunk, mapping)
         session.create_temp_table(_CHUNK, checked.valid.reindex(columns=list(types)), types)
-        session.execute(f"INSERT INTO {quote_identifier(candidates)} ({columns}) SELECT {columns} FROM {_CHUNK}")
+        session.execute(f"INSERT INTO {validated} ({columns}) SELECT {columns} FROM {_CHUNK}")
         result.checked_rows += len(chunk)
         result.valid_rows += len(checked.valid)
         result.rejects += checked.rejects

@@ -15,10 +15,15 @@ import pytest
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec
 from batch_orchestration.ingest.mapping import load_mapping
 from batch_orchestration.validate.rows import validate_frame
-from batch_orchestration.validate.set_rules import candidate_table
 from batch_orchestration.validate.vectorized import check_rows
 from batch_orchestration.warehouse import open_warehouse
-from batch_orchestration.warehouse.schema import ensure_staged_table, staged_table, validated_columns
+from batch_orchestration.warehouse.schema import (
+    ensure_schema,
+    ensure_staged_table,
+    staged_table,
+    validated_columns,
+    validated_table,
+)
 
 DAY = "2024-03-01"
 TODAY = datetime.now(UTC).date()
@@ -99,12 +104,14 @@ def test_the_warehouse_vouches_only_for_what_the_model_takes_and_gives_its_value
     frame = staged_frame(entity, corpus(entity))
     reference = validate_frame(entity, frame, mapping)
     types = validated_columns(entity)
-    with open_warehouse(warehouse_url).session() as session:
+    warehouse = open_warehouse(warehouse_url)
+    ensure_schema(warehouse)
+    with warehouse.session() as session:
         ensure_staged_table(session, staged_table(name), list(mapping.fields))
         session.append_df(staged_table(name), frame)
         checked = check_rows(session, entity, DAY, mapping)
         session.create_temp_table("reference", reference.valid.reindex(columns=list(types)), types)
-        assert rows_of(session, candidate_table(name), entity) == rows_of(session, "reference", entity)
+        assert rows_of(session, validated_table(name), entity) == rows_of(session, "reference", entity)
     assert checked.valid_rows == len(reference.valid) and checked.checked_rows == len(frame)
     # The fast path is taken: the base record (row 1) needs no model call, but for a payable, whose
     # collaborator and paid-date rule has no twin yet.
@@ -123,10 +130,12 @@ def test_a_field_the_mapping_leaves_out_is_read_as_absent(warehouse_url: str, tm
     assert "state" not in mapping.fields
     rows = [BASE["suppliers"], {**BASE["suppliers"], "supplier_key": "S2", "name": None}]
     frame = staged_frame(entity, rows).drop(columns=["state"])
-    with open_warehouse(warehouse_url).session() as session:
+    warehouse = open_warehouse(warehouse_url)
+    ensure_schema(warehouse)
+    with warehouse.session() as session:
         ensure_staged_table(session, staged_table("suppliers"), list(mapping.fields))
         session.append_df(staged_table("suppliers"), frame)
         checked = check_rows(session, entity, DAY, mapping)
-        candidates = session.fetch_all(f'SELECT source_key, state FROM "{candidate_table("suppliers")}"')
-    assert candidates == [("S1", None)]
+        validated = session.fetch_all(f'SELECT source_key, state FROM "{validated_table("suppliers")}"')
+    assert validated == [("S1", None)]
     assert [(r.source_row, r.code) for r in checked.rejects] == [(2, "REQUIRED")]
