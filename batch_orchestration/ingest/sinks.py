@@ -1,9 +1,9 @@
-"""Where staged chunks go. A sink receives DataFrame chunks, and forgets a file on request.
+"""Where staged chunks go. A sink receives Arrow table chunks, and forgets a file on request.
 
 Contract (what :func:`~batch_orchestration.ingest.staging.stage_partition` does with a sink):
 
 1. ``begin_partition(mapping, day)`` once, before anything else;
-2. ``append(frame)`` for each chunk, files one after another, each chunk from a single file;
+2. ``append(table)`` for each chunk, files one after another, each chunk from a single file;
 3. ``discard_file(source_file)`` when a file turns out bad after some of its chunks were appended:
    every row of that file must go, so a refused file leaves nothing staged;
 4. ``finish_partition()`` once all files are done: what was appended is the whole partition. It is
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
+import pyarrow as pa
 
 from batch_orchestration.ingest.mapping import ColumnMapping
 from batch_orchestration.ingest.spool import ParquetSpool
@@ -24,13 +25,15 @@ from batch_orchestration.warehouse.schema import ensure_staged_table, staged_tab
 from batch_orchestration.warehouse.schema import staged_columns as staged_table_columns  # name -> type
 
 SPOOL_BATCH_ROWS = 50_000
+_CONSTANT = ("partition_day", "source_file")  # the same on every row of a spooled file
+STRING = pd.StringDtype("pyarrow")
 
 
 @runtime_checkable
 class StagingSink(Protocol):
     def begin_partition(self, mapping: ColumnMapping, day: str) -> None: ...
 
-    def append(self, frame: pd.DataFrame) -> None: ...
+    def append(self, table: pa.Table) -> None: ...
 
     def discard_file(self, source_file: str) -> None: ...
 
@@ -78,9 +81,11 @@ class WarehouseStagingSink:
         self._mapping = mapping
         self._spool = ParquetSpool(self._spool_dir)
 
-    def append(self, frame: pd.DataFrame) -> None:
-        if not frame.empty:
-            self._active_spool().write(str(frame["source_file"].iloc[0]), frame)
+    def append(self, table: pa.Table) -> None:
+        if table.num_rows:
+            # A chunk is of one file and day: those two columns are put back by ``replace_day``, not spooled.
+            source_file = table.column("source_file")[0].as_py()
+            self._active_spool().write(source_file, table.drop_columns(list(_CONSTANT)))
 
     def discard_file(self, source_file: str) -> None:
         self._active_spool().discard(source_file)
@@ -110,17 +115,21 @@ class WarehouseStagingSink:
         self._finished = False
 
     def _load(self, session: WarehouseSession, spool: ParquetSpool) -> None:
-        if session.dialect == "duckdb":
-            files = [str(path) for path in spool.files()]
-            if files:
-                columns = ", ".join(quote_identifier(c) for c in self.columns)
+        columns = ", ".join(quote_identifier(c) for c in self.columns)
+        spooled = ", ".join(quote_identifier(c) for c in self.columns if c not in _CONSTANT)
+        for source_file, path in spool.files():
+            if session.dialect == "duckdb":
                 session.insert_unordered(  # staged rows are always read ordered by file and row
-                    f"INSERT INTO {quote_identifier(self.table)} ({columns}) SELECT {columns} FROM read_parquet(?)",
-                    (files,),
+                    f"INSERT INTO {quote_identifier(self.table)} ({columns}) SELECT CAST(? AS TEXT) AS partition_day, "
+                    f"CAST(? AS TEXT) AS source_file, {spooled} FROM read_parquet(?)",
+                    (self.day, source_file, str(path)),
                 )
-            return
-        for frame in spool.batches(SPOOL_BATCH_ROWS):
-            session.append_df(self.table, frame)
+                continue
+            for batch in spool.batches(path, SPOOL_BATCH_ROWS):
+                frame = batch.to_pandas(types_mapper=lambda kind: STRING if kind == pa.string() else None)
+                frame.insert(0, "source_file", source_file)
+                frame.insert(0, "partition_day", self.day)
+                session.append_df(self.table, frame[self.columns])
 
     def _active_spool(self) -> ParquetSpool:
         if self._spool is None:

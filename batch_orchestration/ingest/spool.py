@@ -11,7 +11,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -25,8 +24,7 @@ class ParquetSpool:
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._paths: dict[str, Path] = {}
 
-    def write(self, source_file: str, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+    def write(self, source_file: str, table: pa.Table) -> None:
         writer = self._writers.get(source_file)
         if writer is None:
             path = self.root / f"{len(self._paths):06d}.parquet"  # never a name taken from the data
@@ -45,19 +43,17 @@ class ParquetSpool:
         if path is not None:
             path.unlink(missing_ok=True)
 
-    def files(self) -> list[Path]:
-        """The spooled files, complete and closed, in the order their sources were staged."""
+    def files(self) -> list[tuple[str, Path]]:
+        """Each source file and its spooled file, complete and closed, in the order the sources were staged."""
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
-        return list(self._paths.values())
+        return list(self._paths.items())
 
-    def batches(self, rows: int) -> Iterator[pd.DataFrame]:
-        for path in self.files():
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-                yield batch.to_pandas(
-                    types_mapper=lambda kind: pd.StringDtype("pyarrow") if kind == pa.string() else None
-                )
+    @staticmethod
+    def batches(path: Path, rows: int) -> Iterator[pa.RecordBatch]:
+        """A spooled file, ``rows`` at a time."""
+        yield from pq.ParquetFile(path).iter_batches(batch_size=rows)
 
     def close(self) -> None:
         for writer in self._writers.values():

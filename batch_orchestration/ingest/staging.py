@@ -4,7 +4,7 @@ Memory stays flat whatever the file size: a UTF-8 file is read in blocks of line
 (:mod:`~batch_orchestration.ingest.line_blocks`); a file that block reader cannot read exactly (or in
 another encoding) is decoded block by block (:mod:`~batch_orchestration.ingest.csv_stream`) and
 parsed record by record by ``csv.reader``. Either way rows reach the sink every ``chunk_rows`` rows as
-a DataFrame, stripped and hashed column by column.
+an Arrow table, stripped and hashed column by column.
 Each staged row carries its lineage (``partition_day``, ``source_file``, 1-based ``source_row``
 counting data rows after the header, ``content_hash``) and every canonical field as a nullable
 string, stripped, empty -> null.
@@ -27,7 +27,6 @@ from typing import BinaryIO
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -42,7 +41,6 @@ from batch_orchestration.ingest.sinks import StagingSink, staged_columns
 from batch_orchestration.validate.rejects import RejectRecord
 
 CHUNK_ROWS = 50_000
-STRING = pd.StringDtype("pyarrow")
 
 
 def content_hash(values: list[str | None]) -> str:
@@ -437,7 +435,7 @@ class _FileStager:
         sent = 0
         while table.num_rows - sent >= self.chunk_rows or (final and sent < table.num_rows):
             chunk = table.slice(sent, self.chunk_rows)
-            self.sink.append(chunk.to_pandas(types_mapper=lambda kind: STRING if kind == pa.string() else None))
+            self.sink.append(chunk)
             self.appended = True
             self.report.rows_staged += chunk.num_rows
             sent += chunk.num_rows

@@ -9,6 +9,7 @@ system is named here: the routing gives each unit's target, resource key and poo
 
 
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -107,7 +108,8 @@ def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
                 "files_ignored_detail": dg.MetadataValue.json(
                     [{"file": e.key, "reason": e.reason} for e in result.ignored]
                 ),
-                **rejects_metadata(result.rejects, reject_sample(warehouse.open(), entity.name, day)),
+                **rejects_metadata(Counter(r.code for r in result.rejects),
+                                   reject_sample(warehouse.open(), entity.name, day)),
             }
         )
 
@@ -172,7 +174,7 @@ def _validated_asset(root: EntitySpec, partitions: dg.PartitionsDefinition) -> d
                     "deletes": result.deletes,
                     "reject_rate": rate,
                     "sql_models": dg.MetadataValue.json(rules),
-                    **rejects_metadata(result.rejects, reject_sample(warehouse.open(), member.name, day)),
+                    **rejects_metadata(result.rejects.by_code, reject_sample(warehouse.open(), member.name, day)),
                 },
                 check_results=[
                     dg.AssetCheckResult(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -11,7 +11,6 @@ import pandas as pd
 
 from batch_orchestration.entities.registry import MONEY_SQL_TYPE, EntitySpec
 from batch_orchestration.ingest.mapping import OPERATION_FIELD, OPERATIONS, load_mapping
-from batch_orchestration.validate.rejects import RejectRecord
 
 _SCHEMA_TYPES = {"TEXT": "string", "BIGINT": "integer", MONEY_SQL_TYPE: "decimal(18,4)"}
 
@@ -89,10 +88,9 @@ def validated_lineage(entity: EntitySpec, staged_key: dg.AssetKey) -> dg.TableCo
     )
 
 
-def rejects_metadata(rejects: list[RejectRecord], sample: pd.DataFrame) -> dict[str, Any]:
-    by_code = Counter(r.code for r in rejects)
+def rejects_metadata(by_code: Mapping[str, int], sample: pd.DataFrame) -> dict[str, Any]:
     metadata: dict[str, Any] = {f"rejects/{code}": count for code, count in sorted(by_code.items())}
-    metadata["rejects_total"] = len(rejects)
+    metadata["rejects_total"] = sum(by_code.values())
     if not sample.empty:
         metadata["rejects_sample"] = dg.MetadataValue.md(sample.to_markdown(index=False))
     return metadata

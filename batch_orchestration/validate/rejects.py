@@ -55,17 +55,48 @@ def _frame(rejects: list[RejectRecord]) -> pd.DataFrame:
     return pd.DataFrame([[getattr(r, name) for name in _COLUMNS] for r in rejects], columns=_COLUMNS)
 
 
+def _of_stages(stages: tuple[str, ...]) -> str:
+    return f"entity = ? AND partition_day = ? AND stage IN ({', '.join('?' for _ in stages)})"
+
+
 def replace_rejects(session: WarehouseSession, entity: str, day: str, stages: tuple[str, ...],
                     rejects: list[RejectRecord]) -> None:
     """The rejects of ``stages`` for the entity and day become exactly ``rejects``."""
-    marks = ", ".join("?" for _ in stages)
-    session.execute(f"DELETE FROM rejects WHERE entity = ? AND partition_day = ? AND stage IN ({marks})",
-                    (entity, day, *stages))
+    clear_rejects(session, entity, day, stages)
     append_rejects(session, rejects)
 
 
+def clear_rejects(session: WarehouseSession, entity: str, day: str, stages: tuple[str, ...]) -> None:
+    """Forget the rejects of ``stages`` for the entity and day, before a stage writes them anew as it goes."""
+    session.execute(f"DELETE FROM rejects WHERE {_of_stages(stages)}", (entity, day, *stages))
+
+
 def append_rejects(session: WarehouseSession, rejects: list[RejectRecord]) -> None:
-    session.append_df("rejects", _frame(rejects))
+    if rejects:
+        session.append_df("rejects", _frame(rejects))
+
+
+@dataclass(frozen=True)
+class RejectTally:
+    """Rejects counted by code; the records themselves are in the ``rejects`` table, written as they were found
+    (a large day's would not fit in memory)."""
+
+    by_code: dict[str, int]
+    rows: int  # rows rejected, once each: a row may break several set rules
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_code.values())
+
+
+def tally_rejects(session: WarehouseSession, entity: str, day: str, stages: tuple[str, ...]) -> RejectTally:
+    """What ``stages`` rejected of the entity on ``day``."""
+    where, params = _of_stages(stages), (entity, day, *stages)
+    by_code = session.fetch_all(f"SELECT code, COUNT(*) FROM rejects WHERE {where} GROUP BY code ORDER BY code",
+                                params)
+    ((rows,),) = session.fetch_all(
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT source_file, source_row FROM rejects WHERE {where}) AS r", params)
+    return RejectTally({code: int(count) for code, count in by_code}, int(rows))
 
 
 def clear_load_rejects(session: WarehouseSession, target: str, entity: str, day: str) -> None:

@@ -21,7 +21,13 @@ import pandas as pd
 from batch_orchestration.entities.registry import ENTITIES, EntitySpec, members
 from batch_orchestration.ingest.mapping import OPERATION_FIELD, ColumnMapping, load_mapping
 from batch_orchestration.validate.changes import DELETE_COLUMNS, replace_deletes, split_changes
-from batch_orchestration.validate.rejects import RejectRecord, replace_rejects
+from batch_orchestration.validate.rejects import (
+    RejectRecord,
+    RejectTally,
+    append_rejects,
+    clear_rejects,
+    tally_rejects,
+)
 from batch_orchestration.validate.rows import validate_frame
 from batch_orchestration.validate.set_rules import (
     REFUSED_PARTS,
@@ -75,8 +81,8 @@ def _row_rules(session: WarehouseSession, entity: EntitySpec, day: str) -> tuple
     session.create_temp_table("checked_upserts", checked.valid.reindex(columns=list(types)), types)
     columns = ", ".join(quote_identifier(c) for c in types)
     session.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM checked_upserts")
-    row_check = RowCheck(checked_rows=len(changes.upserts) + len(changes.rejects), valid_rows=len(checked.valid),
-                         rejects=changes.rejects + checked.rejects)
+    append_rejects(session, changes.rejects + checked.rejects)
+    row_check = RowCheck(checked_rows=len(changes.upserts) + len(changes.rejects), valid_rows=len(checked.valid))
     return row_check, changes.deletes
 
 
@@ -84,25 +90,24 @@ def _row_rules(session: WarehouseSession, entity: EntitySpec, day: str) -> tuple
 class ValidationResult:
     staged_rows: int
     valid_rows: int
-    rejects: list[RejectRecord]
+    rejects: RejectTally  # of validation and the set rules (the records are in the ``rejects`` table)
     models_run: list[ModelRun] = field(default_factory=list)
     deletes: int = 0  # rows of a changes export that delete their record (``validate/changes.py``)
 
     @property
     def rejected_rows(self) -> int:
         """Rows rejected, once each: a row may break several set rules."""
-        return len({(r.source_file, r.source_row) for r in self.rejects})
+        return self.rejects.rows
 
 
 class _SetRuleRun:
-    """Runs set rules in a session: each rule's rejects are collected, then dropped from the candidates,
-    so later rules see only the rows still standing."""
+    """Runs set rules in a session: each rule's rejects are written, then dropped from the candidates, so later
+    rules see only the rows still standing."""
 
     def __init__(self, session: WarehouseSession, day: str) -> None:
         self.session, self.day = session, day
         self.available = {node.name for node in model_graph().models}
         self.runs: dict[str, list[ModelRun]] = {}
-        self.rejects: dict[str, list[RejectRecord]] = {}
 
     def apply(self, entity: EntitySpec, rules: list[SetRule]) -> None:
         """Generated rules, all against the same candidates (a row may break several)."""
@@ -126,12 +131,12 @@ class _SetRuleRun:
         found = pd.concat([f.reindex(columns=list(REJECT_COLUMNS)) for f in frames]) if frames else pd.DataFrame()
         if found.empty:
             return
-        self.rejects.setdefault(entity.name, []).extend(
+        append_rejects(self.session, [
             RejectRecord(entity=entity.name, partition_day=self.day, source_file=r.source_file,
                          source_row=int(r.source_row), source_key=r.source_key, stage="set_rule",
                          code=r.code, message=r.message)
             for r in found.itertuples(index=False)
-        )
+        ])
         rows = found[["source_file", "source_row"]].drop_duplicates().astype({"source_row": "int64"})
         self.session.create_temp_table("set_rule_rejected", rows, {"source_file": "TEXT", "source_row": "BIGINT"})
         table = quote_identifier(validated_table(entity.name))  # under the candidates' view
@@ -141,9 +146,8 @@ class _SetRuleRun:
         )
 
 
-def _create_refused_parts(session: WarehouseSession, part: EntitySpec, day: str,
-                          rejects: list[RejectRecord]) -> None:
-    """``refused_parts``: the part's rows rejected today, by validation or at staging.
+def _create_refused_parts(session: WarehouseSession, part: EntitySpec, day: str) -> None:
+    """``refused_parts``: the part's rows rejected today so far, at staging or by validation.
 
     Left out: a row superseded by a later row of its key (a superseded duplicate, or a bad row a later
     row corrects: the last row of a key wins). A row refused at staging names its root by its key, whose
@@ -152,13 +156,14 @@ def _create_refused_parts(session: WarehouseSession, part: EntitySpec, day: str,
     with_key = "SELECT source_key, source_file, source_row FROM {} WHERE source_key IS NOT NULL"
     standing = {key: (file, int(row)) for key, file, row in session.fetch_all(
         with_key.format(quote_identifier(candidate_table(part.name))))}
-    staging = [RejectRecord(entity=part.name, partition_day=day, source_file=f, source_row=r, source_key=k,
-                            stage="staging", code=c, message="")
-               for f, r, k, c in session.fetch_all(
-                   "SELECT source_file, source_row, source_key, code FROM rejects "
-                   "WHERE entity = ? AND partition_day = ? AND stage = 'staging'", (part.name, day))]
+    rejects = [RejectRecord(entity=part.name, partition_day=day, source_file=f, source_row=r, source_key=k,
+                            stage=stage, code=c, message="")
+               for f, r, k, stage, c in session.fetch_all(
+                   "SELECT source_file, source_row, source_key, stage, code FROM rejects "
+                   "WHERE entity = ? AND partition_day = ? AND stage IN ('staging', 'validation', 'set_rule')",
+                   (part.name, day))]
     rows = []
-    for reject in rejects + staging:
+    for reject in rejects:
         kept = standing.get(reject.source_key or "")
         if reject.code == "DUPLICATE_KEY" or (kept and reject.source_row is not None
                                               and (reject.source_file, reject.source_row) < kept):
@@ -175,20 +180,26 @@ def _create_refused_parts(session: WarehouseSession, part: EntitySpec, day: str,
                                                      "root_key": "TEXT", "whole_file": "BOOLEAN"})
 
 
+_OWN_STAGES = ("validation", "set_rule")  # the rejects validation writes
+
+
 def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str, ValidationResult]:
-    """Validate the unit of ``root`` for ``day`` (see the module docstring); one result per member."""
+    """Validate the unit of ``root`` for ``day`` (see the module docstring); one result per member.
+
+    Rejects are written as they are found, in the one session that also replaces the validated rows.
+    """
     results: dict[str, ValidationResult] = {}
     with warehouse.session() as session:
         session.create_temp_table("run_context", pd.DataFrame({"partition_day": [day]}))
         checked, deletes = {}, {}
         for member in members(root):
+            clear_rejects(session, member.name, day, _OWN_STAGES)
             checked[member.name], deletes[member.name] = _row_rules(session, member, day)
         run = _SetRuleRun(session, day)
         for member in members(root):
             run.apply(member, [duplicate_key(member)])
             if member is root and root.parts:
-                part = root.parts.entity
-                _create_refused_parts(session, ENTITIES[part], day, checked[part].rejects + run.rejects.get(part, []))
+                _create_refused_parts(session, ENTITIES[root.parts.entity], day)
                 run.apply(root, [line_rejected(root, day)])
             run.apply(member, record_rules(member, day))
             run.apply_model(member)
@@ -199,9 +210,8 @@ def validate_unit(warehouse: Warehouse, root: EntitySpec, day: str) -> dict[str,
             (valid_rows,) = session.fetch_all(f"SELECT COUNT(*) FROM {table} WHERE partition_day = ?", (day,))[0]
             row_check, day_deletes = checked[member.name], deletes[member.name]
             replace_deletes(session, member.name, day, day_deletes)
-            rejects = row_check.rejects + run.rejects.get(member.name, [])
-            replace_rejects(session, member.name, day, ("validation", "set_rule"), rejects)
             results[member.name] = ValidationResult(
                 staged_rows=row_check.checked_rows + len(day_deletes), valid_rows=int(valid_rows),
-                rejects=rejects, models_run=run.runs.get(member.name, []), deletes=len(day_deletes))
+                rejects=tally_rejects(session, member.name, day, _OWN_STAGES),
+                models_run=run.runs.get(member.name, []), deletes=len(day_deletes))
     return results

@@ -27,7 +27,7 @@ from batch_orchestration.entities.sql_twins import Check, Sql, twin_of
 from batch_orchestration.ingest.landing import check_day
 from batch_orchestration.ingest.mapping import ColumnMapping
 from batch_orchestration.validate.formats import field_formats
-from batch_orchestration.validate.rejects import RejectRecord
+from batch_orchestration.validate.rejects import append_rejects
 from batch_orchestration.validate.rows import validate_frame
 from batch_orchestration.warehouse.backend import WarehouseSession, quote_identifier
 from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
@@ -170,18 +170,18 @@ _CHUNK = "row_check_chunk"
 
 @dataclass
 class RowCheck:
-    """The row rules' outcome for one entity and day; the rows that passed are ``candidate_<entity>``."""
+    """The row rules' outcome for one entity and day: the rows that passed are in the validated table, the
+    rejects in the ``rejects`` table."""
 
     checked_rows: int
     valid_rows: int
-    rejects: list[RejectRecord]
     vouched_rows: int = 0  # of the valid rows, those the SQL plan took without the model
 
 
 def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping: ColumnMapping) -> RowCheck:
     """The row rules over the staged day: the rows the plan vouches for go into the validated table in SQL;
-    the others go through the model, a chunk at a time (it writes the rejects and their messages), and its
-    valid rows go there too. The caller has emptied the day's validated rows.
+    the others go through the model, a chunk at a time (it words the rejects, written as each chunk is done),
+    and its valid rows go there too. The caller has emptied the day's validated rows and rejects.
 
     No parameters: a regular expression's ``?`` is no placeholder (the day is a checked literal).
     """
@@ -201,7 +201,7 @@ def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping:
     session.create_temp_table_as(_NOT_VOUCHED, f"SELECT * FROM {staged} AS s WHERE {of_the_day} AND NOT EXISTS "
                                                f"(SELECT 1 FROM {validated} AS v WHERE v.{of_the_day} "
                                                "AND v.source_file = s.source_file AND v.source_row = s.source_row)")
-    result = RowCheck(checked_rows=int(vouched), valid_rows=int(vouched), rejects=[], vouched_rows=int(vouched))
+    result = RowCheck(checked_rows=int(vouched), valid_rows=int(vouched), vouched_rows=int(vouched))
     after = ""  # keyset paging: each chunk starts after the last row of the one before
     while True:
         chunk = session.fetch_df(f"SELECT * FROM {_NOT_VOUCHED} {after} ORDER BY source_file, source_row "
@@ -213,7 +213,7 @@ def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping:
         session.execute(f"INSERT INTO {validated} ({columns}) SELECT {columns} FROM {_CHUNK}")
         result.checked_rows += len(chunk)
         result.valid_rows += len(checked.valid)
-        result.rejects += checked.rejects
+        append_rejects(session, checked.rejects)
         file, row = sql.text(str(chunk["source_file"].iloc[-1])), int(chunk["source_row"].iloc[-1])
         after = f"WHERE source_file > {file} OR (source_file = {file} AND source_row > {row})"
     return result

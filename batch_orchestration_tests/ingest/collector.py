@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 from batch_orchestration.ingest.mapping import ColumnMapping
-from batch_orchestration.ingest.sinks import staged_columns
+from batch_orchestration.ingest.sinks import STRING, staged_columns
 
 
 class FrameCollector:
@@ -19,8 +20,8 @@ class FrameCollector:
         self.frames = []
         self.columns = staged_columns(mapping)
 
-    def append(self, frame: pd.DataFrame) -> None:
-        self.frames.append(frame)
+    def append(self, table: pa.Table) -> None:
+        self.frames.append(table.to_pandas(types_mapper=lambda kind: STRING if kind == pa.string() else None))
 
     def discard_file(self, source_file: str) -> None:
         self.frames = [f for f in self.frames if not (f["source_file"] == source_file).any()]
