@@ -40,19 +40,16 @@ earlier_versions AS (
     CROSS JOIN run_day AS d
     WHERE v.partition_day < d.partition_day
 ),
-email_clashes AS (
+earlier_owners AS (
+    -- Only the rows whose email an earlier day's customer holds: few, so grouping them is cheap.
     SELECT
         r.source_file,
         r.source_row,
-        r.source_key,
-        r.email,
-        r.email_rank,
-        r.first_key,
         MIN(e.source_key) AS earlier_owner
     FROM ranked AS r
-    LEFT JOIN earlier_versions AS e
+    INNER JOIN earlier_versions AS e
         ON e.email_norm = r.email_norm AND e.version_rank = 1 AND e.source_key <> r.source_key
-    GROUP BY r.source_file, r.source_row, r.source_key, r.email, r.email_rank, r.first_key
+    GROUP BY r.source_file, r.source_row
 )
 SELECT
     c.source_file,
@@ -62,7 +59,9 @@ SELECT
     CASE
         WHEN c.email_rank > 1
             THEN 'email ' || c.email || ' is already used by customer ' || c.first_key || ' earlier in the day'
-        ELSE 'email ' || c.email || ' is already used by customer ' || c.earlier_owner || ' from an earlier day'
+        ELSE 'email ' || c.email || ' is already used by customer ' || o.earlier_owner || ' from an earlier day'
     END AS message
-FROM email_clashes AS c
-WHERE c.email_rank > 1 OR c.earlier_owner IS NOT NULL
+FROM ranked AS c
+LEFT JOIN earlier_owners AS o
+    ON o.source_file = c.source_file AND o.source_row = c.source_row
+WHERE c.email_rank > 1 OR o.earlier_owner IS NOT NULL
