@@ -222,11 +222,13 @@ def parent_main(args: argparse.Namespace) -> None:
         print(f"generating {args.rows:,} rows into {path} ...", flush=True)
         write_customers_csv(path, args.rows, args.bad_fraction)
     modes = ["baseline", *(m for m in args.modes if m != "baseline")]
-    results: dict[str, Any] = {}
-    for mode in modes:
-        runs = [measure(mode, workdir, args.duckdb_memory_limit) for _ in range(args.repeat)]
-        results[mode] = {"runs": runs, **summarize(mode, runs)}
-        print(f"{mode:>17}: {results[mode]['median_seconds']:7.2f} s  {results[mode]['median_peak_rss_mb']:7.0f} MB")
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    for repeat in range(args.repeat):  # the modes take turns, so a machine that drifts slows them alike
+        for mode in modes:
+            runs[mode].append(measure(mode, workdir, args.duckdb_memory_limit))
+            print(f"run {repeat + 1} {mode:>17}: {runs[mode][-1]['seconds']:7.2f} s "
+                  f"{runs[mode][-1]['peak_rss_mb']:7.0f} MB", flush=True)
+    results: dict[str, Any] = {mode: {"runs": runs[mode], **summarize(mode, runs[mode])} for mode in modes}
     base = results["baseline"]
     for mode in modes:
         results[mode]["time_vs_baseline"] = results[mode]["median_seconds"] / base["median_seconds"]
