@@ -63,4 +63,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions.merge(pipeline, jobs_and_schedule(partitions))
 
 
-defs = build_definitions(Settings.from_env())
+def definitions_from_environment() -> dg.Definitions:
+    """The definitions as the environment configures them (what a child process of a run builds again)."""
+    return build_definitions(Settings.from_env())
+
+
+defs = definitions_from_environment()

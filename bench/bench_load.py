@@ -30,7 +30,7 @@ def child_main(directory: Path, days: int, customers: int, window: float) -> Non
     import requests
     from rich.console import Console
 
-    from batch_orchestration.definitions import build_definitions
+    from batch_orchestration.definitions import definitions_from_environment
     from batch_orchestration.demo.run import DemoOptions, demo_environment
     from batch_orchestration.orchestration.runner import run_days
     from batch_orchestration.orchestration.settings import Settings
@@ -41,7 +41,8 @@ def child_main(directory: Path, days: int, customers: int, window: float) -> Non
     with demo_environment(options, Console(stderr=True, quiet=True)) as demo:
         settings = Settings.from_env()
         with dg.DagsterInstance.get() as instance:
-            results = run_days(build_definitions(settings), demo.labels, instance)
+            results = run_days(definitions_from_environment(), demo.labels, instance,
+                               prepare_ahead=definitions_from_environment)
         answer = requests.get(f"{demo.sandbox.url}/_sandbox/companies/{DEMO_COMPANY}/timeline",
                               headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, timeout=60)
         answer.raise_for_status()

@@ -245,9 +245,10 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
                           f"{options.target} must reject (written by an earlier version?): the summary shows no "
                           "expected rejects; delete the folder for a fresh export[/yellow]")
             expected = {}
-        from batch_orchestration.definitions import build_definitions  # reads the environment just set
+        # reads the environment just set
+        from batch_orchestration.definitions import definitions_from_environment
 
-        defs = build_definitions(Settings.from_env())
+        defs = definitions_from_environment()
         with (
             dg.DagsterInstance.get() as instance,
             Progress(
@@ -265,7 +266,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
                 state = "done" if result.success else "FAILED"
                 progress.update(task, advance=1, description=f"day {result.day} {state}")
 
-            results = run_days(defs, demo.labels, instance, on_day=on_day)
+            results = run_days(defs, demo.labels, instance, on_day=on_day, prepare_ahead=definitions_from_environment)
         print_summary(console, results, expected)
         console.print(f"records sent to the target this run: {records_sent(results)}; "
                       f"wall time {time.monotonic() - started:.1f} s")

@@ -2,11 +2,12 @@
 
 The fast way through staging, for files whose every record is one line (almost every export): the
 bytes are cut at line ends by numpy and split at the delimiter by Arrow, and only the lines that
-quote, or carry a CR that is not their line end, go through ``csv.reader``, one line each. Fields
-come out exactly as the record reader (``csv.reader`` over :class:`~.csv_stream.DecodedLines`)
-gives them. What this cannot read the same way (a record over several lines, malformed quoting, a
-NUL byte, bytes that are not UTF-8) raises :class:`NeedsRecordReader`: the file is then read record
-by record, which also words the refusal.
+quote, or carry a CR that is not their line end, go through ``csv.reader`` (each must be a record of
+its own). Fields come out exactly as the record reader (``csv.reader`` over
+:class:`~.csv_stream.DecodedLines`) gives them. What this cannot read the same way (a record over
+several lines, malformed quoting, a NUL byte, bytes that are not UTF-8, a field over ``csv``'s size
+limit) raises :class:`NeedsRecordReader`: the file is then read record by record, which also words
+the refusal.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ class LineBlock:
         return self.values.take(pa.array(self.starts[lines] + position))
 
 
-def line_blocks(stream: BinaryIO, delimiter: str, block_bytes: int = BLOCK_BYTES) -> Iterator[LineBlock]:
-    """The stream's lines in blocks of about ``block_bytes``, never cutting a line (a leading BOM dropped)."""
+def line_blocks(stream: BinaryIO, delimiter: str, block_bytes: int | None = None) -> Iterator[LineBlock]:
+    """The stream's lines in blocks of about ``block_bytes`` (``BLOCK_BYTES``), never cutting a line (a leading
+    BOM dropped)."""
+    block_bytes = block_bytes or BLOCK_BYTES
     carry = _read_at_least(stream, block_bytes, len(codecs.BOM_UTF8)).removeprefix(codecs.BOM_UTF8)
     first_line = 1
     while True:
@@ -112,6 +115,7 @@ def _split(body: bytes, first_line: int, delimiter: str) -> LineBlock:
         raise NeedsRecordReader("bytes that are not UTF-8") from None
     # A field holds its separator, and the last of a line its "\r\n"; a line with any other CR is special.
     values = pc.utf8_rtrim(values, characters=delimiter + "\r\n")
+    _within_field_limit(values)
     line_starts = np.concatenate(([0], field_ends[last[:-1]] + 1))
     line_lengths = field_ends[last] + 1 - line_starts
     ending = np.where(data[field_ends[last]] == ord("\n"), 1, 0)
@@ -120,6 +124,14 @@ def _split(body: bytes, first_line: int, delimiter: str) -> LineBlock:
     block = LineBlock(first_line, values, starts, counts)
     special = _special_lines(body, data, line_starts, line_ends_at=field_ends[last] - ending)
     return _with_parsed(block, body, line_starts, field_ends[last], special, delimiter) if special.size else block
+
+
+def _within_field_limit(values: pa.StringArray) -> None:
+    """``csv.reader`` refuses a field longer than its limit (the whole file is then refused): so must this."""
+    limit = csv.field_size_limit()
+    if len(values) and pc.max(pc.binary_length(values)).as_py() > limit \
+            and pc.max(pc.utf8_length(values)).as_py() > limit:  # bytes are never fewer than characters
+        raise NeedsRecordReader(f"a field over csv's limit of {limit} characters")
 
 
 def _special_lines(body: bytes, data: np.ndarray, line_starts: np.ndarray, line_ends_at: np.ndarray) -> np.ndarray:
@@ -137,15 +149,17 @@ def _with_parsed(block: LineBlock, body: bytes, line_starts: np.ndarray, line_la
     """``block`` with its ``special`` lines parsed by ``csv.reader`` (strict, as the record reader is)."""
     parsed: list[str] = []
     starts, counts = block.starts.copy(), block.counts.copy()
-    for line in special:
-        text = body[line_starts[line] : line_last[line] + 1].decode()
-        try:
-            records = list(csv.reader([text], strict=True, delimiter=delimiter))
-        except csv.Error:
-            raise NeedsRecordReader("a record over several lines, or malformed quoting") from None
-        if len(records) != 1 or not records[0]:
-            raise NeedsRecordReader("a line that is not one record")
-        starts[line], counts[line] = len(block.values) + len(parsed), len(records[0])
-        parsed += records[0]
+    texts = [body[line_starts[line] : line_last[line] + 1].decode() for line in special]
+    reader = csv.reader(texts, strict=True, delimiter=delimiter)  # one reader: a record may not span two texts
+    try:
+        for number, (line, record) in enumerate(zip(special, reader, strict=False), start=1):
+            if reader.line_num != number or not record:
+                raise NeedsRecordReader("a record over several lines, or malformed quoting")
+            starts[line], counts[line] = len(block.values) + len(parsed), len(record)
+            parsed += record
+    except csv.Error:
+        raise NeedsRecordReader("a record over several lines, or malformed quoting") from None
+    if reader.line_num != len(texts):
+        raise NeedsRecordReader("a line that is not one record")
     values = pa.concat_arrays([block.values, pa.array(parsed, pa.string())])
     return LineBlock(block.first_line, values, starts, counts)

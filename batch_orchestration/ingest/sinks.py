@@ -116,20 +116,18 @@ class WarehouseStagingSink:
 
     def _load(self, session: WarehouseSession, spool: ParquetSpool) -> None:
         columns = ", ".join(quote_identifier(c) for c in self.columns)
-        spooled = ", ".join(quote_identifier(c) for c in self.columns if c not in _CONSTANT)
+        selected = ", ".join("CAST(? AS TEXT)" if c in _CONSTANT else quote_identifier(c) for c in self.columns)
         for source_file, path in spool.files():
+            constants = {"partition_day": self.day, "source_file": source_file}
             if session.dialect == "duckdb":
                 session.insert_unordered(  # staged rows are always read ordered by file and row
-                    f"INSERT INTO {quote_identifier(self.table)} ({columns}) SELECT CAST(? AS TEXT) AS partition_day, "
-                    f"CAST(? AS TEXT) AS source_file, {spooled} FROM read_parquet(?)",
-                    (self.day, source_file, str(path)),
+                    f"INSERT INTO {quote_identifier(self.table)} ({columns}) SELECT {selected} FROM read_parquet(?)",
+                    (*(constants[c] for c in self.columns if c in _CONSTANT), str(path)),
                 )
                 continue
             for batch in spool.batches(path, SPOOL_BATCH_ROWS):
                 frame = batch.to_pandas(types_mapper=lambda kind: STRING if kind == pa.string() else None)
-                frame.insert(0, "source_file", source_file)
-                frame.insert(0, "partition_day", self.day)
-                session.append_df(self.table, frame[self.columns])
+                session.append_df(self.table, frame.assign(**constants)[self.columns])
 
     def _active_spool(self) -> ParquetSpool:
         if self._spool is None:

@@ -55,6 +55,14 @@ def asset_key(entity: str, stage: str) -> dg.AssetKey:
     return dg.AssetKey(f"{entity}_{stage}")
 
 
+PREPARING_STAGES = ("staged", "validated")  # what a day needs before its loads, and none of them needs a load
+
+
+def prepares(key: dg.AssetKey) -> bool:
+    """An entity's staged or validated asset (not its loaded one)."""
+    return key.path[-1].endswith(tuple(f"_{stage}" for stage in PREPARING_STAGES))
+
+
 def _run_of(context: dg.AssetExecutionContext) -> tuple[str, str]:
     """The Dagster run a stage runs in, as its OpenLineage parent."""
     return context.run_id, context.job_name

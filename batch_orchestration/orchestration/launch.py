@@ -2,8 +2,9 @@
 
 They go through the same definitions and the same Dagster instance (``DAGSTER_HOME``) as the UI and the
 daemon, so their runs, materializations and checks are in the UI's history and the next sensor tick or
-backfill sees them. Days run oldest first, each as one run of the job, and stop at the first that fails;
-then the summary the demo prints, and whether every day and every check passed.
+backfill sees them. Days run oldest first (each as two runs, its staging and validation, then its loads,
+while the next day is staged and validated: ``runner.run_days``), and stop at the first that fails; then
+the summary the demo prints, and whether every day and every check passed.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def unit_assets(settings: Settings, entity: str) -> list[dg.AssetKey]:
 
 def launch(settings: Settings, days: list[str], job: str, console: Console, entity: str | None = None) -> bool:
     """Run ``job`` for ``days`` (only ``entity``'s unit, when given) and print the summary; whether all passed."""
-    from batch_orchestration.definitions import build_definitions  # reads the definitions as the UI does
+    # reads the definitions as the UI does
+    from batch_orchestration.definitions import build_definitions, definitions_from_environment
 
     home = instance_home()
     assets = unit_assets(settings, entity) if entity else None
@@ -94,7 +96,9 @@ def launch(settings: Settings, days: list[str], job: str, console: Console, enti
         def on_day(result: DayResult) -> None:
             progress.update(task, advance=1, description=f"day {result.day} {'done' if result.success else 'FAILED'}")
 
-        results = run_days(defs, days, instance, job_name=job, on_day=on_day, assets=assets)
+        # The next day is staged and validated while this one loads, by a process that reads the same settings.
+        ahead = definitions_from_environment if settings == Settings.from_env() else None
+        results = run_days(defs, days, instance, job_name=job, on_day=on_day, assets=assets, prepare_ahead=ahead)
     print_summary(console, results)
     console.print(f"records sent: {records_sent(results)}; {time.monotonic() - started:.1f} s")
     failed_days = [r.day for r in results if not r.success]

@@ -7,14 +7,18 @@ the UI's backfill, which orders days the same way because each load depends on i
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from batch_orchestration.orchestration.assets import prepares
 from batch_orchestration.orchestration.day_order import DAY_ORDER_TAG
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,53 @@ def _materialization_metadata(result: dg.ExecuteInProcessResult) -> dict[str, di
     return found
 
 
+def _run(job: dg.JobDefinition, day: str, instance: dg.DagsterInstance,
+         assets: list[dg.AssetKey] | None) -> DayResult:
+    outcome = job.execute_in_process(
+        partition_key=day, instance=instance, run_config=QUIET_LOGS, raise_on_error=False, asset_selection=assets
+    )
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in outcome.get_asset_check_evaluations()}
+    return DayResult(day=day, success=outcome.success, metadata=_materialization_metadata(outcome),
+                     checks={key: e.passed for key, e in evaluations.items()},
+                     check_metadata={key: {name: value.value for name, value in e.metadata.items()}
+                                     for key, e in evaluations.items()})
+
+
+def _merged(prepared: DayResult, loaded: DayResult) -> DayResult:
+    return DayResult(day=loaded.day, success=prepared.success and loaded.success,
+                     metadata={**prepared.metadata, **loaded.metadata}, checks={**prepared.checks, **loaded.checks},
+                     check_metadata={**prepared.check_metadata, **loaded.check_metadata})
+
+
+def prepare_in_child(definitions: Callable[[], dg.Definitions], job_name: str, day: str,
+                     assets: list[dg.AssetKey]) -> DayResult:
+    """A day's staging and validation, in a process of its own (its Dagster run captures its own output), in the
+    instance of ``$DAGSTER_HOME``."""
+    with dg.DagsterInstance.get() as instance:
+        return _run(definitions().resolve_job_def(job_name), day, instance, assets)
+
+
+def _submit(pool: ProcessPoolExecutor, definitions: Callable[[], dg.Definitions], job_name: str, day: str,
+            assets: list[dg.AssetKey]) -> Future[DayResult] | None:
+    """The day handed to the child process; None if its pool is broken (a child died): it is then prepared
+    in this process."""
+    try:
+        return pool.submit(prepare_in_child, definitions, job_name, day, assets)
+    except BrokenProcessPool:
+        log.warning("no child process to prepare %s in: it is prepared in this process", day)
+        return None
+
+
+def _prepared(ahead: Future[DayResult], day: str) -> DayResult:
+    """What the child made of the day; a child that could not run it (it died, it could not build the
+    definitions) is a failed day, which then runs in turn, where Dagster tells why."""
+    try:
+        return ahead.result()
+    except Exception:
+        log.exception("preparing %s in a child process failed; the day runs in turn", day)
+        return DayResult(day=day, success=False)
+
+
 def run_days(
     defs: dg.Definitions,
     days: list[str],
@@ -64,23 +115,56 @@ def run_days(
     job_name: str = "migration_job",
     on_day: Callable[[DayResult], None] | None = None,
     assets: list[dg.AssetKey] | None = None,
+    prepare_ahead: Callable[[], dg.Definitions] | None = None,
 ) -> list[DayResult]:
     """Run ``job_name`` (only its ``assets``, when given) for each day, oldest first, stopping at the first
-    failed day."""
+    failed day.
+
+    With ``prepare_ahead`` (a module-level function that builds these definitions again, in another process)
+    and the instance of ``$DAGSTER_HOME``, each day runs as two runs: its staging and validation, then its
+    loads; and the next day's staging and validation run in a child process while this day loads, so the
+    loads follow one another with no wait for them. A day whose staging or validation failed runs again in
+    turn, as one run of its whole selection (Dagster then loads what its failures leave, as without
+    ``prepare_ahead``). When a day's load fails, the next day may have been staged and validated already
+    (nothing of it is loaded).
+    """
     job = defs.resolve_job_def(job_name)
+    selected = list(assets) if assets is not None else sorted(job.asset_layer.selected_asset_keys)
+    preparing = [key for key in selected if prepares(key)]
+    ordered = sorted(days)
+    if prepare_ahead is None or instance.is_ephemeral or not ordered or not preparing \
+            or len(preparing) == len(selected):
+        return _in_turn(job, ordered, instance, on_day, assets)
+    loading = [key for key in selected if not prepares(key)]
+    results: list[DayResult] = []
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        prepared = _run(job, ordered[0], instance, preparing)
+        for index, day in enumerate(ordered):
+            following = ordered[index + 1] if index + 1 < len(ordered) else None
+            ahead = None
+            if prepared.success:
+                if following is not None:
+                    ahead = _submit(pool, prepare_ahead, job_name, following, preparing)
+                day_result = _merged(prepared, _run(job, day, instance, loading))
+            else:
+                day_result = _run(job, day, instance, assets)
+            results.append(day_result)
+            if on_day:
+                on_day(day_result)
+            if not day_result.success or following is None:
+                break  # leaving the pool waits for a day still being prepared
+            prepared = _prepared(ahead, following) if ahead else _run(job, following, instance, preparing)
+    return results
+
+
+def _in_turn(job: dg.JobDefinition, days: list[str], instance: dg.DagsterInstance,
+             on_day: Callable[[DayResult], None] | None, assets: list[dg.AssetKey] | None) -> list[DayResult]:
     results = []
-    for day in sorted(days):
-        outcome = job.execute_in_process(
-            partition_key=day, instance=instance, run_config=QUIET_LOGS, raise_on_error=False, asset_selection=assets
-        )
-        evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in outcome.get_asset_check_evaluations()}
-        day_result = DayResult(day=day, success=outcome.success, metadata=_materialization_metadata(outcome),
-                               checks={key: e.passed for key, e in evaluations.items()},
-                               check_metadata={key: {name: value.value for name, value in e.metadata.items()}
-                                               for key, e in evaluations.items()})
+    for day in days:
+        day_result = _run(job, day, instance, assets)
         results.append(day_result)
         if on_day:
             on_day(day_result)
-        if not outcome.success:
+        if not day_result.success:
             break
     return results

@@ -1,8 +1,9 @@
 """The set rules every entity needs, generated from the registry; and the hand-written ones, run beside them.
 
 A set rule looks at more than one row: duplicates within the day, references to other entities, the
-parts of an aggregate. Each is a SELECT over the session's ``candidate_<entity>`` tables (the day's
-rows that passed the row rules) giving ``source_file, source_row, source_key, code, message``:
+parts of an aggregate. Each is a SELECT over the session's ``candidate_<entity>`` views (the day's
+rows that passed the row rules, as they stand in the validated table) giving ``source_file, source_row,
+source_key, code, message``:
 
 - ``DUPLICATE_KEY``: a key twice in the day; the last row (by file, row) wins, as exports append corrections.
   Where keys fold case (item and account codes), a key that differs only in case from one validated

@@ -45,7 +45,7 @@ from batch_orchestration.validate.vectorized import RowCheck, check_rows
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier
 from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
-from batch_orchestration.warehouse.sql_models import ModelRun, model_graph, run_models
+from batch_orchestration.warehouse.sql_models import ModelRun, SqlModelError, model_graph, run_models
 
 
 def _staged_frame(session: WarehouseSession, entity: EntitySpec, day: str) -> pd.DataFrame:
@@ -122,9 +122,13 @@ class _SetRuleRun:
         """The entity's own SQL model, if it has one (``dbt_like_sql/validated/<entity>_set_rejects.sql``)."""
         model = hand_written_model(entity, self.available)
         if model:
-            *upstream, run = run_models(self.session, select=[model], count_rows=False)
-            found = self.session.fetch_df(f"SELECT * FROM {quote_identifier(model)}")  # the model runs once
-            self.runs.setdefault(entity.name, []).extend([*upstream, dataclasses.replace(run, row_count=len(found))])
+            runs = run_models(self.session, select=[model], count_rows=False)
+            try:
+                found = self.session.fetch_df(f"SELECT * FROM {quote_identifier(model)}")  # the model runs once
+            except Exception as error:
+                raise SqlModelError(f"model {model} failed on {self.session.dialect}: {error}") from error
+            counted = [dataclasses.replace(run, row_count=len(found)) if run.name == model else run for run in runs]
+            self.runs.setdefault(entity.name, []).extend(counted)
             self._reject(entity, [found])
 
     def _reject(self, entity: EntitySpec, frames: list[pd.DataFrame]) -> None:

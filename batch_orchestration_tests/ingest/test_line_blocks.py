@@ -10,12 +10,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import random
 import sys
 
 import pandas as pd
 import pytest
 
+from batch_orchestration.ingest import line_blocks as line_blocks_module
 from batch_orchestration.ingest.csv_stream import DecodedLines
 from batch_orchestration.ingest.landing import LandingFile
 from batch_orchestration.ingest.line_blocks import NeedsRecordReader, line_blocks
@@ -111,6 +113,7 @@ def test_files_that_quote_or_end_lines_with_crlf_are_read_by_lines(content: byte
         (b"CUST_NO,CUST_NAME\nC1,Al\rice\n", "a record over several lines, or malformed quoting"),
         (b"CUST_NO,CUST_NAME\nC1,Al\x00ice\n", "a NUL byte"),
         (b"CUST_NO,CUST_NAME\nC1,\xff\n", "bytes that are not UTF-8"),
+        (b"CUST_NO,CUST_NAME\nC1," + b"x" * (csv.field_size_limit() + 1) + b"\n", "a field over csv's limit"),
     ],
 )
 def test_what_only_the_record_reader_reads_is_left_to_it(content: bytes, reason: str) -> None:
@@ -129,22 +132,28 @@ def test_arrow_strips_exactly_what_python_strips() -> None:
     assert stripped[-4] == "\u200bx\u200b"  # a zero-width space is no whitespace to Python, so it stays
 
 
-def _stage(content: bytes, by_lines: bool) -> tuple[pd.DataFrame, FileReport]:
+def _stage(content: bytes, by_lines: bool, delimiter: str) -> tuple[pd.DataFrame, FileReport]:
     file = LandingFile(f"customers/{DAY}/a.csv", "a.csv", "v1", len(content), lambda: io.BytesIO(content))
     sink = FrameCollector()
-    mapping = mapping_with()
+    mapping = mapping_with(formats=json.dumps({"delimiter": delimiter}))
     sink.begin_partition(mapping, DAY)
     report = stage_file(file, mapping, DAY, sink, chunk_rows=3, by_lines=by_lines)
     return sink.frame(), report
 
 
-def test_staging_by_lines_gives_the_outcome_of_staging_by_records() -> None:
-    """Rows (with lineage and content hash), chunks, rejects with their row, line and key, notes, counts."""
+@pytest.mark.parametrize(("delimiter", "block_bytes", "files"),
+                         [(",", None, SEED_FILES), (",", 64, 150), (";", 64, 150), ("\t", 7, 150)])
+def test_staging_by_lines_gives_the_outcome_of_staging_by_records(delimiter: str, block_bytes: int | None, files: int,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows (with lineage and content hash), chunks, rejects with their row, line and key, notes, counts; with
+    blocks of a few lines (a header after blank blocks, rows counted across blocks) and other delimiters."""
+    if block_bytes:
+        monkeypatch.setattr(line_blocks_module, "BLOCK_BYTES", block_bytes)
     rng = random.Random(34)
-    for _ in range(SEED_FILES):
-        content = random_file(rng)
-        by_records, records_report = _stage(content, by_lines=False)
-        by_lines, lines_report = _stage(content, by_lines=True)
+    for _ in range(files):
+        content = random_file(rng).replace(b",", delimiter.encode())
+        by_records, records_report = _stage(content, False, delimiter)
+        by_lines, lines_report = _stage(content, True, delimiter)
         pd.testing.assert_frame_equal(by_lines, by_records)
         assert _outcome(lines_report) == _outcome(records_report), content
 
