@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 import requests
 
 from batch_orchestration.sandbox.config import DEMO_API_KEY, DEMO_COMPANY
 from batch_orchestration.sandbox.server import RunningSandbox
-from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter
+from batch_orchestration.targets.ratelimit import Budget, SharedRateLimiter, held_seconds
 from batch_orchestration_tests.conftest import SandboxFactory, fresh_postgres_schema
 
 
@@ -103,3 +104,10 @@ def test_loads_from_several_processes_share_one_budget_in_postgresql(
 
     assert shared == {200: PROCESSES * BATCHES}  # every batch taken first time: not one 429
     assert apart.get(429, 0) > 0 and apart[200] == PROCESSES * BATCHES  # a budget each: the target says no
+
+
+def test_a_slot_is_held_a_little_longer_than_the_servers_window() -> None:
+    """A quarter of a second and half a percent of the window, at most 5 % of it."""
+    assert held_seconds(1.0) == pytest.approx(1.05)  # the one-second budget: capped at 5 %
+    assert held_seconds(6.0) == pytest.approx(6.28)
+    assert held_seconds(60.0) == pytest.approx(60.55)  # the real API's minute: 0.9 %, where 5 % was 3 s
