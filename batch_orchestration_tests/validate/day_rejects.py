@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from batch_orchestration.validate.rejects import RejectRecord
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 
 
-class Reject(NamedTuple):
-    source_file: str | None
-    source_row: int | None
-    source_key: str | None
-    stage: str
-    code: str
-    message: str
-
-
 def day_rejects(where: Warehouse | WarehouseSession, entity: str, day: str,
-                stages: tuple[str, ...] = ("validation", "set_rule")) -> list[Reject]:
+                stages: tuple[str, ...] = ("validation", "set_rule")) -> list[RejectRecord]:
     """In row order; ``where`` is a warehouse, or a session still open (whose writes are not committed)."""
     if isinstance(where, Warehouse):
         with where.session() as session:
@@ -27,4 +17,6 @@ def day_rejects(where: Warehouse | WarehouseSession, entity: str, day: str,
         "SELECT source_file, source_row, source_key, stage, code, message FROM rejects WHERE entity = ? "
         f"AND partition_day = ? AND stage IN ({marks}) ORDER BY source_file, source_row, stage, code",
         (entity, day, *stages))
-    return [Reject(*row) for row in rows]
+    return [RejectRecord(entity=entity, partition_day=day, source_file=file, source_row=row, source_key=key,
+                         stage=stage, code=code, message=message)
+            for file, row, key, stage, code, message in rows]
