@@ -120,20 +120,20 @@ def run_days(
     """Run ``job_name`` (only its ``assets``, when given) for each day, oldest first, stopping at the first
     failed day.
 
-    With ``prepare_ahead`` (a module-level function that builds these definitions again, in another process)
-    and the instance of ``$DAGSTER_HOME``, each day runs as two runs: its staging and validation, then its
-    loads; and the next day's staging and validation run in a child process while this day loads, so the
-    loads follow one another with no wait for them. A day whose staging or validation failed runs again in
-    turn, as one run of its whole selection (Dagster then loads what its failures leave, as without
-    ``prepare_ahead``). When a day's load fails, the next day may have been staged and validated already
-    (nothing of it is loaded).
+    With ``prepare_ahead`` (a module-level function that builds these definitions again, in another process),
+    the instance of ``$DAGSTER_HOME`` and more than one day, each day runs as two runs: its staging and
+    validation, then its loads; and the next day's staging and validation run in a child process while this
+    day loads, so the loads follow one another with no wait for them. A day whose staging or validation
+    failed runs again in turn, as one run of its whole selection (Dagster then loads what its failures
+    leave, as without ``prepare_ahead``). When a day's load fails, the next day may have been staged and
+    validated already (nothing of it is loaded).
     """
     job = defs.resolve_job_def(job_name)
     selected = list(assets) if assets is not None else sorted(job.asset_layer.selected_asset_keys)
     preparing = [key for key in selected if prepares(key)]
     ordered = sorted(days)
-    if prepare_ahead is None or instance.is_ephemeral or not ordered or not preparing \
-            or len(preparing) == len(selected):
+    if prepare_ahead is None or instance.is_ephemeral or len(ordered) < 2 or not preparing \
+            or len(preparing) == len(selected):  # (a single day, the nightly sync's, has no next day to prepare)
         return _in_turn(job, ordered, instance, on_day, assets)
     loading = [key for key in selected if not prepares(key)]
     results: list[DayResult] = []
