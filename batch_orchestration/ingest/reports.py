@@ -44,6 +44,7 @@ class FileReport:
     notes: list[FileNote] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
+    read_by: str = ""  # "lines" (the block reader) or "records" (csv.reader, for what the block reader cannot read)
 
     @property
     def rows_rejected(self) -> int:

@@ -310,6 +310,7 @@ class _FileStager:
     # -- the block reader ---------------------------------------------------------------------------
 
     def _stage_lines(self, stream: BinaryIO) -> None:
+        self.report.read_by = "lines"
         for block in line_blocks(stream, self.mapping.formats.delimiter):
             start = 0
             if self.plan is None:
@@ -341,13 +342,11 @@ class _FileStager:
     def _rows_in(self, block: LineBlock, start: int) -> None:
         """The lines of ``block`` from ``start`` on, after the header: rows staged or refused, or blank."""
         assert self.plan is not None
-        common = block.counts == self.plan.width
-        common[:start] = False
-        blank = ~common & self._blank(block)
-        blank[:start] = False
+        after = np.arange(len(block)) >= start
+        common = after & (block.counts == self.plan.width)
+        blank = after & ~common & self._blank(block)
+        is_row = after & ~blank
         self.blank += int(blank.sum())
-        is_row = ~blank
-        is_row[:start] = False
         rows = self.report.rows_read + np.cumsum(is_row)
         self.report.rows_read += int(is_row.sum())
         for line in np.flatnonzero(is_row & ~common):
@@ -361,6 +360,7 @@ class _FileStager:
     # -- the record reader --------------------------------------------------------------------------
 
     def _stage_records(self, lines: DecodedLines) -> None:
+        self.report.read_by = "records"
         reader = csv.reader(lines, strict=True, delimiter=self.mapping.formats.delimiter)
         rows: list[int] = []
         records: list[list[str]] = []

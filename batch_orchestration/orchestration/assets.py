@@ -99,7 +99,7 @@ def _staged_asset(entity: EntitySpec, partitions: dg.PartitionsDefinition) -> dg
                                    [files_of_day], [run_lineage.staged_table(shown, entity, files_of_day)]):
             result = stage_day(warehouse.open(), landing.open(), entity, day)
         files = [
-            {"file": f.key, "rows_staged": f.rows_staged, "rejected": f.rejected,
+            {"file": f.key, "rows_staged": f.rows_staged, "rejected": f.rejected, "read_by": f.read_by,
              "notes": "; ".join(n.message for n in f.notes)}
             for f in result.files
         ]

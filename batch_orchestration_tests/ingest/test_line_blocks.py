@@ -63,9 +63,9 @@ def csv_records(content: bytes) -> list[list[str]] | None:
         return None
 
 
-def block_records(content: bytes, block_bytes: int) -> list[list[str]]:
+def block_records(content: bytes, block_bytes: int, delimiter: str = ",") -> list[list[str]]:
     records = []
-    for block in line_blocks(io.BytesIO(content), ",", block_bytes=block_bytes):
+    for block in line_blocks(io.BytesIO(content), delimiter, block_bytes=block_bytes):
         records += [block.record(i) if block.counts[i] else [] for i in range(len(block))]
     return records
 
@@ -150,17 +150,27 @@ def test_staging_by_lines_gives_the_outcome_of_staging_by_records(delimiter: str
     if block_bytes:
         monkeypatch.setattr(line_blocks_module, "BLOCK_BYTES", block_bytes)
     rng = random.Random(34)
+    read_by_lines = 0
     for _ in range(files):
         content = random_file(rng).replace(b",", delimiter.encode())
         by_records, records_report = _stage(content, False, delimiter)
         by_lines, lines_report = _stage(content, True, delimiter)
         pd.testing.assert_frame_equal(by_lines, by_records)
         assert _outcome(lines_report) == _outcome(records_report), content
+        try:  # staging reads by lines exactly the files the block reader reads
+            block_records(content, block_bytes or line_blocks_module.BLOCK_BYTES, delimiter)
+            expected = "lines"
+        except NeedsRecordReader:
+            expected = "records"
+        assert (lines_report.read_by, records_report.read_by) == (expected, "records"), content
+        read_by_lines += expected == "lines"
+    assert read_by_lines > files // 4
 
 
 def _outcome(report: FileReport) -> dict[str, object]:
-    """The report, with each reject as what it says (not when it was written)."""
+    """The report, with each reject as what it says (not when it was written); which reader read it aside."""
     outcome = dataclasses.asdict(report)
+    del outcome["read_by"]
     for reject in outcome["rejects"]:
         del reject["rejected_at"]
     return outcome
