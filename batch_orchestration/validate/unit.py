@@ -41,10 +41,10 @@ from batch_orchestration.validate.set_rules import (
     open_candidates,
     record_rules,
 )
-from batch_orchestration.validate.vectorized import RowCheck, check_rows
+from batch_orchestration.validate.vectorized import RowCheck, check_rows, insert_valid
 from batch_orchestration.warehouse import Warehouse, WarehouseSession
 from batch_orchestration.warehouse.backend import quote_identifier
-from batch_orchestration.warehouse.schema import staged_table, validated_columns, validated_table
+from batch_orchestration.warehouse.schema import staged_table, validated_table
 from batch_orchestration.warehouse.sql_models import ModelRun, SqlModelError, model_graph, run_models
 
 
@@ -77,10 +77,7 @@ def _row_rules(session: WarehouseSession, entity: EntitySpec, day: str) -> tuple
         return check_rows(session, entity, day, mapping), pd.DataFrame(columns=list(DELETE_COLUMNS))
     changes = split_changes(entity, _staged_frame(session, entity, day), mapping)
     checked = validate_frame(entity, changes.upserts, mapping)
-    types = validated_columns(entity)
-    session.create_temp_table("checked_upserts", checked.valid.reindex(columns=list(types)), types)
-    columns = ", ".join(quote_identifier(c) for c in types)
-    session.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM checked_upserts")
+    insert_valid(session, entity, checked.valid)
     append_rejects(session, changes.rejects + checked.rejects)
     row_check = RowCheck(checked_rows=len(changes.upserts) + len(changes.rejects), valid_rows=len(checked.valid))
     return row_check, changes.deletes

@@ -18,6 +18,7 @@ from decimal import Decimal
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
+import pandas as pd
 from annotated_types import Ge, MaxLen, MinLen
 from pydantic import AfterValidator, BeforeValidator
 from pydantic.fields import FieldInfo
@@ -168,6 +169,15 @@ _NOT_VOUCHED = "row_check_not_vouched"
 _CHUNK = "row_check_chunk"
 
 
+def insert_valid(session: WarehouseSession, entity: EntitySpec, valid: pd.DataFrame) -> None:
+    """Rows the model validated, into the validated table (typed as its columns)."""
+    types = validated_columns(entity)
+    columns = ", ".join(quote_identifier(c) for c in types)
+    session.create_temp_table(_CHUNK, valid.reindex(columns=list(types)), types)
+    session.execute(f"INSERT INTO {quote_identifier(validated_table(entity.name))} ({columns}) "
+                    f"SELECT {columns} FROM {_CHUNK}")
+
+
 @dataclass
 class RowCheck:
     """The row rules' outcome for one entity and day: the rows that passed are in the validated table, the
@@ -209,8 +219,7 @@ def check_rows(session: WarehouseSession, entity: EntitySpec, day: str, mapping:
         if chunk.empty:
             break
         checked = validate_frame(entity, chunk, mapping)
-        session.create_temp_table(_CHUNK, checked.valid.reindex(columns=list(types)), types)
-        session.execute(f"INSERT INTO {validated} ({columns}) SELECT {columns} FROM {_CHUNK}")
+        insert_valid(session, entity, checked.valid)
         result.checked_rows += len(chunk)
         result.valid_rows += len(checked.valid)
         append_rejects(session, checked.rejects)
